@@ -1,0 +1,1 @@
+"""Everything in Aryz that talks to tor, through ``stem``. Only this package imports stem."""

@@ -1,0 +1,144 @@
+"""Every failure Aryz reports, as one small class each.
+
+Messages are fixed strings. They never contain plaintext, keys, tokens, case or item ids,
+filenames or any other input: an error page or log line must be safe to show to whoever
+seized the server. The web layer maps ``code`` to a translated sentence; the CLI prints
+``message``.
+
+Tree::
+
+    AryzError
+    ├── ConfigError                  settings or start-up refused
+    ├── RegistryError                coalition registry file invalid
+    ├── InputError                   bad input from a user or client (HTTP 4xx)
+    │   ├── TokenFormatError         not a case token (wrong length or characters)
+    │   ├── TokenChecksumError       check digit wrong: a typo
+    │   ├── FormError                malformed form / multipart body
+    │   ├── TooLargeError            body, field or file over its cap
+    │   ├── UnknownCoalitionError    no coalition for that choice
+    │   ├── OriginError              cross-origin request or wrong Host
+    │   ├── UploadError              resumable upload offset or state wrong
+    │   └── NotFoundError            no such case / upload (same answer for every reason)
+    ├── BusyError                    too many key derivations waiting (HTTP 503)
+    ├── EnvelopeError                a sealed item is refused
+    │   ├── EnvelopeFormatError      bad magic, version, header or framing
+    │   ├── EnvelopeKeyError         not sealed to any key we hold, or the key is wrong
+    │   ├── EnvelopeTruncatedError   stream ends before its final chunk
+    │   └── EnvelopeCorruptError     a chunk fails authentication, is reordered,
+    │                                duplicated, or data follows the final chunk
+    └── StorageError                 the database or disk failed; nothing acknowledged
+"""
+
+from __future__ import annotations
+
+
+class AryzError(Exception):
+    """Base of every Aryz error. ``code`` is stable and machine-readable."""
+
+    code = "error"
+    message = "Something went wrong."
+    http_status = 500
+
+    def __init__(self, message: str | None = None) -> None:
+        # Subclasses may pass a more specific *fixed* message; never interpolate input.
+        super().__init__(message or self.message)
+        if message is not None:
+            self.message = message
+
+
+class ConfigError(AryzError):
+    code = "config"
+    message = "The configuration is not valid."
+
+
+class RegistryError(AryzError):
+    code = "registry"
+    message = "The coalition registry is not valid."
+
+
+class InputError(AryzError):
+    code = "input"
+    message = "The request was not understood."
+    http_status = 400
+
+
+class TokenFormatError(InputError):
+    code = "token_format"
+    message = "A case token is 24 digits. Please check what you typed."
+
+
+class TokenChecksumError(InputError):
+    code = "token_checksum"
+    message = "The case token has a typo. Please check the digits."
+
+
+class FormError(InputError):
+    code = "form"
+    message = "The form could not be read. Please try again."
+
+
+class TooLargeError(InputError):
+    code = "too_large"
+    message = "What was sent is larger than allowed."
+    http_status = 413
+
+
+class UnknownCoalitionError(InputError):
+    code = "unknown_coalition"
+    message = "Please choose a country or an organisation from the list."
+
+
+class OriginError(InputError):
+    code = "origin"
+    message = "This request did not come from this site."
+    http_status = 403
+
+
+class UploadError(InputError):
+    code = "upload"
+    message = "The upload could not continue. Please start it again."
+    http_status = 409
+
+
+class NotFoundError(InputError):
+    code = "not_found"
+    message = "Nothing was found."
+    http_status = 404
+
+
+class BusyError(AryzError):
+    code = "busy"
+    message = "The service is busy. Please try again in a minute."
+    http_status = 503
+
+
+class EnvelopeError(AryzError):
+    code = "envelope"
+    message = "The sealed item is not valid."
+    http_status = 400
+
+
+class EnvelopeFormatError(EnvelopeError):
+    code = "envelope_format"
+    message = "The sealed item is not in a format this version can read."
+
+
+class EnvelopeKeyError(EnvelopeError):
+    code = "envelope_key"
+    message = "The sealed item cannot be opened with this key."
+
+
+class EnvelopeTruncatedError(EnvelopeError):
+    code = "envelope_truncated"
+    message = "The sealed item is incomplete: it ends before its final chunk."
+
+
+class EnvelopeCorruptError(EnvelopeError):
+    code = "envelope_corrupt"
+    message = "The sealed item has been altered or damaged."
+
+
+class StorageError(AryzError):
+    code = "storage"
+    message = "The report could not be stored safely. Nothing was saved; please try again."
+    http_status = 503
