@@ -1,0 +1,102 @@
+"""API request and response bodies. Hex and base64 fields are validated strictly."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _hex32(value: str) -> str:
+    if not _HEX64.fullmatch(value):
+        raise ValueError("must be 64 lowercase hex digits")
+    return value
+
+
+def _b64(value: str) -> str:
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("must be standard base64") from None
+    return value
+
+
+Hex32 = Annotated[str, AfterValidator(_hex32)]
+Base64 = Annotated[str, AfterValidator(_b64)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KeyInfo(Strict):
+    epoch: int
+    public_key: str
+    key_id: str
+    fingerprint: str
+
+
+class CoalitionInfo(Strict):
+    id: str
+    names: dict[str, str]
+    countries: list[str]
+    fallback: bool
+    keys: list[KeyInfo] = Field(description="Current keys: seal every item to all of them.")
+
+
+class KdfInfo(Strict):
+    algorithm: str = "argon2id13"
+    opslimit: int
+    memlimit: int
+
+
+class Info(Strict):
+    api: int = 1
+    envelope_version: int = 1
+    kdf: KdfInfo
+    max_submission_bytes: int
+    max_answers_bytes: int
+    coalitions: list[CoalitionInfo]
+
+
+class CaseCreate(Strict):
+    coalition: str = Field(max_length=64)
+    lookup_id: Hex32 = Field(description="From the token, derived on the client.")
+    reply_public_key: Hex32
+    answers: Base64 = Field(description="The answers, sealed as an envelope v1 item.")
+
+
+class CaseCreated(Strict):
+    created: bool
+
+
+class CaseRef(Strict):
+    lookup_id: Hex32
+
+
+class UploadCreate(Strict):
+    lookup_id: Hex32
+    size: int = Field(gt=0, description="Total ciphertext bytes of the sealed item.")
+
+
+class UploadState(Strict):
+    upload: str = Field(description="Capability for this upload; keep it secret.")
+    offset: int
+    size: int
+    complete: bool
+
+
+class CaseStatus(Strict):
+    status: str
+    items_received: int
+    replies: list[str] = Field(default_factory=list, description="Sealed replies, base64.")
+
+
+class ErrorBody(Strict):
+    error: str
+    message: str

@@ -1,0 +1,1 @@
+"""Cases and their sealed items: the server's whole knowledge of a complaint."""

@@ -1,0 +1,1 @@
+"""The ``aryz`` command line."""

@@ -1,0 +1,157 @@
+"""``aryz``: serve, demo, database, and the intermediaries' client.
+
+Output goes through ``_say`` (stdout) and ``_fail`` (stderr, exit 2); errors print their
+fixed message, never a traceback with values in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from service.errors import AryzError
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _fail(text: str) -> int:
+    sys.stderr.write(f"aryz: {text}\n")
+    return 2
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from service.cli.serve import run
+    from service.settings import Settings
+
+    run(Settings(), host=args.host, port=args.port, uds=args.uds)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from service.cli.demo import create_demo
+    from service.cli.serve import run
+
+    data_dir = Path(args.data_dir).resolve()
+    settings = create_demo(data_dir)
+    hosts = [f"127.0.0.1:{args.port}", f"localhost:{args.port}"]
+    settings = settings.model_copy(update={"allowed_hosts": hosts})
+    _say(f"Aryz demo: data in {data_dir} (demo keys in {data_dir / 'desk-keys'})")
+    _say(f"Open http://127.0.0.1:{args.port}/ in a browser (JavaScript may stay off).")
+    _say(f"Read what was submitted: aryz demo-read --data-dir {data_dir}")
+    _say("Stop with Ctrl-C.")
+    run(settings, host="127.0.0.1", port=args.port)
+    return 0
+
+
+def _cmd_demo_read(args: argparse.Namespace) -> int:
+    from service.cli.demo_read import read_all
+
+    for line in read_all(Path(args.data_dir).resolve()):
+        _say(line)
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from service.settings import Settings
+    from service.storage import migrate
+
+    url = Settings().resolved_database_url
+    if args.action == "upgrade":
+        migrate.upgrade(url)
+    elif args.action == "downgrade":
+        migrate.downgrade(url, args.revision)
+    _say(f"schema at {migrate.head_revision(url) if args.action == 'upgrade' else args.revision}")
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from service.client.logic import make_client, submit
+
+    if not args.country and not args.coalition:
+        return _fail("give --country CODE or --coalition ID")
+    try:
+        message = Path(args.message_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return _fail("the message file cannot be read as UTF-8 text")
+    files = [Path(f) for f in args.file]
+    for f in files:
+        if not f.is_file():
+            return _fail("a --file is not a readable file")
+    with make_client(args.server, args.proxy) as client:
+        token = submit(client, country=args.country, coalition_id=args.coalition,
+                       message=message, files=files)
+    _say("Write this token down and keep it hidden; it is the only key to the case:")
+    _say(token)
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from service.client.logic import make_client, status
+
+    with make_client(args.server, args.proxy) as client:
+        result = status(client, args.token)
+    _say(f"status: {result['status']}")
+    _say(f"items received: {result['items_received']}")
+    _say(f"replies: {len(result['replies'])}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aryz", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the intake server (settings from ARYZ_*)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--uds", help="listen on this unix socket instead")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("demo", help="create a demo instance with demo keys and serve it")
+    p.add_argument("--data-dir", default="demo-data")
+    p.add_argument("--port", type=int, default=8080)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("demo-read", help="decrypt a demo instance's items with its demo keys")
+    p.add_argument("--data-dir", default="demo-data")
+    p.set_defaults(func=_cmd_demo_read)
+
+    p = sub.add_parser("db", help="database schema migrations")
+    p.add_argument("action", choices=["upgrade", "downgrade"])
+    p.add_argument("--revision", default="base")
+    p.set_defaults(func=_cmd_db)
+
+    p = sub.add_parser("submit", help="file a case through the API (seals locally)")
+    p.add_argument("--server", required=True)
+    p.add_argument("--country", choices=["KZ", "KG", "TJ", "UZ", "TM"])
+    p.add_argument("--coalition", help="a coalition id, e.g. the international fallback")
+    p.add_argument("--message-file", required=True)
+    p.add_argument("--file", action="append", default=[])
+    p.add_argument("--proxy", help="e.g. socks5h://127.0.0.1:9050 for Tor")
+    p.set_defaults(func=_cmd_submit)
+
+    p = sub.add_parser("status", help="check a case through the API (derives locally)")
+    p.add_argument("--server", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--proxy")
+    p.set_defaults(func=_cmd_status)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except AryzError as exc:
+        return _fail(exc.message)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

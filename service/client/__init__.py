@@ -1,0 +1,1 @@
+"""The intermediaries' client: seals on this machine, derives the token here, resumes uploads."""

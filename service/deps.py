@@ -1,0 +1,35 @@
+"""What a request handler needs, built once in ``create_app`` and reached through ``Annotated``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.crypto.token import Deriver, KdfLimits
+from service.registry.logic import Registry
+from service.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    registry: Registry
+    engine: Engine
+    sessions: sessionmaker[Session]
+    deriver: Deriver
+
+    @property
+    def kdf_limits(self) -> KdfLimits:
+        return KdfLimits(self.settings.kdf_opslimit, self.settings.kdf_memlimit)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

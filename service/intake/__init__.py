@@ -1,0 +1,1 @@
+"""The intake web site for victims and relatives: server-rendered, works without JavaScript."""

@@ -1,0 +1,56 @@
+"""Sealed items and their ciphertext chunks.
+
+An item is one envelope (service/crypto/ENVELOPE-v1.md): the answers, a message or a file.
+Its ciphertext is stored in the database in pieces (``item_chunks``) so that every app
+instance sharing one PostgreSQL serves the same cases, and so durability is one thing: a
+database commit. An item stays ``pending`` — invisible to the submitter, the courier and
+counts — until its last piece is committed and it flips to ``complete`` in that same
+transaction (security brief item 6).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.models.base import Base
+
+if TYPE_CHECKING:
+    from service.models.case import Case
+
+PENDING = "pending"
+COMPLETE = "complete"
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
+    # Ciphertext bytes stored so far, and for resumable uploads the declared total.
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    expected_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    next_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # BLAKE2b of the resumable-upload capability; NULL for items stored in one request.
+    upload_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True, default=None)
+    created_week: Mapped[str] = mapped_column(String(8))
+
+    case: Mapped[Case] = relationship(back_populates="items", lazy="raise")
+
+
+class ItemChunk(Base):
+    """One stored piece (up to ``service.storage.blobs.PIECE_SIZE``) of an item's ciphertext."""
+
+    __tablename__ = "item_chunks"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,1 @@
+"""The coalition registry: who receives complaints from which country, and their keys."""

@@ -1,0 +1,100 @@
+"""One ``Settings`` object for the whole server, read from ``ARYZ_*`` environment variables.
+
+Outside demo and test mode the server refuses to start with placeholder secrets, with KDF
+limits below the floor the security brief sets, or (see ``service.registry``) with a
+registry that still holds demo keys.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.errors import ConfigError
+
+MIB = 1024 * 1024
+# Security brief item 4: the token derivation is memory-hard at >= 64 MiB in production.
+KDF_MEMLIMIT_FLOOR = 64 * MIB
+KDF_OPSLIMIT_FLOOR = 3
+_PLACEHOLDERS = {"", "change-me", "changeme", "secret", "placeholder", "demo", "test"}
+
+
+class Mode(StrEnum):
+    PRODUCTION = "production"
+    DEMO = "demo"  # local demo: generated keys, loopback only
+    TEST = "test"  # the test suite: KDF limits may drop to libsodium's minimum
+
+
+class Settings(BaseSettings):
+    """Server configuration. Every field maps to ``ARYZ_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ARYZ_", extra="ignore", frozen=True)
+
+    mode: Mode = Mode.PRODUCTION
+    data_dir: Path = Path("/var/lib/aryz")
+    # Default: SQLite inside data_dir. PostgreSQL: postgresql+psycopg://user@host/db
+    database_url: str | None = None
+    registry_path: Path | None = None  # default: data_dir / "registry.toml"
+    # Keys the stored lookup key (service.crypto.token.stored_lookup_key). Hex, 32..64 bytes.
+    token_pepper: SecretStr = SecretStr("")
+    kdf_opslimit: int = KDF_OPSLIMIT_FLOOR
+    kdf_memlimit: int = KDF_MEMLIMIT_FLOOR
+    # Each derivation holds kdf_memlimit of RAM: this bounds memory, not only CPU.
+    kdf_concurrency: int = Field(default=2, ge=1, le=64)
+    kdf_max_waiting: int = Field(default=32, ge=0, le=10_000)
+    max_submission_bytes: int = Field(default=500 * MIB, ge=1)
+    max_answers_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_files_per_request: int = Field(default=20, ge=1, le=1000)
+    # Host header values the app answers to (the .onion name in production).
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Unfinished resumable uploads are removed after this many days (they are not
+    # acknowledged items; complete items never expire on the server).
+    stale_upload_days: int = Field(default=7, ge=1)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        # ARYZ_ALLOWED_HOSTS="abc.onion,127.0.0.1:8080": a plain list, not JSON.
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'aryz.sqlite3'}"
+
+    @cached_property
+    def resolved_registry_path(self) -> Path:
+        return self.registry_path or self.data_dir / "registry.toml"
+
+    @cached_property
+    def pepper(self) -> bytes:
+        """The token pepper as bytes; ``check()`` has validated it."""
+        return bytes.fromhex(self.token_pepper.get_secret_value())
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode is Mode.PRODUCTION
+
+    def check(self) -> None:
+        """Refuse to run with settings that would weaken a guarantee. Raises ConfigError."""
+        raw = self.token_pepper.get_secret_value().strip()
+        if raw.lower() in _PLACEHOLDERS:
+            raise ConfigError("ARYZ_TOKEN_PEPPER is not set (64 hex digits from a CSPRNG).")
+        try:
+            pepper = bytes.fromhex(raw)
+        except ValueError:
+            raise ConfigError("ARYZ_TOKEN_PEPPER must be hex.") from None
+        if not 32 <= len(pepper) <= 64:
+            raise ConfigError("ARYZ_TOKEN_PEPPER must be 32 to 64 bytes (64-128 hex digits).")
+        if self.mode is not Mode.TEST and (
+            self.kdf_memlimit < KDF_MEMLIMIT_FLOOR or self.kdf_opslimit < KDF_OPSLIMIT_FLOOR
+        ):
+            raise ConfigError("The token KDF limits are below the 64 MiB / 3 passes floor.")
+        if self.is_production and not self.allowed_hosts:
+            raise ConfigError("ARYZ_ALLOWED_HOSTS must name the onion address in production.")

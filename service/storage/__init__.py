@@ -1,0 +1,1 @@
+"""Database engine, sessions, migrations and the sealed-item store."""

@@ -1,0 +1,114 @@
+"""Write and read sealed items' ciphertext, in pieces, durably.
+
+Each piece is committed together with the item's new size and next sequence number, in one
+short transaction, so a crash leaves the item at a consistent length and a resumable upload
+knows exactly where to continue. The final piece and the flip to ``complete`` share one
+transaction: an item is either wholly there or invisible (security brief item 6).
+Long uploads never hold a database transaction (or SQLite's write lock) open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.errors import UploadError
+from service.models import COMPLETE, PENDING, Item, ItemChunk
+from service.storage.db import transaction
+
+PIECE_SIZE = 1024 * 1024  # bytes of ciphertext per stored row
+
+
+def store_whole(session: Session, item: Item, ciphertext: bytes) -> None:
+    """Store a small item's ciphertext inside the caller's transaction and mark it complete."""
+    for seq, start in enumerate(range(0, max(len(ciphertext), 1), PIECE_SIZE)):
+        session.add(ItemChunk(item_id=item.id, seq=seq, data=ciphertext[start : start + PIECE_SIZE]))
+        item.next_seq = seq + 1
+    item.size = len(ciphertext)
+    item.state = COMPLETE
+
+
+class ItemWriter:
+    """Appends ciphertext to one pending item; one writer per item at a time.
+
+    The conditional UPDATE (matching the expected ``next_seq``) makes a second concurrent
+    writer on the same item fail loudly instead of interleaving pieces.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], item_id: int, next_seq: int, size: int):
+        self._factory = factory
+        self._item_id = item_id
+        self._next_seq = next_seq
+        self.size = size
+        self._buffer = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= PIECE_SIZE:
+            piece = bytes(self._buffer[:PIECE_SIZE])
+            del self._buffer[:PIECE_SIZE]
+            self._store(piece, complete=False)
+
+    def flush(self) -> None:
+        """Store whatever is buffered (a resumable upload acknowledges only stored bytes)."""
+        if self._buffer:
+            piece = bytes(self._buffer)
+            self._buffer.clear()
+            self._store(piece, complete=False)
+
+    def complete(self) -> None:
+        """Store the rest and make the item visible, atomically."""
+        piece = bytes(self._buffer)
+        self._buffer.clear()
+        self._store(piece, complete=True)
+
+    def _store(self, piece: bytes, *, complete: bool) -> None:
+        with transaction(self._factory) as session:
+            values: dict[str, object] = {
+                "next_seq": self._next_seq + (1 if piece else 0),
+                "size": self.size + len(piece),
+            }
+            if complete:
+                values["state"] = COMPLETE
+            result = session.execute(
+                update(Item)
+                .where(
+                    Item.id == self._item_id,
+                    Item.state == PENDING,
+                    Item.next_seq == self._next_seq,
+                )
+                .values(**values)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise UploadError()
+            if piece:
+                session.add(ItemChunk(item_id=self._item_id, seq=self._next_seq, data=piece))
+        if piece:
+            self._next_seq += 1
+            self.size += len(piece)
+
+
+def iter_ciphertext(factory: sessionmaker[Session], item_id: int) -> Iterator[bytes]:
+    """Yield a stored item's ciphertext piece by piece (bounded memory)."""
+    seq = 0
+    while True:
+        with factory() as session:
+            data = session.scalar(
+                select(ItemChunk.data).where(ItemChunk.item_id == item_id, ItemChunk.seq == seq)
+            )
+        if data is None:
+            return
+        yield data
+        seq += 1
+
+
+def read_ciphertext(factory: sessionmaker[Session], item_id: int) -> bytes:
+    return b"".join(iter_ciphertext(factory, item_id))
+
+
+def discard_pending(session: Session, item_id: int) -> None:
+    """Remove an unfinished item and its pieces (an upload that was cut off)."""
+    session.execute(delete(ItemChunk).where(ItemChunk.item_id == item_id))
+    session.execute(delete(Item).where(Item.id == item_id, Item.state == PENDING))
