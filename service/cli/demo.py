@@ -12,6 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from service.crypto.keys import fingerprint, generate_box_keypair, generate_signing_keypair
 from service.settings import Mode, Settings
 from service.storage import migrate
@@ -36,12 +38,11 @@ def _toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
-def create_demo(data_dir: Path) -> Settings:
-    """Create (once) a demo data dir: registry, desk keys, pepper, migrated SQLite."""
+def write_demo_registry(data_dir: Path) -> Path:
+    """Write a registry with fresh demo keys, private halves in ``desk-keys/`` (once)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     registry = data_dir / "registry.toml"
     keys_dir = data_dir / "desk-keys"
-    pepper_file = data_dir / "demo-pepper.hex"
     if not registry.exists():
         keys_dir.mkdir(mode=0o700, exist_ok=True)
         lines = [
@@ -81,6 +82,13 @@ def create_demo(data_dir: Path) -> Settings:
             )
             key_file.chmod(0o600)
         registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return registry
+
+
+def create_demo(data_dir: Path) -> Settings:
+    """Create (once) a demo data dir: registry, desk keys, pepper, migrated SQLite."""
+    registry = write_demo_registry(data_dir)
+    pepper_file = data_dir / "demo-pepper.hex"
     if not pepper_file.exists():
         fd = os.open(pepper_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
@@ -89,7 +97,7 @@ def create_demo(data_dir: Path) -> Settings:
         mode=Mode.DEMO,
         data_dir=data_dir,
         registry_path=registry,
-        token_pepper=pepper_file.read_text().strip(),  # type: ignore[arg-type]
+        token_pepper=SecretStr(pepper_file.read_text().strip()),
         allowed_hosts=[],
     )
     migrate.upgrade(settings.resolved_database_url)

@@ -1,0 +1,58 @@
+# Aryz — the two commands a newcomer needs are `make demo` and `make test`.
+# Both bootstrap .venv from the hash-pinned lock (requirements-dev.lock).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NODE_STAMP := tests/node/node_modules/.installed
+PIP    := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip
+
+.PHONY: demo test test-fast lint typecheck bench lock messages clean
+
+$(STAMP): requirements-dev.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --require-hashes -r requirements-dev.lock
+	$(PIP) install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+# The independent envelope reader (libsodium-wrappers from npm, integrity-pinned lock).
+$(NODE_STAMP): tests/node/package.json tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund --ignore-scripts
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/aryz demo --data-dir demo-data --port 8080
+
+test: $(STAMP) $(NODE_STAMP) lint typecheck
+	$(BIN)/pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q -x -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python tests/benchmarks/bench_intake.py
+
+# Regenerate the locks (needs pip-tools in some environment: PIPCOMPILE=path/to/pip-compile).
+PIPCOMPILE ?= pip-compile
+lock:
+	$(PIPCOMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --extra build -o requirements.lock pyproject.toml
+	$(PIPCOMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --extra build --extra dev -o requirements-dev.lock pyproject.toml
+
+# Re-extract translatable strings and merge them into every catalog.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
+	  --project Aryz --version 1 -o service/i18n/messages.pot .
+	$(BIN)/pybabel update -i service/i18n/messages.pot -d service/i18n/locale -D messages \
+	  --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) tests/node/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,63 @@
+"""Helpers the tests share: file a report through the no-JS form, open stored items."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from service.cli.demo_read import open_item
+from service.crypto.keys import BoxKeyPair
+from service.deps import Runtime
+from service.models import COMPLETE, Case, Item
+
+TOKEN_FIELD = re.compile(r'name="token" value="(\d{24})"')
+
+
+def review(client: TestClient, lang: str = "en", **answers: str) -> str:
+    """Post the questionnaire; return the token the review page carries."""
+    form = {"country": "KZ", "recipient": "national", **answers}
+    response = client.post(f"/{lang}/report/review", data=form)
+    assert response.status_code == 200, response.text[:500]
+    match = TOKEN_FIELD.search(response.text)
+    assert match is not None
+    return match.group(1)
+
+
+def file_report(client: TestClient, lang: str = "en", **answers: str) -> str:
+    """File a report through review and send, as a browser without JavaScript does."""
+    token = review(client, lang, **answers)
+    form = {"country": "KZ", "recipient": "national", **answers, "token": token,
+            "action": "send"}
+    response = client.post(f"/{lang}/report/submit", data=form)
+    assert response.status_code == 200, response.text[:500]
+    assert "token" in response.text
+    return token
+
+
+def add_files(client: TestClient, token: str, files: list[tuple[str, bytes]],
+              lang: str = "en") -> Any:
+    return client.post(
+        f"/{lang}/case/files",
+        data={"token": token},
+        files=[("file", (name, data, "application/octet-stream")) for name, data in files],
+    )
+
+
+def opened_items(runtime: Runtime, keys: dict[str, BoxKeyPair]) -> list[tuple[dict[str, object], bytes]]:
+    """Every complete item, decrypted with the coalition's (demo) private key."""
+    with runtime.sessions() as session:
+        rows = session.execute(
+            select(Item.id, Case.coalition_id)
+            .join(Case, Case.id == Item.case_id)
+            .where(Item.state == COMPLETE)
+            .order_by(Item.id)
+        ).all()
+    return [open_item(runtime.sessions, item_id, keys[cid]) for item_id, cid in rows]
+
+
+def count(runtime: Runtime, model: type[Any], *where: Any) -> int:
+    with runtime.sessions() as session:
+        return len(session.scalars(select(model).where(*where)).all())

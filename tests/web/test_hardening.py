@@ -1,0 +1,135 @@
+"""Security brief item 9: headers on every response, Host and origin checks, fixed errors,
+status pages of one size whatever they say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import build_runtime, create_app
+from service.crypto.token import generate_token
+from service.deps import Runtime
+from service.settings import Mode
+from tests.conftest import make_settings
+from tests.support import add_files, file_report
+
+REQUIRED = {
+    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+}
+FORBIDDEN = ("server", "date", "etag", "last-modified", "x-powered-by", "set-cookie")
+
+
+def _check_headers(response: object) -> None:
+    headers = response.headers  # type: ignore[attr-defined]
+    for name, value in REQUIRED.items():
+        assert headers.get(name) == value, name
+    for name in FORBIDDEN:
+        assert name not in headers, name
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    ("GET", "/", 200),
+    ("GET", "/en/", 200),
+    ("GET", "/static/aryz.css", 200),
+    ("GET", "/api/v1/info", 200),
+    ("GET", "/en/nothing-here", 404),
+    ("GET", "/xx/", 404),
+    ("POST", "/en/status", 400),
+    ("POST", "/api/v1/status", 400),
+    ("DELETE", "/en/", 405),
+])
+def test_every_status_code_carries_the_security_headers(
+    client: TestClient, method: str, path: str, status: int
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == status
+    _check_headers(response)
+
+
+def test_wrong_host_is_refused_with_headers(client: TestClient) -> None:
+    response = client.get("/en/", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "evil" not in response.text
+    _check_headers(response)
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example"},
+    {"Origin": "https://testserver.evil.example"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+])
+def test_cross_origin_post_is_refused(client: TestClient, runtime: Runtime,
+                                      headers: dict[str, str]) -> None:
+    response = client.post("/en/report/review", data={"country": "KZ"}, headers=headers)
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Origin": "null"}, {"Origin": "http://testserver"}, {"Sec-Fetch-Site": "same-origin"},
+])
+def test_same_origin_post_is_accepted(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.post("/en/report/review",
+                           data={"country": "KZ", "recipient": "national"}, headers=headers)
+    assert response.status_code == 200
+
+
+def test_openapi_only_outside_production(client: TestClient, tmp_path: Path,
+                                         database_url: str, registry_dir: Path) -> None:
+    assert client.get("/api/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 404
+    production = make_settings(tmp_path, database_url, registry_dir, mode=Mode.TEST)
+    runtime = build_runtime(production)
+    runtime.settings = production.model_copy(update={"mode": Mode.PRODUCTION})
+    with TestClient(create_app(runtime=runtime)) as prod:
+        assert prod.get("/api/openapi.json").status_code == 404
+        assert prod.get("/docs").status_code == 404
+    runtime.engine.dispose()
+
+
+def test_error_pages_echo_nothing(client: TestClient) -> None:
+    marker = "ECHO<b>ME</b>"
+    for response in (
+        client.get(f"/en/{marker}"),
+        client.post("/en/status", data={"token": marker}),
+        client.post("/api/v1/status", json={"lookup_id": marker}),
+        client.post("/en/case/message", data={"token": "1" * 24, "message": marker}),
+    ):
+        assert "ECHO" not in response.text
+        assert "Traceback" not in response.text
+
+
+def test_status_pages_have_one_size_whatever_they_say(client: TestClient) -> None:
+    token = file_report(client, narrative="a")
+    found = client.post("/en/status", data={"token": token})
+    add_files(client, token, [("a.bin", b"1" * 10), ("b.bin", b"2" * 10)])
+    busier = client.post("/en/status", data={"token": token})
+    # A well-formed token with a valid check digit that matches no case:
+    missing = client.post("/en/status", data={"token": generate_token()})
+    assert found.status_code == 200
+    assert missing.status_code == 404
+    assert len(found.content) == len(busier.content) == len(missing.content)
+    ru_found = client.post("/ru/status", data={"token": token})
+    assert len(ru_found.content) % 16384 == 0
+
+
+def test_stored_rows_carry_weeks_not_timestamps(client: TestClient, runtime: Runtime) -> None:
+    import re
+
+    from sqlalchemy import select
+
+    from service.models import Case, Item
+
+    file_report(client)
+    with runtime.sessions() as session:
+        case = session.scalars(select(Case)).one()
+        item = session.scalars(select(Item)).one()
+    for value in (case.created_week, case.activity_week, item.created_week):
+        assert re.fullmatch(r"\d{4}-W\d{2}", value)
