@@ -1,0 +1,13 @@
+"""Aryz cryptography: the only package that imports ``nacl``.
+
+- :mod:`service.crypto.keys`      key pairs, key ids, fingerprints, Ed25519 signatures
+- :mod:`service.crypto.envelope`  envelope v1: seal and open items, as streams
+- :mod:`service.crypto.header`    envelope header parsing and keyless framing checks
+- :mod:`service.crypto.payload`   metadata + body inside an envelope's plaintext
+- :mod:`service.crypto.token`     case tokens: generate, parse, derive (Argon2id)
+- :mod:`service.crypto.hashing`   BLAKE2b-256
+
+The formats are specified in ``ENVELOPE-v1.md`` beside this file. Bad input (envelopes,
+tokens, signatures) raises one of ``service.errors``' fixed-message errors, never a
+library exception; misuse by the caller (a key of the wrong length) raises ValueError.
+"""
