@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from fastapi import FastAPI
@@ -13,7 +14,9 @@ from service.errors import ConfigError
 from service.intake.routes import router as intake_router
 from service.registry.logic import load_registry
 from service.settings import Mode, Settings
-from service.storage.db import make_engine, make_sessionmaker
+from service.storage.clock import current_week
+from service.storage.db import make_engine, make_sessionmaker, transaction
+from service.storage.items import sweep_unfinished
 from service.storage.migrate import is_current
 from service.web import errors
 from service.web.security import BodyLimitMiddleware, SecurityMiddleware
@@ -45,7 +48,23 @@ def build_runtime(settings: Settings) -> Runtime:
         max_concurrent=settings.kdf_concurrency,
         max_waiting=settings.kdf_max_waiting,
     )
-    return Runtime(settings, registry, engine, make_sessionmaker(engine), deriver)
+    runtime = Runtime(settings, registry, engine, make_sessionmaker(engine), deriver)
+    sweep(runtime)
+    return runtime
+
+
+def sweep(runtime: Runtime) -> None:
+    """Remove uploads that were cut off and can never finish (see ``sweep_unfinished``)."""
+    # Weeks are coarse: an upload is stale once its whole week is older than the limit.
+    cutoff_day = dt.datetime.now(dt.UTC).date() - dt.timedelta(
+        days=runtime.settings.stale_upload_days + 7
+    )
+    with transaction(runtime.sessions) as session:
+        sweep_unfinished(
+            session,
+            single_instance=runtime.engine.dialect.name == "sqlite",
+            stale_before=current_week(cutoff_day),
+        )
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:

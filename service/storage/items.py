@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import UploadError
@@ -112,3 +112,23 @@ def discard_pending(session: Session, item_id: int) -> None:
     """Remove an unfinished item and its pieces (an upload that was cut off)."""
     session.execute(delete(ItemChunk).where(ItemChunk.item_id == item_id))
     session.execute(delete(Item).where(Item.id == item_id, Item.state == PENDING))
+
+
+def sweep_unfinished(session: Session, *, single_instance: bool, stale_before: str) -> int:
+    """Delete items that can never complete; returns how many.
+
+    A form upload cut off by a crash can never resume (the browser starts over), so its
+    pending item is garbage. With one server on SQLite nothing else can be writing, so all
+    such items go at start. With several instances on PostgreSQL another instance may be
+    mid-upload right now, so only items created before the ISO week ``stale_before`` go
+    (ISO week strings such as ``2026-W07`` sort in time order). Resumable API uploads
+    stay until they are stale too. Complete items are never touched here: acknowledged
+    items leave the server only on the coalition's signed import acknowledgement.
+    """
+    form_pending = (Item.state == PENDING) & (Item.upload_key.is_(None))
+    stale = (Item.state == PENDING) & (Item.created_week < stale_before)
+    condition = or_(form_pending, stale) if single_instance else stale
+    ids = list(session.scalars(select(Item.id).where(condition)))
+    for item_id in ids:
+        discard_pending(session, item_id)
+    return len(ids)

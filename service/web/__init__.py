@@ -1,0 +1,1 @@
+"""The web layer: HTTP plumbing shared by the public and staff sites."""

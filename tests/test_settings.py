@@ -1,0 +1,56 @@
+"""Settings refuse placeholder secrets and weakened KDF limits outside test/demo mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from service.errors import ConfigError
+from service.settings import Mode, Settings
+
+
+def _settings(**values: object) -> Settings:
+    base: dict[str, object] = {
+        "mode": Mode.PRODUCTION,
+        "data_dir": Path("/nonexistent"),
+        "token_pepper": SecretStr("ab" * 32),
+        "allowed_hosts": ["example.onion"],
+    }
+    base.update(values)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+def test_good_production_settings_pass() -> None:
+    _settings().check()
+
+
+@pytest.mark.parametrize("pepper", ["", "change-me", "secret", "zz" * 32, "ab" * 8])
+def test_placeholder_or_short_pepper_refused(pepper: str) -> None:
+    with pytest.raises(ConfigError, match="PEPPER"):
+        _settings(token_pepper=SecretStr(pepper)).check()
+
+
+def test_weak_kdf_refused_outside_test_mode() -> None:
+    with pytest.raises(ConfigError, match="64 MiB"):
+        _settings(kdf_memlimit=8 * 1024 * 1024).check()
+    with pytest.raises(ConfigError, match="64 MiB"):
+        _settings(mode=Mode.DEMO, kdf_opslimit=1).check()
+    _settings(mode=Mode.TEST, kdf_memlimit=8192, kdf_opslimit=1).check()
+
+
+def test_production_needs_the_onion_host() -> None:
+    with pytest.raises(ConfigError, match="ALLOWED_HOSTS"):
+        _settings(allowed_hosts=[]).check()
+
+
+def test_hosts_from_environment_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARYZ_ALLOWED_HOSTS", "abc.onion, 127.0.0.1:8080")
+    assert Settings().allowed_hosts == ["abc.onion", "127.0.0.1:8080"]
+
+
+def test_pepper_is_never_shown() -> None:
+    settings = _settings()
+    assert "abab" not in repr(settings)
+    assert "abab" not in str(settings.model_dump())
