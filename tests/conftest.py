@@ -32,9 +32,7 @@ from service.deps import Runtime
 from service.settings import Mode, Settings
 from service.storage import migrate
 
-PG_URL = os.environ.get(
-    "ARYZ_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("ARYZ_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
 TEST_PEPPER = "a5" * 32
 
@@ -62,7 +60,7 @@ def _pg_available() -> bool:
 
 def _pg_exec(sql: str) -> None:
     with psycopg.connect(_pg_admin_dsn(), autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
+        conn.execute(sql)
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +84,9 @@ def pg_template() -> Iterator[str | None]:
         _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def fresh_database(kind: str, tmp_path: Path, sqlite_template: Path,
-                   pg_template: str | None) -> Iterator[str]:
+def fresh_database(
+    kind: str, tmp_path: Path, sqlite_template: Path, pg_template: str | None
+) -> Iterator[str]:
     if kind == "sqlite":
         path = tmp_path / "aryz.sqlite3"
         shutil.copyfile(sqlite_template, path)
@@ -125,7 +124,9 @@ def desk_keys(registry_dir: Path) -> dict[str, BoxKeyPair]:
     return demo_keys(registry_dir)
 
 
-def make_settings(data_dir: Path, database_url: str, registry_dir: Path, **extra: object) -> Settings:
+def make_settings(
+    data_dir: Path, database_url: str, registry_dir: Path, **extra: object
+) -> Settings:
     """The one place tests set KDF limits: libsodium's minimum, so tests stay fast."""
     values: dict[str, object] = {
         "mode": Mode.TEST,

@@ -56,7 +56,10 @@ class ServerProcess:
         with self.stdout.open("ab") as out, self.stderr.open("ab") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "service", "serve", "--port", str(self.port)],
-                env=self.env, stdout=out, stderr=err, cwd=self.workdir,
+                env=self.env,
+                stdout=out,
+                stderr=err,
+                cwd=self.workdir,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -82,6 +85,7 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         return self.start()
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()

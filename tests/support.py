@@ -29,16 +29,16 @@ def review(client: TestClient, lang: str = "en", **answers: str) -> str:
 def file_report(client: TestClient, lang: str = "en", **answers: str) -> str:
     """File a report through review and send, as a browser without JavaScript does."""
     token = review(client, lang, **answers)
-    form = {"country": "KZ", "recipient": "national", **answers, "token": token,
-            "action": "send"}
+    form = {"country": "KZ", "recipient": "national", **answers, "token": token, "action": "send"}
     response = client.post(f"/{lang}/report/submit", data=form)
     assert response.status_code == 200, response.text[:500]
     assert "token" in response.text
     return token
 
 
-def add_files(client: TestClient, token: str, files: list[tuple[str, bytes]],
-              lang: str = "en") -> Any:
+def add_files(
+    client: TestClient, token: str, files: list[tuple[str, bytes]], lang: str = "en"
+) -> Any:
     return client.post(
         f"/{lang}/case/files",
         data={"token": token},
@@ -46,7 +46,9 @@ def add_files(client: TestClient, token: str, files: list[tuple[str, bytes]],
     )
 
 
-def opened_items(runtime: Runtime, keys: dict[str, BoxKeyPair]) -> list[tuple[dict[str, object], bytes]]:
+def opened_items(
+    runtime: Runtime, keys: dict[str, BoxKeyPair]
+) -> list[tuple[dict[str, object], bytes]]:
     """Every complete item, decrypted with the coalition's (demo) private key."""
     with runtime.sessions() as session:
         rows = session.execute(

@@ -41,7 +41,7 @@ class UploadSnapshot:
 
 def start_upload(session: Session, case: Case, size: int) -> bytes:
     capability = secrets.token_bytes(32)
-    item = cases.new_item(
+    cases.new_item(
         session, case.id, expected_size=size, upload_key=cases.upload_key_hash(capability)
     )
     session.flush()

@@ -26,7 +26,7 @@ from service.api.schemas import (
     UploadState,
 )
 from service.cases import logic as cases
-from service.deps import Runtime, RuntimeDep
+from service.deps import RuntimeDep
 from service.errors import FormError, TooLargeError, UnknownCoalitionError, UploadError
 from service.storage.db import transaction
 
@@ -93,12 +93,6 @@ async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response)
     if not created:
         response.status_code = 200
     return CaseCreated(created=created)
-
-
-def _case_for(runtime: Runtime, lookup_id: str) -> cases.Case:
-    key = cases.lookup_key(bytes.fromhex(lookup_id), runtime.settings.pepper)
-    with transaction(runtime.sessions) as session:
-        return cases.get_case(session, key)
 
 
 @router.post("/status")

@@ -117,9 +117,7 @@ def new_item(
         created_week=current_week(),
     )
     session.add(item)
-    session.execute(
-        update(Case).where(Case.id == case_id).values(activity_week=current_week())
-    )
+    session.execute(update(Case).where(Case.id == case_id).values(activity_week=current_week()))
     return item
 
 
@@ -140,8 +138,8 @@ def upload_key_hash(capability: bytes) -> bytes:
 
 def view(session: Session, case: Case) -> CaseView:
     received = session.scalar(
-        select(func.count()).select_from(Item).where(
-            Item.case_id == case.id, Item.state == COMPLETE
-        )
+        select(func.count())
+        .select_from(Item)
+        .where(Item.case_id == case.id, Item.state == COMPLETE)
     )
     return CaseView(status=case.status, items_received=int(received or 0))

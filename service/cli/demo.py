@@ -18,19 +18,50 @@ from service.crypto.keys import fingerprint, generate_box_keypair, generate_sign
 from service.settings import Mode, Settings
 from service.storage import migrate
 
-DEMO_COALITIONS = (
-    ("kz-coalition", ["KZ"], False, "Coalition against Torture in Kazakhstan",
-     "Коалиция против пыток в Казахстане"),
-    ("kg-coalition", ["KG"], False, "Coalition against Torture in Kyrgyzstan",
-     "Коалиция против пыток в Кыргызстане"),
-    ("tj-coalition", ["TJ"], False, "Coalition against Torture and Impunity in Tajikistan",
-     "Коалиция против пыток и безнаказанности в Таджикистане"),
-    ("ahrca", ["UZ"], False, "Association for Human Rights in Central Asia (AHRCA)",
-     "Ассоциация «Права человека в Центральной Азии» (AHRCA)"),
-    ("tihr", ["TM"], False, "Turkmen Initiative for Human Rights (TIHR)",
-     "Туркменская инициатива по правам человека (TIHR)"),
-    ("iphr", [], True, "International Partnership for Human Rights (IPHR)",
-     "Международное партнёрство за права человека (IPHR)"),
+# id, countries, fallback, English name, Russian name
+DEMO_COALITIONS: tuple[tuple[str, list[str], bool, str, str], ...] = (
+    (
+        "kz-coalition",
+        ["KZ"],
+        False,
+        "Coalition against Torture in Kazakhstan",
+        "Коалиция против пыток в Казахстане",
+    ),
+    (
+        "kg-coalition",
+        ["KG"],
+        False,
+        "Coalition against Torture in Kyrgyzstan",
+        "Коалиция против пыток в Кыргызстане",
+    ),
+    (
+        "tj-coalition",
+        ["TJ"],
+        False,
+        "Coalition against Torture and Impunity in Tajikistan",
+        "Коалиция против пыток и безнаказанности в Таджикистане",
+    ),
+    (
+        "ahrca",
+        ["UZ"],
+        False,
+        "Association for Human Rights in Central Asia (AHRCA)",
+        "Ассоциация «Права человека в Центральной Азии» (AHRCA)",
+    ),
+    (
+        "tihr",
+        ["TM"],
+        False,
+        "Turkmen Initiative for Human Rights (TIHR)",
+        "Туркменская инициатива по правам человека (TIHR)",
+    ),
+    (
+        "iphr",
+        [],
+        True,
+        "International Partnership for Human Rights (IPHR)",
+        "Международное партнёрство за права человека (IPHR)",
+    ),
 )
 
 

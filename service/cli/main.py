@@ -83,8 +83,9 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         if not f.is_file():
             return _fail("a --file is not a readable file")
     with make_client(args.server, args.proxy) as client:
-        token = submit(client, country=args.country, coalition_id=args.coalition,
-                       message=message, files=files)
+        token = submit(
+            client, country=args.country, coalition_id=args.coalition, message=message, files=files
+        )
     _say("Write this token down and keep it hidden; it is the only key to the case:")
     _say(token)
     return 0

@@ -8,8 +8,9 @@ from service.app import configure_logging, create_app
 from service.settings import Settings
 
 
-def run(settings: Settings, *, host: str = "127.0.0.1", port: int = 8080,
-        uds: str | None = None) -> None:
+def run(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8080, uds: str | None = None
+) -> None:
     configure_logging()
     app = create_app(settings)
     config = uvicorn.Config(

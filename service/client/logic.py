@@ -53,8 +53,13 @@ class ServerInfo:
 def make_client(server: str, proxy: str | None, timeout: float = 120.0) -> httpx.Client:
     # trust_env=False: never pick up a proxy or netrc from the environment by accident;
     # the only proxy is the one named (for Tor: socks5h, so names resolve inside Tor).
-    return httpx.Client(base_url=server.rstrip("/"), proxy=proxy, timeout=timeout,
-                        trust_env=False, follow_redirects=False)
+    return httpx.Client(
+        base_url=server.rstrip("/"),
+        proxy=proxy,
+        timeout=timeout,
+        trust_env=False,
+        follow_redirects=False,
+    )
 
 
 def _check(response: httpx.Response) -> dict[str, Any]:
@@ -117,12 +122,22 @@ def _file_from(path: Path, offset: int) -> Iterator[bytes]:
             yield block
 
 
-def upload_item(client: httpx.Client, lookup_id: bytes, sealed: Path,
-                sleep: Callable[[float], None] = time.sleep) -> None:
+def upload_item(
+    client: httpx.Client,
+    lookup_id: bytes,
+    sealed: Path,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
     """Upload one sealed item, resuming from the server's committed offset after a drop."""
     size = sealed.stat().st_size
-    state = _check(_retrying(lambda: client.post(
-        "/api/v1/uploads", json={"lookup_id": lookup_id.hex(), "size": size}), sleep))
+    state = _check(
+        _retrying(
+            lambda: client.post(
+                "/api/v1/uploads", json={"lookup_id": lookup_id.hex(), "size": size}
+            ),
+            sleep,
+        )
+    )
     upload = state["upload"]
     offset = 0
     for attempt in range(RETRIES):
@@ -148,9 +163,16 @@ def upload_item(client: httpx.Client, lookup_id: bytes, sealed: Path,
     raise ClientError("The upload did not complete.")
 
 
-def submit(client: httpx.Client, *, country: str | None, coalition_id: str | None,
-           message: str, files: list[Path], language: str = "en",
-           sleep: Callable[[float], None] = time.sleep) -> str:
+def submit(
+    client: httpx.Client,
+    *,
+    country: str | None,
+    coalition_id: str | None,
+    message: str,
+    files: list[Path],
+    language: str = "en",
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
     """File a case; returns the token (canonical digits). Only derived values leave here."""
     info = fetch_info(client, sleep)
     coalition = info.coalition(country, coalition_id)
@@ -163,9 +185,14 @@ def submit(client: httpx.Client, *, country: str | None, coalition_id: str | Non
         "case_public_key": secrets.reply.public.hex(),
     }
     body = json.dumps(
-        {"language": language, "country": country, "coalition": coalition["id"],
-         "answers": {"narrative": message}},
-        ensure_ascii=False, sort_keys=True,
+        {
+            "language": language,
+            "country": country,
+            "coalition": coalition["id"],
+            "answers": {"narrative": message},
+        },
+        ensure_ascii=False,
+        sort_keys=True,
     ).encode("utf-8")
     sealer = Sealer(_recipients(coalition))
     answers = sealer.header + sealer.update(encode_payload_prefix(meta) + body) + sealer.finish()
@@ -187,10 +214,15 @@ def submit(client: httpx.Client, *, country: str | None, coalition_id: str | Non
     return token
 
 
-def status(client: httpx.Client, token_text: str,
-           sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+def status(
+    client: httpx.Client, token_text: str, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
     token = parse_token(token_text)
     info = fetch_info(client, sleep)
     secrets = derive(token, info.limits)
-    return _check(_retrying(lambda: client.post(
-        "/api/v1/status", json={"lookup_id": secrets.lookup_id.hex()}), sleep))
+    return _check(
+        _retrying(
+            lambda: client.post("/api/v1/status", json={"lookup_id": secrets.lookup_id.hex()}),
+            sleep,
+        )
+    )

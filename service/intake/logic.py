@@ -49,9 +49,7 @@ def route(runtime: Runtime, country: str, recipient: str) -> Routing:
     if country not in COUNTRIES:
         raise UnknownCoalitionError()
     registry = runtime.registry
-    coalition = (
-        registry.national(country) if recipient == NATIONAL else registry.get(recipient)
-    )
+    coalition = registry.national(country) if recipient == NATIONAL else registry.get(recipient)
     if coalition is None or (recipient != NATIONAL and not coalition.fallback):
         raise UnknownCoalitionError()
     return Routing(country, coalition)

@@ -150,9 +150,7 @@ async def report_submit(lang: str, request: Request, runtime: RuntimeDep) -> Res
     routing = logic.route(runtime, values.get("country", ""), values.get("recipient", ""))
     token = parse_token(values.get("token", ""))
     secrets = await runtime.deriver.derive(token)
-    sealed = await run_in_threadpool(
-        logic.seal_answers, routing, BASIC, answers, language, secrets
-    )
+    sealed = await run_in_threadpool(logic.seal_answers, routing, BASIC, answers, language, secrets)
     key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
     await run_in_threadpool(_create_case, runtime, routing, key, secrets, sealed)
     return page(

@@ -29,9 +29,7 @@ class Item(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ref: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     state: Mapped[str] = mapped_column(String(16), default=PENDING, index=True)
     # Ciphertext bytes stored so far, and for resumable uploads the declared total.
     size: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -79,9 +79,7 @@ BASIC = Questionnaire(
             id="consent_contact",
             kind="choice",
             label=N_("May the organisation contact you?"),
-            help=N_(
-                "Only if it is safe for you. If yes, write below how to reach you safely."
-            ),
+            help=N_("Only if it is safe for you. If yes, write below how to reach you safely."),
             choices=(
                 Choice("yes", N_("Yes")),
                 Choice("no", N_("No, I will check with my case token")),

@@ -59,9 +59,7 @@ class Registry:
         return next((c for c in self.coalitions if c.id == coalition_id), None)
 
     def national(self, country: str) -> CoalitionEntry | None:
-        return next(
-            (c for c in self.coalitions if not c.fallback and country in c.countries), None
-        )
+        return next((c for c in self.coalitions if not c.fallback and country in c.countries), None)
 
     @property
     def fallbacks(self) -> tuple[CoalitionEntry, ...]:

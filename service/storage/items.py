@@ -24,7 +24,9 @@ PIECE_SIZE = 1024 * 1024  # bytes of ciphertext per stored row
 def store_whole(session: Session, item: Item, ciphertext: bytes) -> None:
     """Store a small item's ciphertext inside the caller's transaction and mark it complete."""
     for seq, start in enumerate(range(0, max(len(ciphertext), 1), PIECE_SIZE)):
-        session.add(ItemChunk(item_id=item.id, seq=seq, data=ciphertext[start : start + PIECE_SIZE]))
+        session.add(
+            ItemChunk(item_id=item.id, seq=seq, data=ciphertext[start : start + PIECE_SIZE])
+        )
         item.next_seq = seq + 1
     item.size = len(ciphertext)
     item.state = COMPLETE

@@ -36,8 +36,10 @@ def environment(language: str) -> Environment:
 
 
 def render_html(template: str, language: str, context: dict[str, Any]) -> str:
-    return environment(language).get_template(template).render(
-        **context, lang=language, languages=LANGUAGES
+    return (
+        environment(language)
+        .get_template(template)
+        .render(**context, lang=language, languages=LANGUAGES)
     )
 
 

@@ -23,11 +23,11 @@ def _recipients(client: TestClient, coalition: str) -> list[bytes]:
     return [bytes.fromhex(k["public_key"]) for k in entry["keys"]]
 
 
-def _create(client: TestClient, coalition: str = "kg-coalition",
-            body: bytes = b'{"answers": {}}') -> tuple[TokenSecrets, dict[str, object]]:
+def _create(
+    client: TestClient, coalition: str = "kg-coalition", body: bytes = b'{"answers": {}}'
+) -> tuple[TokenSecrets, dict[str, str]]:
     secrets = derive(generate_token(), MIN_LIMITS)
-    sealed = seal(encode_payload_prefix({"type": "answers"}) + body,
-                  _recipients(client, coalition))
+    sealed = seal(encode_payload_prefix({"type": "answers"}) + body, _recipients(client, coalition))
     payload = {
         "coalition": coalition,
         "lookup_id": secrets.lookup_id.hex(),
@@ -39,15 +39,19 @@ def _create(client: TestClient, coalition: str = "kg-coalition",
 
 def test_info_lists_coalitions_keys_and_kdf(client: TestClient) -> None:
     info = client.get("/api/v1/info").json()
-    assert info["kdf"] == {"algorithm": "argon2id13", "opslimit": MIN_LIMITS.opslimit,
-                           "memlimit": MIN_LIMITS.memlimit}
+    assert info["kdf"] == {
+        "algorithm": "argon2id13",
+        "opslimit": MIN_LIMITS.opslimit,
+        "memlimit": MIN_LIMITS.memlimit,
+    }
     ids = {c["id"] for c in info["coalitions"]}
     assert {"kz-coalition", "kg-coalition", "tj-coalition", "ahrca", "tihr", "iphr"} <= ids
     assert all(len(c["keys"]) == 1 for c in info["coalitions"])
 
 
-def test_case_created_once_and_retry_is_idempotent(client: TestClient, runtime: Runtime,
-                                                   desk_keys: dict[str, BoxKeyPair]) -> None:
+def test_case_created_once_and_retry_is_idempotent(
+    client: TestClient, runtime: Runtime, desk_keys: dict[str, BoxKeyPair]
+) -> None:
     secrets, payload = _create(client, body=b'{"answers": {"narrative": "api"}}')
     first = client.post("/api/v1/cases", json=payload)
     assert first.status_code == 201
@@ -56,7 +60,7 @@ def test_case_created_once_and_retry_is_idempotent(client: TestClient, runtime: 
     assert again.status_code == 200
     assert again.json() == {"created": False}
     assert count(runtime, Case) == 1
-    (_meta, body), = opened_items(runtime, desk_keys)
+    ((_meta, body),) = opened_items(runtime, desk_keys)
     assert json.loads(body) == {"answers": {"narrative": "api"}}
     status = client.post("/api/v1/status", json={"lookup_id": secrets.lookup_id.hex()})
     assert status.json() == {"status": "received", "items_received": 1, "replies": []}
@@ -90,16 +94,20 @@ def test_unknown_lookup_id_is_not_found(client: TestClient) -> None:
 
 
 def _upload(client: TestClient, secrets: TokenSecrets, sealed: bytes) -> str:
-    response = client.post("/api/v1/uploads",
-                           json={"lookup_id": secrets.lookup_id.hex(), "size": len(sealed)})
+    response = client.post(
+        "/api/v1/uploads", json={"lookup_id": secrets.lookup_id.hex(), "size": len(sealed)}
+    )
     assert response.status_code == 201
     upload: str = response.json()["upload"]
     return upload
 
 
 def _patch(client: TestClient, upload: str, offset: int, data: bytes) -> object:
-    return client.patch(f"/api/v1/uploads/{upload}", content=data, headers={
-        "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"})
+    return client.patch(
+        f"/api/v1/uploads/{upload}",
+        content=data,
+        headers={"Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+    )
 
 
 def test_resumable_upload_in_pieces_completes_and_decrypts(
@@ -108,8 +116,10 @@ def test_resumable_upload_in_pieces_completes_and_decrypts(
     secrets, payload = _create(client)
     client.post("/api/v1/cases", json=payload)
     plaintext = bytes(range(251)) * 12_000  # ~3 MB: several stored pieces and frames
-    sealed = seal(encode_payload_prefix({"type": "file", "name": "v.mp4"}) + plaintext,
-                  _recipients(client, "kg-coalition"))
+    sealed = seal(
+        encode_payload_prefix({"type": "file", "name": "v.mp4"}) + plaintext,
+        _recipients(client, "kg-coalition"),
+    )
     upload = _upload(client, secrets, sealed)
     # A first piece that stops inside the header, as a dropped circuit might leave it.
     first = _patch(client, upload, 0, sealed[:100])
@@ -168,21 +178,39 @@ def test_upload_capability_must_be_hex_of_the_right_length(client: TestClient) -
     assert client.get(f"/api/v1/uploads/{'00' * 32}").status_code == 404
 
 
-@pytest.mark.parametrize("body", [
-    {"coalition": "kz-coalition", "lookup_id": "XYZ", "reply_public_key": "00" * 32,
-     "answers": "AA=="},
-    {"coalition": "kz-coalition", "lookup_id": "00" * 32, "reply_public_key": "00" * 32,
-     "answers": "not base64!!"},
-    {"coalition": "kz-coalition", "lookup_id": "00" * 32, "reply_public_key": "00" * 32,
-     "answers": "AA==", "extra": "<script>alert(1)</script>"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "coalition": "kz-coalition",
+            "lookup_id": "XYZ",
+            "reply_public_key": "00" * 32,
+            "answers": "AA==",
+        },
+        {
+            "coalition": "kz-coalition",
+            "lookup_id": "00" * 32,
+            "reply_public_key": "00" * 32,
+            "answers": "not base64!!",
+        },
+        {
+            "coalition": "kz-coalition",
+            "lookup_id": "00" * 32,
+            "reply_public_key": "00" * 32,
+            "answers": "AA==",
+            "extra": "<script>alert(1)</script>",
+        },
+    ],
+)
 def test_invalid_bodies_get_a_fixed_error_that_echoes_nothing(
     client: TestClient, body: dict[str, str]
 ) -> None:
     response = client.post("/api/v1/cases", json=body)
     assert response.status_code == 400
-    assert response.json() == {"error": "form",
-                               "message": "The form could not be read. Please try again."}
+    assert response.json() == {
+        "error": "form",
+        "message": "The form could not be read. Please try again.",
+    }
 
 
 def test_unknown_coalition(client: TestClient) -> None:

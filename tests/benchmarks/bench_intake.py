@@ -335,11 +335,18 @@ def run_upload(work: Path, data_dir: Path, size_mib: int, cap: int) -> UploadRun
     source = work / "plaintext.bin"
     with timed() as write_elapsed:
         source_sha256 = write_plaintext(source, size_mib)
-    with demo_server(data_dir, cap, work / "server.log") as (proc, url), \
-            make_client(url, proxy=None) as client:
+    with (
+        demo_server(data_dir, cap, work / "server.log") as (proc, url),
+        make_client(url, proxy=None) as client,
+    ):
         with timed() as submit_elapsed:
-            token = submit(client, country=DEMO_COUNTRY, coalition_id=None,
-                           message="Benchmark case: one large file follows.", files=[])
+            token = submit(
+                client,
+                country=DEMO_COUNTRY,
+                coalition_id=None,
+                message="Benchmark case: one large file follows.",
+                files=[],
+            )
         info = fetch_info(client)
         coalition = info.coalition(DEMO_COUNTRY, None)
         # submit() keeps its secrets to itself; deriving again is what a returning
@@ -450,6 +457,7 @@ def bench_parallel_control(block: bytes, rounds: int) -> float:
     The control for the 2-thread derivation figure: it shows what this machine gives two
     threads at all, so a low figure there can be told apart from a lock in the KDF path.
     """
+
     def work(_: int) -> None:
         for _ in range(rounds):
             hashlib.sha256(block).digest()
@@ -474,11 +482,13 @@ def p90(samples: list[float]) -> float:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--size-mib", type=int, default=FULL_MIB,
-                      help=f"file size in MiB (default {FULL_MIB})")
+    size.add_argument(
+        "--size-mib", type=int, default=FULL_MIB, help=f"file size in MiB (default {FULL_MIB})"
+    )
     size.add_argument("--quick", action="store_true", help=f"use {QUICK_MIB} MiB")
-    parser.add_argument("--kdf-runs", type=int, default=10,
-                        help="token derivations to time (default 10)")
+    parser.add_argument(
+        "--kdf-runs", type=int, default=10, help="token derivations to time (default 10)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.size_mib = QUICK_MIB
@@ -492,8 +502,10 @@ def main(argv: list[str] | None = None) -> int:
     size_mib: int = args.size_mib
     size = size_mib * MIB
     started = time.perf_counter()
-    say(f"Aryz intake benchmark: {size_mib} MiB file, Python {platform.python_version()}, "
-        f"PyNaCl {nacl.__version__}, {os.cpu_count()} CPUs")
+    say(
+        f"Aryz intake benchmark: {size_mib} MiB file, Python {platform.python_version()}, "
+        f"PyNaCl {nacl.__version__}, {os.cpu_count()} CPUs"
+    )
 
     table = Table()
     block = os.urandom(CHUNK_SIZE)
@@ -506,11 +518,13 @@ def main(argv: list[str] | None = None) -> int:
         sealer_runs.append(bench_sealer(piece, size // READ_SIZE))
     raw_s, sealer_s = min(raw_runs), min(sealer_runs)
     base = size_mib / raw_s  # MiB/s every other throughput is set against
-    table.section(f"1. baseline: raw secretstream push, 64 KiB chunks, in memory "
-                  f"(best of {MEMORY_REPEATS})")
+    table.section(
+        f"1. baseline: raw secretstream push, 64 KiB chunks, in memory (best of {MEMORY_REPEATS})"
+    )
     table.add("seal", rate(size_mib, raw_s), "1.000x")
-    table.section(f"2. Sealer alone, fed {READ_SIZE // 1024} KiB pieces, in memory "
-                  f"(best of {MEMORY_REPEATS})")
+    table.section(
+        f"2. Sealer alone, fed {READ_SIZE // 1024} KiB pieces, in memory (best of {MEMORY_REPEATS})"
+    )
     table.add("seal", rate(size_mib, sealer_s), ratio(size_mib / sealer_s, base))
 
     default_cap: int = Settings.model_fields["max_submission_bytes"].default
@@ -527,43 +541,57 @@ def main(argv: list[str] | None = None) -> int:
     table.add("submit(): file a case (client Argon2id + POST)", f"{up.submit_s:.2f} s")
     table.add("derive the case's secrets again (client)", f"{up.derive_s:.2f} s")
     table.add("seal_file() to temp file", f"{up.seal_s:.2f} s")
-    table.add("  throughput (plaintext)", rate(size_mib, up.seal_s),
-              ratio(size_mib / up.seal_s, base))
+    table.add(
+        "  throughput (plaintext)", rate(size_mib, up.seal_s), ratio(size_mib / up.seal_s, base)
+    )
     table.add("upload_item() (one resumable PATCH)", f"{up.upload_s:.2f} s")
-    table.add("  throughput (plaintext)", rate(size_mib, up.upload_s),
-              ratio(size_mib / up.upload_s, base))
+    table.add(
+        "  throughput (plaintext)", rate(size_mib, up.upload_s), ratio(size_mib / up.upload_s, base)
+    )
     table.add("  ciphertext sent", f"{up.sealed_bytes / MIB:,.2f} MiB")
-    table.add("  CPU time: server / client", f"{up.upload_server_cpu_s:.2f} s / "
-              f"{up.upload_client_cpu_s:.2f} s")
+    table.add(
+        "  CPU time: server / client",
+        f"{up.upload_server_cpu_s:.2f} s / {up.upload_client_cpu_s:.2f} s",
+    )
     table.add("seal + upload", f"{up.seal_s + up.upload_s:.2f} s")
     both = up.seal_s + up.upload_s
     table.add("  throughput (plaintext)", rate(size_mib, both), ratio(size_mib / both, base))
     table.add("server RSS before upload", f"{up.rss_idle_kib / 1024:,.1f} MiB")
-    table.add(f"server RSS peak during upload ({up.rss_samples} samples)",
-              f"{up.rss_peak_kib / 1024:,.1f} MiB")
+    table.add(
+        f"server RSS peak during upload ({up.rss_samples} samples)",
+        f"{up.rss_peak_kib / 1024:,.1f} MiB",
+    )
     table.add("server VmHWM (lifetime peak)", f"{up.hwm_kib / 1024:,.1f} MiB")
     if cap != default_cap:
-        table.add(f"NOTE max_submission_bytes raised from {default_cap // MIB} MiB",
-                  f"{cap / MIB:,.0f} MiB")
+        table.add(
+            f"NOTE max_submission_bytes raised from {default_cap // MIB} MiB",
+            f"{cap / MIB:,.0f} MiB",
+        )
 
-    verified = (opened.sha256 == up.source_sha256 and opened.body_bytes == size
-                and opened.name == "plaintext.bin")
+    verified = (
+        opened.sha256 == up.source_sha256
+        and opened.body_bytes == size
+        and opened.name == "plaintext.bin"
+    )
     table.section("4. open the stored item with the demo desk key (streaming)")
-    table.add("iter_ciphertext -> Opener -> PayloadReader -> sha256",
-              f"{opened.seconds:.2f} s")
-    table.add("  throughput (plaintext)", rate(size_mib, opened.seconds),
-              ratio(size_mib / opened.seconds, base))
+    table.add("iter_ciphertext -> Opener -> PayloadReader -> sha256", f"{opened.seconds:.2f} s")
+    table.add(
+        "  throughput (plaintext)",
+        rate(size_mib, opened.seconds),
+        ratio(size_mib / opened.seconds, base),
+    )
     table.add("  of which reading pieces from SQLite", f"{opened.read_seconds:.2f} s")
-    table.add("body size, name and sha256 vs source",
-              "verified" if verified else "MISMATCH")
+    table.add("body size, name and sha256 vs source", "verified" if verified else "MISMATCH")
 
     latencies, pair_s = bench_derivations(args.kdf_runs)
     ms = [s * 1000 for s in latencies]
     serial_rate = len(latencies) / sum(latencies)
     pair_rate = args.kdf_runs / pair_s
     limits = PRODUCTION_LIMITS
-    table.section(f"5. token derivation, Argon2id {limits.memlimit // MIB} MiB, "
-                  f"opslimit {limits.opslimit}, {args.kdf_runs} runs")
+    table.section(
+        f"5. token derivation, Argon2id {limits.memlimit // MIB} MiB, "
+        f"opslimit {limits.opslimit}, {args.kdf_runs} runs"
+    )
     table.add("latency median", f"{statistics.median(ms):,.0f} ms")
     table.add("latency p90", f"{p90(ms):,.0f} ms")
     table.add("derivations/s, 1 thread", f"{serial_rate:.2f} /s", "1.000x")
@@ -577,8 +605,10 @@ def main(argv: list[str] | None = None) -> int:
     say(f"baseline = {base:,.1f} MiB/s (section 1); section 5 is relative to 1 thread.")
     say(f"total run time {time.perf_counter() - started:.1f} s")
     if not verified:
-        say(f"FAILED: opened {opened.body_bytes} bytes, sha256 {opened.sha256[:16]}..., "
-            f"source {size} bytes, sha256 {up.source_sha256[:16]}...")
+        say(
+            f"FAILED: opened {opened.body_bytes} bytes, sha256 {opened.sha256[:16]}..., "
+            f"source {size} bytes, sha256 {up.source_sha256[:16]}..."
+        )
         return 1
     return 0
 

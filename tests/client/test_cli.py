@@ -12,7 +12,7 @@ import pytest
 
 from service.client.logic import fetch_info, make_client, seal_file, upload_item
 from service.crypto.keys import BoxKeyPair
-from service.crypto.token import derive, generate_token
+from service.crypto.token import derive
 from tests.conftest import make_settings
 from tests.server import ServerProcess
 from tests.support import opened_items
@@ -21,19 +21,34 @@ pytestmark = pytest.mark.slow
 
 
 def _aryz(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "service", *args], capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
-def test_submit_then_status(tmp_path: Path, database_url: str, registry_dir: Path,
-                            desk_keys: dict[str, BoxKeyPair]) -> None:
+def test_submit_then_status(
+    tmp_path: Path, database_url: str, registry_dir: Path, desk_keys: dict[str, BoxKeyPair]
+) -> None:
     message = tmp_path / "message.txt"
     message.write_text("Сына избили в СИЗО-1.", encoding="utf-8")
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8" + bytes(range(256)) * 9000)
     with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
-        sent = _aryz("submit", "--server", server.url, "--country", "KZ",
-                     "--message-file", str(message), "--file", str(photo))
+        sent = _aryz(
+            "submit",
+            "--server",
+            server.url,
+            "--country",
+            "KZ",
+            "--message-file",
+            str(message),
+            "--file",
+            str(photo),
+        )
         assert sent.returncode == 0, sent.stderr
         token = sent.stdout.strip().splitlines()[-1]
         assert len(token) == 24
@@ -42,7 +57,9 @@ def test_submit_then_status(tmp_path: Path, database_url: str, registry_dir: Pat
         assert checked.returncode == 0, checked.stderr
         assert "status: received" in checked.stdout
         assert "items received: 2" in checked.stdout
-        typo = _aryz("status", "--server", server.url, "--token", token[:-1] + str((int(token[-1]) + 1) % 10))
+        typo = _aryz(
+            "status", "--server", server.url, "--token", token[:-1] + str((int(token[-1]) + 1) % 10)
+        )
         assert typo.returncode == 2
         assert "typo" in typo.stderr
         assert token[:8] not in typo.stderr
@@ -68,18 +85,27 @@ class FlakyTransport(httpx.HTTPTransport):
         if request.method == "PATCH":
             self.patches += 1
             if self.patches == 1:
-                body = b"".join(request.stream)[: self.cut_at]  # type: ignore[union-attr]
-                request = httpx.Request("PATCH", request.url, content=body, headers={
-                    **{k: v for k, v in request.headers.items() if k.lower() != "content-length"},
-                })
+                body = request.read()[: self.cut_at]
+                request = httpx.Request(
+                    "PATCH",
+                    request.url,
+                    content=body,
+                    headers={
+                        **{
+                            k: v
+                            for k, v in request.headers.items()
+                            if k.lower() != "content-length"
+                        },
+                    },
+                )
             elif self.patches == 2:
                 raise httpx.ConnectError("circuit dropped")
         return super().handle_request(request)
 
 
-def test_upload_resumes_where_it_stopped(tmp_path: Path, database_url: str,
-                                         registry_dir: Path,
-                                         desk_keys: dict[str, BoxKeyPair]) -> None:
+def test_upload_resumes_where_it_stopped(
+    tmp_path: Path, database_url: str, registry_dir: Path, desk_keys: dict[str, BoxKeyPair]
+) -> None:
     payload = bytes(range(256)) * 16_000  # ~4 MB
     source = tmp_path / "video.bin"
     source.write_bytes(payload)
@@ -105,8 +131,15 @@ def test_upload_resumes_where_it_stopped(tmp_path: Path, database_url: str,
 
 
 def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
-    missing = _aryz("submit", "--server", "http://127.0.0.1:9", "--country", "KZ",
-                    "--message-file", str(tmp_path / "nope.txt"))
+    missing = _aryz(
+        "submit",
+        "--server",
+        "http://127.0.0.1:9",
+        "--country",
+        "KZ",
+        "--message-file",
+        str(tmp_path / "nope.txt"),
+    )
     assert missing.returncode == 2
     assert "cannot be read" in missing.stderr
     assert "Traceback" not in missing.stderr

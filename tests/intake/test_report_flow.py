@@ -10,20 +10,25 @@ from service.crypto.keys import BoxKeyPair
 from service.crypto.token import format_token
 from service.deps import Runtime
 from service.models import Case, Item
+from service.questionnaire.basic import BASIC
 from tests.support import add_files, count, file_report, opened_items, review
 
 
 def test_report_is_sealed_and_opens_to_exactly_the_answers(
     client: TestClient, runtime: Runtime, desk_keys: dict[str, BoxKeyPair]
 ) -> None:
-    token = file_report(client, narrative="Они били меня в ИВС\nвторая строка",
-                        filer="relative", detained="yes", place="ivs")
+    token = file_report(
+        client,
+        narrative="Они били меня в ИВС\nвторая строка",
+        filer="relative",
+        detained="yes",
+        place="ivs",
+    )
     items = opened_items(runtime, desk_keys)
     assert len(items) == 1
     meta, body = items[0]
     assert meta["type"] == "answers"
-    assert meta["questionnaire"] == {"id": "intake-basic", "version": 1,
-                                     "sha256": meta["questionnaire"]["sha256"]}  # type: ignore[index]
+    assert meta["questionnaire"] == BASIC.reference()
     answers = json.loads(body)
     assert answers["country"] == "KZ"
     assert answers["coalition"] == "kz-coalition"
@@ -38,8 +43,10 @@ def test_report_is_sealed_and_opens_to_exactly_the_answers(
 
 def test_token_page_shows_grouped_token_once(client: TestClient) -> None:
     token = review(client)
-    response = client.post("/en/report/submit", data={
-        "country": "KZ", "recipient": "national", "token": token, "action": "send"})
+    response = client.post(
+        "/en/report/submit",
+        data={"country": "KZ", "recipient": "national", "token": token, "action": "send"},
+    )
     assert format_token(token) in response.text
     assert "Write this token down" in response.text
 
@@ -48,18 +55,24 @@ def test_resending_the_same_review_does_not_create_a_second_case(
     client: TestClient, runtime: Runtime
 ) -> None:
     token = review(client, narrative="x")
-    form = {"country": "KZ", "recipient": "national", "narrative": "x", "token": token,
-            "action": "send"}
+    form = {
+        "country": "KZ",
+        "recipient": "national",
+        "narrative": "x",
+        "token": token,
+        "action": "send",
+    }
     assert client.post("/en/report/submit", data=form).status_code == 200
     assert client.post("/en/report/submit", data=form).status_code == 200
     assert count(runtime, Case) == 1
     assert count(runtime, Item) == 1
 
 
-def test_every_question_may_be_skipped(client: TestClient, runtime: Runtime,
-                                       desk_keys: dict[str, BoxKeyPair]) -> None:
+def test_every_question_may_be_skipped(
+    client: TestClient, runtime: Runtime, desk_keys: dict[str, BoxKeyPair]
+) -> None:
     file_report(client)
-    (_meta, body), = opened_items(runtime, desk_keys)
+    ((_meta, body),) = opened_items(runtime, desk_keys)
     assert json.loads(body)["answers"] == {}
 
 
@@ -67,37 +80,55 @@ def test_fallback_organisation_receives_instead_of_national(
     client: TestClient, runtime: Runtime, desk_keys: dict[str, BoxKeyPair]
 ) -> None:
     token = review(client, recipient="iphr", narrative="to iphr")
-    client.post("/en/report/submit", data={
-        "country": "TM", "recipient": "iphr", "narrative": "to iphr", "token": token,
-        "action": "send"})
+    client.post(
+        "/en/report/submit",
+        data={
+            "country": "TM",
+            "recipient": "iphr",
+            "narrative": "to iphr",
+            "token": token,
+            "action": "send",
+        },
+    )
     with runtime.sessions() as session:
         case = session.query(Case).one()
         assert case.coalition_id == "iphr"
-    (_meta, body), = opened_items(runtime, desk_keys)
+    ((_meta, body),) = opened_items(runtime, desk_keys)
     assert json.loads(body)["country"] == "TM"
 
 
 def test_edit_returns_to_the_form_with_answers_kept(client: TestClient, runtime: Runtime) -> None:
     token = review(client, narrative="keep me")
-    response = client.post("/en/report/submit", data={
-        "country": "KZ", "recipient": "national", "narrative": "keep me", "token": token,
-        "action": "edit"})
+    response = client.post(
+        "/en/report/submit",
+        data={
+            "country": "KZ",
+            "recipient": "national",
+            "narrative": "keep me",
+            "token": token,
+            "action": "edit",
+        },
+    )
     assert response.status_code == 200
     assert "keep me" in response.text
     assert count(runtime, Case) == 0
 
 
 def test_unknown_choice_is_refused_and_answers_kept(client: TestClient, runtime: Runtime) -> None:
-    response = client.post("/en/report/review", data={
-        "country": "KZ", "recipient": "national", "place": "nowhere", "narrative": "kept"})
+    response = client.post(
+        "/en/report/review",
+        data={"country": "KZ", "recipient": "national", "place": "nowhere", "narrative": "kept"},
+    )
     assert response.status_code == 422
     assert "kept" in response.text
     assert "choose one of the options" in response.text
 
 
 def test_bidi_override_is_removed_and_person_asked_to_check(client: TestClient) -> None:
-    response = client.post("/en/report/review", data={
-        "country": "KZ", "recipient": "national", "narrative": "abc\u202edef"})
+    response = client.post(
+        "/en/report/review",
+        data={"country": "KZ", "recipient": "national", "narrative": "abc\u202edef"},
+    )
     assert response.status_code == 422
     assert "invisible control characters" in response.text
     assert "\u202e" not in response.text
@@ -153,8 +184,18 @@ def test_russian_pages_are_in_russian(client: TestClient) -> None:
 
 
 def test_every_page_renders_without_javascript(client: TestClient) -> None:
-    for path in ["/", "/ru/", "/en/", "/en/safety", "/ru/safety", "/en/keys", "/en/report",
-                 "/ru/report", "/en/status", "/ru/status"]:
+    for path in [
+        "/",
+        "/ru/",
+        "/en/",
+        "/en/safety",
+        "/ru/safety",
+        "/en/keys",
+        "/en/report",
+        "/ru/report",
+        "/en/status",
+        "/ru/status",
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         assert "<script" not in response.text.lower(), path

@@ -30,21 +30,32 @@ def test_demo_keys_refused_outside_demo(registry_dir: Path) -> None:
     assert load_registry(registry_dir / "registry.toml", allow_demo=True)
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda t: t.replace('countries = ["TM"]', "countries = []"), "TM must be served"),
-    (lambda t: t.replace('countries = ["KG"]', 'countries = ["KG", "KZ"]'), "KZ must be served"),
-    (lambda t: t.replace("fallback = true", "fallback = false"), "fallback"),
-    (lambda t: t.replace('countries = ["KZ"]', 'countries = ["KZ", "RU"]'), "country"),
-    (lambda t: re.sub(r'fingerprint = "[0-9A-F]', 'fingerprint = "0', t, count=1)
-     if 'fingerprint = "0' not in t else t.replace('fingerprint = "0', 'fingerprint = "1', 1),
-     "fingerprint"),
-    (lambda t: re.sub(r'public_key = "[0-9a-f]{4}', 'public_key = "zzzz', t, count=1), "hex"),
-    (lambda t: t.replace("version = 1", "version = 2"), "version"),
-    (lambda t: t + "\nunexpected = 1\n", "not valid"),
-    (lambda t: t.replace('id = "kg-coalition"', 'id = "kz-coalition"'), "share one id"),
-    (lambda t: t + "[[", "TOML"),
-    (lambda t: t.replace("epoch = 1\n", "epoch = 1\nretired = true\n", 1), "no current key"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace('countries = ["TM"]', "countries = []"), "TM must be served"),
+        (
+            lambda t: t.replace('countries = ["KG"]', 'countries = ["KG", "KZ"]'),
+            "KZ must be served",
+        ),
+        (lambda t: t.replace("fallback = true", "fallback = false"), "fallback"),
+        (lambda t: t.replace('countries = ["KZ"]', 'countries = ["KZ", "RU"]'), "country"),
+        (
+            lambda t: (
+                re.sub(r'fingerprint = "[0-9A-F]', 'fingerprint = "0', t, count=1)
+                if 'fingerprint = "0' not in t
+                else t.replace('fingerprint = "0', 'fingerprint = "1', 1)
+            ),
+            "fingerprint",
+        ),
+        (lambda t: re.sub(r'public_key = "[0-9a-f]{4}', 'public_key = "zzzz', t, count=1), "hex"),
+        (lambda t: t.replace("version = 1", "version = 2"), "version"),
+        (lambda t: t + "\nunexpected = 1\n", "not valid"),
+        (lambda t: t.replace('id = "kg-coalition"', 'id = "kz-coalition"'), "share one id"),
+        (lambda t: t + "[[", "TOML"),
+        (lambda t: t.replace("epoch = 1\n", "epoch = 1\nretired = true\n", 1), "no current key"),
+    ],
+)
 def test_mistakes_are_refused_with_a_clear_message(
     registry_dir: Path, edit: object, message: str
 ) -> None:

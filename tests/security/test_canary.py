@@ -42,12 +42,17 @@ def _pg_rows_and_files(database_url: str, since: float) -> Iterator[tuple[str, b
     """Every row of every table, plus the database's files and WAL written since ``since``."""
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
     with psycopg.connect(dsn) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [
+            r[0]
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
         for table in tables:
             for row in conn.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - our own names
-                yield table, repr(row).encode() + b"".join(
-                    bytes(v) for v in row if isinstance(v, bytes | memoryview))
+                yield (
+                    table,
+                    repr(row).encode()
+                    + b"".join(bytes(v) for v in row if isinstance(v, bytes | memoryview)),
+                )
         data_dir = conn.execute("SHOW data_directory").fetchone()
     root = Path(str(data_dir[0])) if data_dir else None
     if root is None or not os.access(root, os.R_OK):
@@ -76,25 +81,47 @@ def test_nothing_readable_at_rest_or_in_output(
 
     server = ServerProcess(tmp_path, database_url, registry_dir / "registry.toml")
     with server, httpx.Client(base_url=server.url, timeout=60, trust_env=False) as web:
-        review = web.post("/en/report/review", data={
-            "country": "UZ", "recipient": "national", "narrative": f"form {canary}",
-            "place_details": canary})
+        review = web.post(
+            "/en/report/review",
+            data={
+                "country": "UZ",
+                "recipient": "national",
+                "narrative": f"form {canary}",
+                "place_details": canary,
+            },
+        )
         token = re.search(r'name="token" value="(\d{24})"', review.text).group(1)  # type: ignore[union-attr]
-        sent = web.post("/en/report/submit", data={
-            "country": "UZ", "recipient": "national", "narrative": f"form {canary}",
-            "place_details": canary, "token": token, "action": "send"})
+        sent = web.post(
+            "/en/report/submit",
+            data={
+                "country": "UZ",
+                "recipient": "national",
+                "narrative": f"form {canary}",
+                "place_details": canary,
+                "token": token,
+                "action": "send",
+            },
+        )
         assert sent.status_code == 200
-        files = web.post("/en/case/files", data={"token": token},
-                         files=[("file", (f"{name_canary}.jpg", bytes(big), "image/jpeg"))])
+        files = web.post(
+            "/en/case/files",
+            data={"token": token},
+            files=[("file", (f"{name_canary}.jpg", bytes(big), "image/jpeg"))],
+        )
         assert files.status_code == 200
-        assert web.post("/en/case/message", data={
-            "token": token, "message": f"follow-up {canary}"}).status_code == 200
+        assert (
+            web.post(
+                "/en/case/message", data={"token": token, "message": f"follow-up {canary}"}
+            ).status_code
+            == 200
+        )
         assert web.post("/en/status", data={"token": token}).status_code == 200
         # A bad request carrying the canary must not land in a log either.
         web.post("/en/status", data={"token": canary})
         with make_client(server.url, None) as api:
-            api_token = submit(api, country="TJ", coalition_id=None,
-                               message=f"api {canary}", files=[big_file])
+            api_token = submit(
+                api, country="TJ", coalition_id=None, message=f"api {canary}", files=[big_file]
+            )
     needles += [token.encode(), api_token.encode()]
 
     found: list[str] = []
@@ -109,8 +136,8 @@ def test_nothing_readable_at_rest_or_in_output(
     assert found == []
 
     # And the coalition's private keys open every item to exactly what was sent.
-    from tests.support import opened_items
     from service.app import build_runtime
+    from tests.support import opened_items
 
     runtime: Runtime = build_runtime(make_settings(tmp_path, database_url, registry_dir))
     try:

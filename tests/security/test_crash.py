@@ -33,19 +33,30 @@ def test_kill_during_file_upload(tmp_path: Path, database_url: str, registry_dir
     server = ServerProcess(tmp_path, database_url, registry_dir / "registry.toml").start()
     try:
         with httpx.Client(base_url=server.url, timeout=30, trust_env=False) as web:
-            review = web.post("/en/report/review", data={"country": "KG", "recipient": "national",
-                                                         "narrative": "before the crash"})
+            review = web.post(
+                "/en/report/review",
+                data={"country": "KG", "recipient": "national", "narrative": "before the crash"},
+            )
             token = re.search(r'name="token" value="(\d{24})"', review.text).group(1)  # type: ignore[union-attr]
-            web.post("/en/report/submit", data={
-                "country": "KG", "recipient": "national", "narrative": "before the crash",
-                "token": token, "action": "send"})
+            web.post(
+                "/en/report/submit",
+                data={
+                    "country": "KG",
+                    "recipient": "national",
+                    "narrative": "before the crash",
+                    "token": token,
+                    "action": "send",
+                },
+            )
         pieces_before = _stored_pieces(database_url)
         killed = threading.Event()
 
         def body() -> Iterator[bytes]:
-            yield (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\n"
-                   f"{token}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
-                   f"filename=\"video.mp4\"\r\n\r\n").encode()
+            yield (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="token"\r\n\r\n'
+                f'{token}\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+                f'filename="video.mp4"\r\n\r\n'
+            ).encode()
             for _ in range(400):  # up to 100 MiB; the server dies long before
                 yield b"v" * 256 * 1024
                 # Kill once some pieces of this file are committed: mid-item, for real.
@@ -57,8 +68,12 @@ def test_kill_during_file_upload(tmp_path: Path, database_url: str, registry_dir
                     return
 
         with pytest.raises(httpx.TransportError), httpx.Client(trust_env=False) as raw:
-            raw.post(f"{server.url}/en/case/files", content=body(), headers={
-                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}, timeout=60)
+            raw.post(
+                f"{server.url}/en/case/files",
+                content=body(),
+                headers={"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"},
+                timeout=60,
+            )
         assert killed.is_set()
         if database_url.startswith("sqlite"):
             path = database_url.removeprefix("sqlite:///")

@@ -34,17 +34,20 @@ def _check_headers(response: object) -> None:
         assert name not in headers, name
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", "/", 200),
-    ("GET", "/en/", 200),
-    ("GET", "/static/aryz.css", 200),
-    ("GET", "/api/v1/info", 200),
-    ("GET", "/en/nothing-here", 404),
-    ("GET", "/xx/", 404),
-    ("POST", "/en/status", 400),
-    ("POST", "/api/v1/status", 400),
-    ("DELETE", "/en/", 405),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/", 200),
+        ("GET", "/en/", 200),
+        ("GET", "/static/aryz.css", 200),
+        ("GET", "/api/v1/info", 200),
+        ("GET", "/en/nothing-here", 404),
+        ("GET", "/xx/", 404),
+        ("POST", "/en/status", 400),
+        ("POST", "/api/v1/status", 400),
+        ("DELETE", "/en/", 405),
+    ],
+)
 def test_every_status_code_carries_the_security_headers(
     client: TestClient, method: str, path: str, status: int
 ) -> None:
@@ -60,29 +63,41 @@ def test_wrong_host_is_refused_with_headers(client: TestClient) -> None:
     _check_headers(response)
 
 
-@pytest.mark.parametrize("headers", [
-    {"Origin": "http://evil.example"},
-    {"Origin": "https://testserver.evil.example"},
-    {"Sec-Fetch-Site": "cross-site"},
-    {"Sec-Fetch-Site": "same-site"},
-])
-def test_cross_origin_post_is_refused(client: TestClient, runtime: Runtime,
-                                      headers: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://evil.example"},
+        {"Origin": "https://testserver.evil.example"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+    ],
+)
+def test_cross_origin_post_is_refused(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     response = client.post("/en/report/review", data={"country": "KZ"}, headers=headers)
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("headers", [
-    {}, {"Origin": "null"}, {"Origin": "http://testserver"}, {"Sec-Fetch-Site": "same-origin"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "null"},
+        {"Origin": "http://testserver"},
+        {"Sec-Fetch-Site": "same-origin"},
+    ],
+)
 def test_same_origin_post_is_accepted(client: TestClient, headers: dict[str, str]) -> None:
-    response = client.post("/en/report/review",
-                           data={"country": "KZ", "recipient": "national"}, headers=headers)
+    response = client.post(
+        "/en/report/review", data={"country": "KZ", "recipient": "national"}, headers=headers
+    )
     assert response.status_code == 200
 
 
-def test_openapi_only_outside_production(client: TestClient, tmp_path: Path,
-                                         database_url: str, registry_dir: Path) -> None:
+def test_openapi_only_outside_production(
+    client: TestClient, tmp_path: Path, database_url: str, registry_dir: Path
+) -> None:
     assert client.get("/api/openapi.json").status_code == 200
     assert client.get("/docs").status_code == 404
     production = make_settings(tmp_path, database_url, registry_dir, mode=Mode.TEST)
