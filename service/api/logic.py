@@ -83,7 +83,8 @@ async def append(
             received += len(chunk)
             if received > remaining:
                 raise TooLargeError()
-            await run_in_threadpool(writer.write, chunk)
+            if writer.append(chunk):
+                await run_in_threadpool(writer.drain)
     finally:
         # Whatever arrived before a cut-off is kept (committed), so the client resumes
         # from there; this is the point of a resumable upload over a flaky Tor circuit.

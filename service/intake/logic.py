@@ -124,11 +124,11 @@ async def store_files(
                     "case_public_key": secrets.reply.public.hex(),
                 }
                 head = sealer.header + sealer.update(encode_payload_prefix(meta))
-                await run_in_threadpool(writer.write, head)
+                await _write(writer, head)
             elif isinstance(event, FileData) and sealer is not None and writer is not None:
-                await run_in_threadpool(writer.write, sealer.update(event.data))
+                await _write(writer, sealer.update(event.data))
             elif isinstance(event, FileEnd) and sealer is not None and writer is not None:
-                await run_in_threadpool(writer.write, sealer.finish())
+                writer.append(sealer.finish())
                 await run_in_threadpool(writer.complete)
                 arrived.append(ArrivedFile(current, event.size))
                 writer = sealer = item_id = None
@@ -140,6 +140,11 @@ async def store_files(
             await run_in_threadpool(_discard, runtime, item_id)
         raise
     return arrived
+
+
+async def _write(writer: ItemWriter, data: bytes) -> None:
+    if writer.append(data):
+        await run_in_threadpool(writer.drain)
 
 
 def _new_item(runtime: Runtime, case: Case) -> int:

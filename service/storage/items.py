@@ -47,7 +47,20 @@ class ItemWriter:
         self._buffer = bytearray()
 
     def write(self, data: bytes) -> None:
+        if self.append(data):
+            self.drain()
+
+    def append(self, data: bytes) -> bool:
+        """Buffer ``data`` without I/O; True when a full piece is ready for ``drain``.
+
+        Async callers append on the event loop and go to a worker thread only to drain,
+        once per stored piece instead of once per received chunk.
+        """
         self._buffer += data
+        return len(self._buffer) >= PIECE_SIZE
+
+    def drain(self) -> None:
+        """Store every full piece buffered so far."""
         while len(self._buffer) >= PIECE_SIZE:
             piece = bytes(self._buffer[:PIECE_SIZE])
             del self._buffer[:PIECE_SIZE]
@@ -55,6 +68,7 @@ class ItemWriter:
 
     def flush(self) -> None:
         """Store whatever is buffered (a resumable upload acknowledges only stored bytes)."""
+        self.drain()
         if self._buffer:
             piece = bytes(self._buffer)
             self._buffer.clear()
@@ -62,6 +76,7 @@ class ItemWriter:
 
     def complete(self) -> None:
         """Store the rest and make the item visible, atomically."""
+        self.drain()
         piece = bytes(self._buffer)
         self._buffer.clear()
         self._store(piece, complete=True)
