@@ -40,6 +40,7 @@ class ClientError(AryzError):
 class ServerInfo:
     limits: KdfLimits
     coalitions: list[dict[str, Any]]
+    max_submission_bytes: int
 
     def coalition(self, country: str | None, coalition_id: str | None) -> dict[str, Any]:
         for c in self.coalitions:
@@ -89,6 +90,7 @@ def fetch_info(client: httpx.Client, sleep: Callable[[float], None] = time.sleep
     return ServerInfo(
         KdfLimits(int(data["kdf"]["opslimit"]), int(data["kdf"]["memlimit"])),
         list(data["coalitions"]),
+        int(data["max_submission_bytes"]),
     )
 
 
@@ -176,6 +178,9 @@ def submit(
     """File a case; returns the token (canonical digits). Only derived values leave here."""
     info = fetch_info(client, sleep)
     coalition = info.coalition(country, coalition_id)
+    # Refuse before sealing anything: a file over the server's cap would only fail later.
+    if any(path.stat().st_size >= info.max_submission_bytes for path in files):
+        raise ClientError("A file is larger than this server accepts.")
     token = generate_token()
     secrets = derive(token, info.limits)
     meta = {

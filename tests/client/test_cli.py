@@ -148,3 +148,35 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     down = _aryz("status", "--server", "http://127.0.0.1:9", "--token", "1234")
     assert down.returncode == 2
     assert "24 digits" in down.stderr
+
+
+def test_file_over_the_server_cap_is_refused_before_anything_is_sent(
+    tmp_path: Path, database_url: str, registry_dir: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 5000)
+    message = tmp_path / "m.txt"
+    message.write_text("m")
+    server = ServerProcess(tmp_path, database_url, registry_dir / "registry.toml")
+    server.env["ARYZ_MAX_SUBMISSION_BYTES"] = "4096"
+    with server:
+        sent = _aryz(
+            "submit",
+            "--server",
+            server.url,
+            "--country",
+            "KZ",
+            "--message-file",
+            str(message),
+            "--file",
+            str(big),
+        )
+    assert sent.returncode == 2
+    assert "larger than this server accepts" in sent.stderr
+    from service.app import build_runtime
+    from service.models import Case
+    from tests.support import count
+
+    runtime = build_runtime(make_settings(tmp_path, database_url, registry_dir))
+    assert count(runtime, Case) == 0
+    runtime.engine.dispose()
