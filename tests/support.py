@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -63,3 +64,17 @@ def opened_items(
 def count(runtime: Runtime, model: type[Any], *where: Any) -> int:
     with runtime.sessions() as session:
         return len(session.scalars(select(model).where(*where)).all())
+
+
+def opened_items_at(
+    data_dir: Path, database_url: str, registry_dir: Path, keys: dict[str, BoxKeyPair]
+) -> list[tuple[dict[str, object], bytes]]:
+    """Open every item a (stopped) server process stored, as the desk would."""
+    from service.app import build_runtime
+    from tests.conftest import make_settings
+
+    runtime = build_runtime(make_settings(data_dir, database_url, registry_dir))
+    try:
+        return opened_items(runtime, keys)
+    finally:
+        runtime.engine.dispose()

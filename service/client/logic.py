@@ -9,7 +9,6 @@ very same bytes.
 from __future__ import annotations
 
 import base64
-import json
 import os
 import tempfile
 import time
@@ -20,11 +19,12 @@ from typing import Any
 
 import httpx
 
-from service.crypto.envelope import Sealer
+from service.crypto.envelope import Sealer, seal
 from service.crypto.payload import encode_payload_prefix
 from service.crypto.token import KdfLimits, TokenSecrets, derive, generate_token, parse_token
 from service.errors import AryzError
 from service.questionnaire.basic import BASIC
+from service.questionnaire.payload import answers_plaintext
 from service.storage.clock import current_week
 
 READ_SIZE = 256 * 1024
@@ -183,24 +183,15 @@ def submit(
         raise ClientError("A file is larger than this server accepts.")
     token = generate_token()
     secrets = derive(token, info.limits)
-    meta = {
-        "type": "answers",
-        "created": current_week(),
-        "questionnaire": BASIC.reference(),
-        "case_public_key": secrets.reply.public.hex(),
-    }
-    body = json.dumps(
-        {
-            "language": language,
-            "country": country,
-            "coalition": coalition["id"],
-            "answers": {"narrative": message},
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    ).encode("utf-8")
-    sealer = Sealer(_recipients(coalition))
-    answers = sealer.header + sealer.update(encode_payload_prefix(meta) + body) + sealer.finish()
+    plaintext = answers_plaintext(
+        BASIC,
+        language=language,
+        country=country,
+        coalition_id=coalition["id"],
+        answers={"narrative": message},
+        case_public_key=secrets.reply.public,
+    )
+    answers = seal(plaintext, _recipients(coalition))
     payload = {
         "coalition": coalition["id"],
         "lookup_id": secrets.lookup_id.hex(),

@@ -8,7 +8,6 @@ they stream in, piece by piece; nothing is spooled.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from service.deps import Runtime
 from service.errors import FormError, UnknownCoalitionError
 from service.models import Case
 from service.questionnaire import Answers, Questionnaire
+from service.questionnaire.payload import answers_plaintext
 from service.registry.countries import COUNTRIES
 from service.registry.logic import CoalitionEntry
 from service.storage.clock import current_week
@@ -62,23 +62,15 @@ def seal_answers(
     language: str,
     secrets: TokenSecrets,
 ) -> bytes:
-    meta = {
-        "type": "answers",
-        "created": current_week(),
-        "questionnaire": questionnaire.reference(),
-        "case_public_key": secrets.reply.public.hex(),
-    }
-    body = json.dumps(
-        {
-            "language": language,
-            "country": routing.country,
-            "coalition": routing.coalition.id,
-            "answers": answers.values,
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-    ).encode("utf-8")
-    return seal(encode_payload_prefix(meta) + body, routing.coalition.recipients)
+    plaintext = answers_plaintext(
+        questionnaire,
+        language=language,
+        country=routing.country,
+        coalition_id=routing.coalition.id,
+        answers=answers.values,
+        case_public_key=secrets.reply.public,
+    )
+    return seal(plaintext, routing.coalition.recipients)
 
 
 def seal_message(coalition: CoalitionEntry, text: str, secrets: TokenSecrets) -> bytes:

@@ -13,9 +13,8 @@ import pytest
 from service.client.logic import fetch_info, make_client, seal_file, upload_item
 from service.crypto.keys import BoxKeyPair
 from service.crypto.token import derive
-from tests.conftest import make_settings
 from tests.server import ServerProcess
-from tests.support import opened_items
+from tests.support import opened_items_at
 
 pytestmark = pytest.mark.slow
 
@@ -64,11 +63,7 @@ def test_submit_then_status(
         assert "typo" in typo.stderr
         assert token[:8] not in typo.stderr
 
-    from service.app import build_runtime
-
-    runtime = build_runtime(make_settings(tmp_path, database_url, registry_dir))
-    items = opened_items(runtime, desk_keys)
-    runtime.engine.dispose()
+    items = opened_items_at(tmp_path, database_url, registry_dir, desk_keys)
     assert "Сына избили в СИЗО-1." in items[0][1].decode()
     assert (items[1][0]["name"], items[1][1]) == ("photo.jpg", photo.read_bytes())
 
@@ -122,11 +117,8 @@ def test_upload_resumes_where_it_stopped(
         with httpx.Client(base_url=server.url, transport=transport, trust_env=False) as flaky:
             upload_item(flaky, secrets.lookup_id, sealed, sleep=lambda _s: None)
         assert transport.patches == 3
-    from service.app import build_runtime
-
-    runtime = build_runtime(make_settings(tmp_path, database_url, registry_dir))
-    files = [b for m, b in opened_items(runtime, desk_keys) if m["type"] == "file"]
-    runtime.engine.dispose()
+    items = opened_items_at(tmp_path, database_url, registry_dir, desk_keys)
+    files = [b for m, b in items if m["type"] == "file"]
     assert files == [payload]
 
 
@@ -173,10 +165,4 @@ def test_file_over_the_server_cap_is_refused_before_anything_is_sent(
         )
     assert sent.returncode == 2
     assert "larger than this server accepts" in sent.stderr
-    from service.app import build_runtime
-    from service.models import Case
-    from tests.support import count
-
-    runtime = build_runtime(make_settings(tmp_path, database_url, registry_dir))
-    assert count(runtime, Case) == 0
-    runtime.engine.dispose()
+    assert opened_items_at(tmp_path, database_url, registry_dir, {}) == []

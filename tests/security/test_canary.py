@@ -20,9 +20,8 @@ from sqlalchemy.engine import make_url
 
 from service.client.logic import make_client, submit
 from service.crypto.keys import BoxKeyPair
-from service.deps import Runtime
-from tests.conftest import make_settings
 from tests.server import ServerProcess
+from tests.support import opened_items_at
 
 pytestmark = pytest.mark.slow
 
@@ -136,14 +135,7 @@ def test_nothing_readable_at_rest_or_in_output(
     assert found == []
 
     # And the coalition's private keys open every item to exactly what was sent.
-    from service.app import build_runtime
-    from tests.support import opened_items
-
-    runtime: Runtime = build_runtime(make_settings(tmp_path, database_url, registry_dir))
-    try:
-        items = opened_items(runtime, desk_keys)
-    finally:
-        runtime.engine.dispose()
+    items = opened_items_at(tmp_path, database_url, registry_dir, desk_keys)
     bodies = [b for _m, b in items]
     assert sum(b == bytes(big) for b in bodies) == 2  # the form's file and the API's file
     assert any(f"form {canary}".encode() in b for b in bodies)

@@ -20,8 +20,12 @@ def test_real_server_sends_no_server_or_date_header(
         ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server,
         httpx.Client(base_url=server.url, trust_env=False) as web,
     ):
-        for response in (web.get("/en/"), web.get("/en/missing"), web.get("/static/aryz.css"),
-                         web.post("/en/status", data={"token": "1"})):
+        for response in (
+            web.get("/en/"),
+            web.get("/en/missing"),
+            web.get("/static/aryz.css"),
+            web.post("/en/status", data={"token": "1"}),
+        ):
             for header in ("server", "date", "etag", "last-modified"):
                 assert header not in response.headers
             assert response.headers["referrer-policy"] == "no-referrer"
