@@ -140,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", required=True)
     p.add_argument("--proxy")
     p.set_defaults(func=_cmd_status)
+
+    # Each domain owns its subcommands; their modules import nothing heavy at load time.
+    from service.courier.cli import register as register_courier
+    from service.desk.cli import register as register_desk
+
+    register_desk(sub)
+    register_courier(sub)
     return parser
 
 

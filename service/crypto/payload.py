@@ -16,7 +16,8 @@ from service.errors import EnvelopeFormatError
 
 MAX_META_LEN = 65536
 _LEN_BYTES = 4
-ITEM_TYPES = frozenset({"answers", "file", "message"})
+# "reply": a coalition's answer, sealed on the desk to the case's reply key.
+ITEM_TYPES = frozenset({"answers", "file", "message", "reply"})
 # Coarse on purpose: a precise time inside the item could be matched against network
 # observations of who used Tor when (security brief, invariant 7).
 _ISO_WEEK = re.compile(r"\A[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])\Z")
