@@ -43,9 +43,9 @@ bench: $(STAMP)
 PIPCOMPILE ?= pip-compile
 lock:
 	$(PIPCOMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
-	  --no-emit-find-links --extra build -o requirements.lock pyproject.toml
+	  --no-emit-find-links --extra build --extra desk -o requirements.lock pyproject.toml
 	$(PIPCOMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
-	  --no-emit-find-links --extra build --extra dev -o requirements-dev.lock pyproject.toml
+	  --no-emit-find-links --extra build --extra desk --extra dev -o requirements-dev.lock pyproject.toml
 
 # Re-extract translatable strings and merge them into every catalog.
 messages: $(STAMP)
