@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import TooLargeError
+from service.errors import FormError, TooLargeError
 
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (
@@ -37,6 +38,7 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 _DROPPED = {b"server", b"date", b"etag", b"last-modified", b"x-powered-by"}
 _OURS = {name for name, _ in SECURITY_HEADERS}
+CUT_OFF = "The upload stopped before it finished. What arrived complete was kept."
 SLACK = 64 * 1024  # multipart framing and headers on top of the content caps
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Fetch-metadata values a same-site form POST or a non-browser client may carry.
@@ -126,14 +128,20 @@ class BodyLimitMiddleware:
 
     Uploads (file forms and resumable PATCHes) may be large and are streamed; every other
     body is small. A declared Content-Length over the cap is refused at once; a chunked
-    body is counted as it arrives and cut off at the cap. Slow clients are the server's
-    (uvicorn's) timeouts' business; this bounds memory.
+    body is counted as it arrives and cut off at the cap.
+
+    A client that stops sending in the middle of a body (a slow-loris, or a circuit that
+    died without closing) is cut off after ``idle_timeout`` seconds without a byte: the
+    handler sees the upload end early, discards the unfinished item and frees the slot.
     """
 
-    def __init__(self, app: ASGIApp, *, small: int, upload: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, small: int, upload: int, idle_timeout: float = 120.0
+    ) -> None:
         self.app = app
         self.small = small
         self.upload = upload
+        self.idle_timeout = idle_timeout
 
     def _limit(self, scope: Scope) -> int:
         path: str = scope.get("path", "")
@@ -154,7 +162,11 @@ class BodyLimitMiddleware:
 
         async def limited() -> Message:
             nonlocal seen
-            message = await receive()
+            try:
+                with anyio.fail_after(self.idle_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise FormError(CUT_OFF) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit + SLACK:

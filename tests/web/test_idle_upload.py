@@ -1,0 +1,50 @@
+"""A client that stops sending mid-upload is cut off after the idle timeout; the case and
+its earlier items are untouched, and nothing half-stored becomes visible."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.deps import Runtime
+from service.models import Item
+from tests.support import count, file_report
+
+
+def test_stalled_upload_is_cut_off_and_loses_nothing(client: TestClient, runtime: Runtime) -> None:
+    token = file_report(client, narrative="kept")
+    app = create_app(runtime=runtime)
+    # Rebuild the middleware stack with a short idle timeout for this test.
+    for middleware in app.user_middleware:
+        if middleware.cls.__name__ == "BodyLimitMiddleware":
+            middleware.kwargs["idle_timeout"] = 0.5
+
+    async def stalled_body() -> AsyncIterator[bytes]:
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="token"\r\n\r\n'
+            + token.encode()
+            + b'\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="v"'
+            b"\r\n\r\n" + b"x" * 200_000
+        )
+        await anyio.sleep(30)  # the client goes silent; the server must not wait this long
+        yield b"never sent"
+
+    async def run() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            with anyio.fail_after(10):
+                return await c.post(
+                    "/en/case/files",
+                    content=stalled_body(),
+                    headers={"Content-Type": "multipart/form-data; boundary=b"},
+                )
+
+    response = anyio.run(run)
+    assert response.status_code == 400
+    assert "Whatever you sent before this was kept." in response.text
+    assert count(runtime, Item) == 1
+    assert count(runtime, Item, Item.state == "pending") == 0
