@@ -4,15 +4,16 @@ its earlier items are untouched, and nothing half-stored becomes visible."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import anyio
 import httpx
 from fastapi.testclient import TestClient
 
 from service.app import create_app
-from service.web.security import BodyLimitMiddleware
 from service.deps import Runtime
 from service.models import Item
+from service.web.security import BodyLimitMiddleware
 from tests.support import count, file_report
 
 
@@ -21,7 +22,7 @@ def test_stalled_upload_is_cut_off_and_loses_nothing(client: TestClient, runtime
     app = create_app(runtime=runtime)
     # Rebuild the middleware stack with a short idle timeout for this test.
     for middleware in app.user_middleware:
-        if middleware.cls is BodyLimitMiddleware:
+        if cast(object, middleware.cls) is BodyLimitMiddleware:
             middleware.kwargs["idle_timeout"] = 0.5
 
     async def stalled_body() -> AsyncIterator[bytes]:
