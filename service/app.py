@@ -1,13 +1,17 @@
-"""``create_app()``: the one place the intake web app and its API are wired together."""
+"""``create_app()`` wires the intake web app and its API; ``create_courier_app()`` the
+courier API, a separate app on its own listener (for the staff onion). Both share one
+``Runtime`` when served together (``service.cli.serve``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from service.api.routes import router as api_router
+from service.courier.routes import router as courier_router
+from service.courier.schemas import MAX_OUTBOX_BYTES
 from service.crypto.token import Deriver, KdfLimits
 from service.deps import Runtime
 from service.errors import ConfigError
@@ -68,26 +72,66 @@ def sweep(runtime: Runtime) -> None:
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """The public intake app: the no-JavaScript site and the JSON API."""
     if runtime is None:
         runtime = build_runtime(settings or Settings())
     settings = runtime.settings
-    # API docs are for developers: served only outside production, and never the
-    # Swagger/ReDoc pages, which load scripts from third-party hosts.
-    app = FastAPI(
+    return _hardened_app(
+        runtime,
         title="Aryz",
-        version="1",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None if settings.is_production else "/api/openapi.json",
-    )
-    app.state.runtime = runtime
-    app.include_router(api_router)
-    app.include_router(intake_router)
-    errors.install(app)
-    app.add_middleware(
-        BodyLimitMiddleware,
+        openapi_url="/api/openapi.json",
+        routers=(api_router, intake_router),
+        allowed_hosts=settings.allowed_hosts,
         small=settings.max_answers_bytes * 2,
         upload=settings.max_submission_bytes,
     )
-    app.add_middleware(SecurityMiddleware, allowed_hosts=settings.allowed_hosts)
+
+
+def create_courier_app(runtime: Runtime) -> FastAPI:
+    """The courier API alone: bundles out, signed outboxes in.
+
+    Its own app, so the public intake listener has no route to it at all; it is meant for
+    a separate onion service with client authorisation (security brief item 10), and it
+    answers only to ``ARYZ_COURIER_ALLOWED_HOSTS`` (empty: every request refused). The
+    same security headers and non-echoing JSON errors as the intake app.
+    """
+    return _hardened_app(
+        runtime,
+        title="Aryz courier",
+        openapi_url="/courier/openapi.json",
+        routers=(courier_router,),
+        allowed_hosts=runtime.settings.courier_allowed_hosts,
+        # Only an outbox is large; every route also reads its body with its own cap.
+        small=MAX_OUTBOX_BYTES,
+        upload=MAX_OUTBOX_BYTES,
+    )
+
+
+def _hardened_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    openapi_url: str,
+    routers: tuple[APIRouter, ...],
+    allowed_hosts: list[str],
+    small: int,
+    upload: int,
+) -> FastAPI:
+    """One app with the security wiring every listener shares: Host and origin checks,
+    security headers, body caps and the fixed, non-echoing error responses."""
+    # API docs are for developers: served only outside production, and never the
+    # Swagger/ReDoc pages, which load scripts from third-party hosts.
+    app = FastAPI(
+        title=title,
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None if runtime.settings.is_production else openapi_url,
+    )
+    app.state.runtime = runtime
+    for router in routers:
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, small=small, upload=upload)
+    app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)
     return app

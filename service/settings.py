@@ -52,11 +52,14 @@ class Settings(BaseSettings):
     max_files_per_request: int = Field(default=20, ge=1, le=1000)
     # Host header values the app answers to (the .onion name in production).
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Host values the courier listener answers to: the staff onion (client authorisation),
+    # never the public one. Empty refuses every courier request.
+    courier_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Unfinished resumable uploads are removed after this many days (they are not
     # acknowledged items; complete items never expire on the server).
     stale_upload_days: int = Field(default=7, ge=1)
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "courier_allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         # ARYZ_ALLOWED_HOSTS="abc.onion,127.0.0.1:8080": a plain list, not JSON.
@@ -98,3 +101,6 @@ class Settings(BaseSettings):
             raise ConfigError("The token KDF limits are below the 64 MiB / 3 passes floor.")
         if self.is_production and not self.allowed_hosts:
             raise ConfigError("ARYZ_ALLOWED_HOSTS must name the onion address in production.")
+        if self.is_production and set(self.allowed_hosts) & set(self.courier_allowed_hosts):
+            # The courier API belongs on the staff onion with client authorisation only.
+            raise ConfigError("ARYZ_COURIER_ALLOWED_HOSTS must not name the public onion.")

@@ -1,5 +1,6 @@
 """A real ``aryz serve`` process for tests that must see what the server writes and prints,
-or kill it mid-request. Bound to 127.0.0.1 on a free port; stopped by its PID."""
+or kill it mid-request. Bound to 127.0.0.1 on free ports — the intake listener and, in
+the same process, the courier listener (``courier_port``); stopped by its PID."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class ServerProcess:
     def __init__(self, workdir: Path, database_url: str, registry: Path) -> None:
         self.workdir = workdir
         self.port = free_port()
+        self.courier_port = free_port()
         self.data_dir = workdir / "data"
         self.tmp_dir = workdir / "tmp"
         self.stdout = workdir / "server.stdout"
@@ -45,6 +47,7 @@ class ServerProcess:
             "ARYZ_KDF_OPSLIMIT": str(MIN_LIMITS.opslimit),
             "ARYZ_KDF_MEMLIMIT": str(MIN_LIMITS.memlimit),
             "ARYZ_ALLOWED_HOSTS": f"127.0.0.1:{self.port}",
+            "ARYZ_COURIER_ALLOWED_HOSTS": f"127.0.0.1:{self.courier_port}",
         }
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -52,10 +55,23 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def courier_url(self) -> str:
+        return f"http://127.0.0.1:{self.courier_port}"
+
     def start(self, timeout: float = 30.0) -> ServerProcess:
         with self.stdout.open("ab") as out, self.stderr.open("ab") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "service", "serve", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "service",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--courier-port",
+                    str(self.courier_port),
+                ],
                 env=self.env,
                 stdout=out,
                 stderr=err,
@@ -66,10 +82,12 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited: " + self.stderr.read_text()[-2000:])
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
+                for port in (self.port, self.courier_port):
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        pass
+                return self
             except OSError:
-                time.sleep(0.05)  # polling for the port; bounded by the deadline
+                time.sleep(0.05)  # polling for the ports; bounded by the deadline
         raise RuntimeError("server did not start")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

@@ -21,7 +21,7 @@ from service.cases import logic as cases
 from service.crypto.envelope import check_framing
 from service.deps import Runtime
 from service.errors import EnvelopeError, NotFoundError, TooLargeError, UploadError
-from service.models import COMPLETE, Case, Item
+from service.models import PENDING, Case, Item
 from service.storage.db import transaction
 from service.storage.items import ItemWriter, discard_pending, iter_ciphertext
 
@@ -64,7 +64,8 @@ def snapshot(session: Session, capability: bytes) -> UploadSnapshot:
         size=item.size,
         expected_size=item.expected_size or 0,
         next_seq=item.next_seq,
-        complete=item.state == COMPLETE,
+        # Acknowledged counts as complete: the desk took it, the upload is long finished.
+        complete=item.state != PENDING,
     )
 
 

@@ -104,7 +104,13 @@ async def status(body: CaseRef, runtime: RuntimeDep) -> CaseStatus:
         with transaction(runtime.sessions) as session:
             case = cases.get_case(session, key)
             view = cases.view(session, case)
-        return CaseStatus(status=view.status, items_received=view.items_received)
+        # Replies go out sealed: the client derives the reply key from the token and
+        # opens them locally, so this path never sees a reply's text.
+        return CaseStatus(
+            status=view.status,
+            items_received=view.items_received,
+            replies=[base64.b64encode(r).decode("ascii") for r in view.replies],
+        )
 
     return await run_in_threadpool(read)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from service.crypto.envelope import check_framing, parse_header
 from service.crypto.token import stored_lookup_key
 from service.errors import EnvelopeFormatError, NotFoundError, UploadError
-from service.models import COMPLETE, PENDING, Case, Item
+from service.models import ACKNOWLEDGED, PENDING, RECEIVED_STATES, Case, Item, Reply
 from service.registry.logic import CoalitionEntry
 from service.storage.clock import current_week
 from service.storage.items import store_whole
@@ -25,10 +25,16 @@ from service.storage.items import store_whole
 
 @dataclass(frozen=True)
 class CaseView:
-    """What the submitter may learn about their own case."""
+    """What the submitter may learn about their own case.
+
+    ``replies`` are still sealed (to the case's reply key): the token holder opens them,
+    in memory on the status page or on their own machine with ``aryz status``.
+    """
 
     status: str
-    items_received: int
+    items_received: int  # complete or already taken by the organisation
+    items_collected: int = 0  # of those, taken: the desk acknowledged the import
+    replies: tuple[bytes, ...] = ()  # oldest first
 
 
 def lookup_key(lookup_id: bytes, pepper: bytes) -> bytes:
@@ -137,9 +143,19 @@ def upload_key_hash(capability: bytes) -> bytes:
 
 
 def view(session: Session, case: Case) -> CaseView:
-    received = session.scalar(
-        select(func.count())
-        .select_from(Item)
-        .where(Item.case_id == case.id, Item.state == COMPLETE)
+    counts = dict(
+        session.execute(
+            select(Item.state, func.count())
+            .where(Item.case_id == case.id, Item.state.in_(RECEIVED_STATES))
+            .group_by(Item.state)
+        ).all()
     )
-    return CaseView(status=case.status, items_received=int(received or 0))
+    replies = session.scalars(
+        select(Reply.data).where(Reply.case_id == case.id).order_by(Reply.seq)
+    ).all()
+    return CaseView(
+        status=case.status,
+        items_received=int(sum(counts.values())),
+        items_collected=int(counts.get(ACKNOWLEDGED, 0)),
+        replies=tuple(replies),
+    )

@@ -2,7 +2,9 @@
 
 The coalitions' private keys are written to ``desk-keys/`` beside the data, standing in for
 the air-gapped desks; they are marked as demo keys, and a server outside demo mode refuses
-a registry that contains them.
+a registry that contains them. Each coalition also gets one courier credential: its seed is
+``courier_seed`` in the same file, and ``couriers/<id>.json`` holds it in the credential
+format ``aryz courier pull/push --credential`` reads, so the round trip can be tried.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from service.courier.credential import credential_json
 from service.crypto.keys import fingerprint, generate_box_keypair, generate_signing_keypair
 from service.settings import Mode, Settings
 from service.storage import migrate
@@ -74,8 +77,10 @@ def write_demo_registry(data_dir: Path) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     registry = data_dir / "registry.toml"
     keys_dir = data_dir / "desk-keys"
+    couriers_dir = data_dir / "couriers"
     if not registry.exists():
         keys_dir.mkdir(mode=0o700, exist_ok=True)
+        couriers_dir.mkdir(mode=0o700, exist_ok=True)
         lines = [
             "# DEMO registry written by 'aryz demo'. The private keys are in desk-keys/:",
             "# never use these keys for real reports.",
@@ -84,6 +89,7 @@ def write_demo_registry(data_dir: Path) -> Path:
         for cid, countries, fallback, en, ru in DEMO_COALITIONS:
             box = generate_box_keypair()
             signing = generate_signing_keypair()
+            courier = generate_signing_keypair()
             lines += [
                 "",
                 "[[coalition]]",
@@ -97,6 +103,9 @@ def write_demo_registry(data_dir: Path) -> Path:
                 "epoch = 1",
                 f"public_key = {_toml_str(box.public.hex())}",
                 f"fingerprint = {_toml_str(fingerprint(box.public))}",
+                "[[coalition.couriers]]",
+                f"verify_key = {_toml_str(courier.verify.hex())}",
+                'label = "demo courier"',
             ]
             key_file = keys_dir / f"{cid}.json"
             key_file.write_text(
@@ -107,11 +116,15 @@ def write_demo_registry(data_dir: Path) -> Path:
                         "box_public": box.public.hex(),
                         "box_secret": box.secret.hex(),
                         "signing_seed": signing.seed.hex(),
+                        "courier_seed": courier.seed.hex(),
                     },
                     indent=2,
                 )
             )
             key_file.chmod(0o600)
+            courier_file = couriers_dir / f"{cid}.json"
+            courier_file.write_text(credential_json(cid, courier))
+            courier_file.chmod(0o600)
         registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return registry
 

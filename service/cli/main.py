@@ -28,7 +28,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from service.cli.serve import run
     from service.settings import Settings
 
-    run(Settings(), host=args.host, port=args.port, uds=args.uds)
+    run(
+        Settings(),
+        host=args.host,
+        port=args.port,
+        uds=args.uds,
+        courier_port=args.courier_port,
+        courier_uds=args.courier_uds,
+    )
     return 0
 
 
@@ -39,12 +46,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir).resolve()
     settings = create_demo(data_dir)
     hosts = [f"127.0.0.1:{args.port}", f"localhost:{args.port}"]
-    settings = settings.model_copy(update={"allowed_hosts": hosts})
+    courier_hosts = [f"127.0.0.1:{args.courier_port}"] if args.courier_port else []
+    settings = settings.model_copy(
+        update={"allowed_hosts": hosts, "courier_allowed_hosts": courier_hosts}
+    )
     _say(f"Aryz demo: data in {data_dir} (demo keys in {data_dir / 'desk-keys'})")
     _say(f"Open http://127.0.0.1:{args.port}/ in a browser (JavaScript may stay off).")
     _say(f"Read what was submitted: aryz demo-read --data-dir {data_dir}")
+    if args.courier_port:
+        _say(f"Courier API: http://127.0.0.1:{args.courier_port} ({data_dir / 'couriers'})")
     _say("Stop with Ctrl-C.")
-    run(settings, host="127.0.0.1", port=args.port)
+    run(settings, host="127.0.0.1", port=args.port, courier_port=args.courier_port)
     return 0
 
 
@@ -99,6 +111,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
     _say(f"status: {result['status']}")
     _say(f"items received: {result['items_received']}")
     _say(f"replies: {len(result['replies'])}")
+    for number, text in enumerate(result["replies"], start=1):
+        # Opened locally with the token's reply key; the server only ever had them sealed.
+        _say(f"--- reply {number}")
+        _say(text if text is not None else "(this reply could not be opened)")
     return 0
 
 
@@ -110,11 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--uds", help="listen on this unix socket instead")
+    p.add_argument(
+        "--courier-port",
+        type=int,
+        help="also serve the courier API on this port (for the client-authorised staff onion)",
+    )
+    p.add_argument("--courier-uds", help="serve the courier API on this unix socket instead")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="create a demo instance with demo keys and serve it")
     p.add_argument("--data-dir", default="demo-data")
     p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--courier-port", type=int, help="also serve the courier API here")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("demo-read", help="decrypt a demo instance's items with its demo keys")

@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
+from service.cases.replies import open_reply
 from service.crypto.envelope import Sealer, seal
 from service.crypto.payload import encode_payload_prefix
 from service.crypto.token import KdfLimits, TokenSecrets, derive, generate_token, parse_token
@@ -29,6 +30,7 @@ from service.storage.clock import current_week
 
 READ_SIZE = 256 * 1024
 RETRIES = 8
+_T = TypeVar("_T")
 
 
 class ClientError(AryzError):
@@ -74,7 +76,9 @@ def _check(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
-def _retrying(call: Callable[[], httpx.Response], sleep: Callable[[float], None]) -> httpx.Response:
+def retrying(call: Callable[[], _T], sleep: Callable[[float], None]) -> _T:
+    """Run ``call`` again after a dropped connection (a Tor circuit), backing off; after
+    ``RETRIES`` tries, a fixed :class:`ClientError`. Only for calls safe to repeat."""
     for attempt in range(RETRIES):
         try:
             return call()
@@ -86,7 +90,7 @@ def _retrying(call: Callable[[], httpx.Response], sleep: Callable[[float], None]
 
 
 def fetch_info(client: httpx.Client, sleep: Callable[[float], None] = time.sleep) -> ServerInfo:
-    data = _check(_retrying(lambda: client.get("/api/v1/info"), sleep))
+    data = _check(retrying(lambda: client.get("/api/v1/info"), sleep))
     return ServerInfo(
         KdfLimits(int(data["kdf"]["opslimit"]), int(data["kdf"]["memlimit"])),
         list(data["coalitions"]),
@@ -133,7 +137,7 @@ def upload_item(
     """Upload one sealed item, resuming from the server's committed offset after a drop."""
     size = sealed.stat().st_size
     state = _check(
-        _retrying(
+        retrying(
             lambda: client.post(
                 "/api/v1/uploads", json={"lookup_id": lookup_id.hex(), "size": size}
             ),
@@ -158,7 +162,7 @@ def upload_item(
             if attempt == RETRIES - 1:
                 raise ClientError() from None
             sleep(min(2.0**attempt, 30.0))
-            state = _check(_retrying(lambda: client.get(f"/api/v1/uploads/{upload}"), sleep))
+            state = _check(retrying(lambda: client.get(f"/api/v1/uploads/{upload}"), sleep))
         if state["complete"]:
             return
         offset = int(state["offset"])
@@ -199,7 +203,7 @@ def submit(
         "answers": base64.b64encode(answers).decode("ascii"),
     }
     # Creating a case is idempotent per lookup id, so a retry after a drop is safe.
-    _check(_retrying(lambda: client.post("/api/v1/cases", json=payload), sleep))
+    _check(retrying(lambda: client.post("/api/v1/cases", json=payload), sleep))
     with tempfile.TemporaryDirectory(prefix="aryz-submit-") as work:
         for path in files:
             sealed = seal_file(path, coalition, secrets, Path(work))
@@ -213,12 +217,24 @@ def submit(
 def status(
     client: httpx.Client, token_text: str, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
+    """The case's status, count of items and replies, opened here (text, or None when a
+    reply cannot be opened). The server sends replies sealed; only the token opens them."""
     token = parse_token(token_text)
     info = fetch_info(client, sleep)
     secrets = derive(token, info.limits)
-    return _check(
-        _retrying(
+    result = _check(
+        retrying(
             lambda: client.post("/api/v1/status", json={"lookup_id": secrets.lookup_id.hex()}),
             sleep,
         )
     )
+    result["replies"] = [_open_reply(r, secrets) for r in result.get("replies", [])]
+    return result
+
+
+def _open_reply(encoded: object, secrets: TokenSecrets) -> str | None:
+    try:
+        sealed = base64.b64decode(str(encoded), validate=True)
+    except ValueError:  # binascii.Error is a ValueError
+        return None
+    return open_reply(sealed, secrets.reply)

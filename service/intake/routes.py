@@ -18,6 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.cases import logic as cases
+from service.cases.replies import open_reply
 from service.cases.statuses import STATUS_LABELS
 from service.crypto.token import TokenSecrets, format_token, generate_token, parse_token
 from service.deps import Runtime, RuntimeDep
@@ -229,23 +230,30 @@ async def status(lang: str, request: Request, runtime: RuntimeDep) -> Response:
     form = await _read_form(request, runtime)
     token_text = form.get("token", [""])[-1]
     try:
-        case, _secrets = await _open_case(runtime, token_text)
+        case, secrets = await _open_case(runtime, token_text)
     except (TokenFormatError, TokenChecksumError) as exc:
         return page("status_form.html", language, {"error": exc.code}, status_code=400)
     if case is None:
         return page("not_found.html", language, status_code=404, pad=True)
     view = await run_in_threadpool(_view, runtime, case)
+    replies = await run_in_threadpool(_open_replies, view, secrets)
     return page(
         "status.html",
         language,
         {
             "view": view,
             "token": parse_token(token_text),
-            "replies": [],
+            "replies": replies,
             "status_labels": STATUS_LABELS,
         },
         pad=True,
     )
+
+
+def _open_replies(view: cases.CaseView, secrets: TokenSecrets) -> list[str | None]:
+    """Open the replies in memory for this one response, with the key the token just
+    derived; one that does not open is shown as such (None), never as an error page."""
+    return [open_reply(sealed, secrets.reply) for sealed in view.replies]
 
 
 @router.post("/{lang}/case/message")

@@ -5,7 +5,9 @@ Its ciphertext is stored in the database in pieces (``item_chunks``) so that eve
 instance sharing one PostgreSQL serves the same cases, and so durability is one thing: a
 database commit. An item stays ``pending`` — invisible to the submitter, the courier and
 counts — until its last piece is committed and it flips to ``complete`` in that same
-transaction (security brief item 6).
+transaction (security brief item 6). Once the coalition's desk has sent a signed import
+acknowledgement it becomes ``acknowledged``: its pieces are deleted and only the row stays,
+so the submitter's count of items received does not drop (security brief item 7).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 PENDING = "pending"
 COMPLETE = "complete"
+ACKNOWLEDGED = "acknowledged"  # the desk holds it; its ciphertext is gone from the server
+RECEIVED_STATES = (COMPLETE, ACKNOWLEDGED)  # what the submitter counts as received
 
 
 class Item(Base):

@@ -30,6 +30,15 @@ class SealingKey:
 
 
 @dataclass(frozen=True)
+class CourierCredential:
+    """A courier's Ed25519 verify key and its key id (what the request header names)."""
+
+    key_id: bytes
+    verify_key: bytes
+    revoked: bool
+
+
+@dataclass(frozen=True)
 class CoalitionEntry:
     """A validated coalition with decoded keys."""
 
@@ -41,6 +50,7 @@ class CoalitionEntry:
     signing_key: bytes
     current_keys: tuple[SealingKey, ...]
     all_keys: tuple[SealingKey, ...]
+    couriers: tuple[CourierCredential, ...] = ()
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names["en"]
@@ -50,6 +60,11 @@ class CoalitionEntry:
         """The public keys every new item for this coalition is sealed to."""
         return [k.public_key for k in self.current_keys]
 
+    @property
+    def courier_keys(self) -> dict[bytes, bytes]:
+        """Key id → verify key of every courier credential that is not revoked."""
+        return {c.key_id: c.verify_key for c in self.couriers if not c.revoked}
+
 
 @dataclass(frozen=True)
 class Registry:
@@ -57,6 +72,14 @@ class Registry:
 
     def get(self, coalition_id: str) -> CoalitionEntry | None:
         return next((c for c in self.coalitions if c.id == coalition_id), None)
+
+    def courier(self, courier_key_id: bytes) -> tuple[CoalitionEntry, bytes] | None:
+        """The coalition and verify key of a non-revoked courier credential, by key id."""
+        for coalition in self.coalitions:
+            verify_key = coalition.courier_keys.get(courier_key_id)
+            if verify_key is not None:
+                return coalition, verify_key
+        return None
 
     def national(self, country: str) -> CoalitionEntry | None:
         return next((c for c in self.coalitions if not c.fallback and country in c.countries), None)
@@ -95,6 +118,17 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
     unknown = [c for c in coalition.countries if c not in COUNTRIES]
     if unknown:
         raise RegistryError(f"Coalition '{coalition.id}' names a country Aryz does not route.")
+    couriers = tuple(
+        CourierCredential(key_id(verify_key), verify_key, c.revoked)
+        for c in coalition.couriers
+        for verify_key in [bytes.fromhex(c.verify_key)]
+    )
+    if len({c.key_id for c in couriers}) != len(couriers):
+        raise RegistryError(f"Coalition '{coalition.id}' lists the same courier key twice.")
+    # The courier credential lives on an online machine; if it were the signing key, a
+    # seized courier laptop could forge status changes and replies.
+    if any(c.verify_key == bytes.fromhex(coalition.signing_key) for c in couriers):
+        raise RegistryError(f"Coalition '{coalition.id}' uses its signing key as a courier key.")
     return CoalitionEntry(
         id=coalition.id,
         names=dict(coalition.names),
@@ -104,6 +138,7 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
         signing_key=bytes.fromhex(coalition.signing_key),
         current_keys=current,
         all_keys=tuple(keys),
+        couriers=couriers,
     )
 
 
@@ -130,6 +165,10 @@ def parse_registry(text: str) -> Registry:
     ids = [c.id for c in entries]
     if len(set(ids)) != len(ids):
         raise RegistryError("Two coalitions share one id.")
+    # A courier key must name exactly one coalition, or its requests would be ambiguous.
+    courier_ids = [c.key_id for entry in entries for c in entry.couriers]
+    if len(set(courier_ids)) != len(courier_ids):
+        raise RegistryError("Two coalitions share one courier key.")
     registry = Registry(entries)
     for country in COUNTRIES:
         national = [c for c in entries if not c.fallback and country in c.countries]

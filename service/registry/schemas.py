@@ -37,6 +37,26 @@ class CoalitionKey(BaseModel):
         return _hex32(value)
 
 
+class CourierKey(BaseModel):
+    """A courier credential: the Ed25519 key the coalition's online courier machine signs
+    its requests with (``service.exchange.courier_auth``). It is not the signing key: a
+    seized courier machine can fetch ciphertext and deliver outboxes, never forge them."""
+
+    # Strict: ``revoked = "no"`` is a mistake to report, not a string to guess about.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    verify_key: str
+    # For the operator only ("laptop of the Almaty office"); never shown or logged.
+    label: Annotated[str | None, Field(max_length=200)] = None
+    # A lost or seized courier machine is revoked here (or its entry removed).
+    revoked: bool = False
+
+    @field_validator("verify_key")
+    @classmethod
+    def _check_key(cls, value: str) -> str:
+        return _hex32(value)
+
+
 class Coalition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -49,6 +69,7 @@ class Coalition(BaseModel):
     demo: bool = False
     signing_key: str
     keys: list[CoalitionKey]
+    couriers: list[CourierKey] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.errors import UploadError
@@ -107,9 +107,17 @@ class ItemWriter:
             self.size += len(piece)
 
 
-def iter_ciphertext(factory: sessionmaker[Session], item_id: int) -> Iterator[bytes]:
-    """Yield a stored item's ciphertext piece by piece (bounded memory)."""
-    seq = 0
+def iter_ciphertext(
+    factory: sessionmaker[Session], item_id: int, *, offset: int = 0
+) -> Iterator[bytes]:
+    """Yield a stored item's ciphertext piece by piece (bounded memory).
+
+    With ``offset``, start that many bytes in (a courier resuming a cut download): pieces
+    before it are skipped by their stored lengths, never read.
+    """
+    seq, skip = 0, 0
+    if offset:
+        seq, skip = _locate(factory, item_id, offset)
     while True:
         with factory() as session:
             data = session.scalar(
@@ -117,12 +125,45 @@ def iter_ciphertext(factory: sessionmaker[Session], item_id: int) -> Iterator[by
             )
         if data is None:
             return
-        yield data
+        if skip:
+            data, skip = data[skip:], 0
+        if data:
+            yield data
         seq += 1
+
+
+def _locate(factory: sessionmaker[Session], item_id: int, offset: int) -> tuple[int, int]:
+    """The piece holding byte ``offset`` and where in it; past the end if there is none.
+
+    Pieces are not all ``PIECE_SIZE``: a resumable upload cut off mid-piece stores what it
+    has, so the stored lengths are asked for.
+    """
+    with factory() as session:
+        lengths = session.execute(
+            select(ItemChunk.seq, func.length(ItemChunk.data))
+            .where(ItemChunk.item_id == item_id)
+            .order_by(ItemChunk.seq)
+        ).all()
+    for seq, length in lengths:
+        if offset < length:
+            return seq, offset
+        offset -= length
+    return len(lengths), 0
 
 
 def read_ciphertext(factory: sessionmaker[Session], item_id: int) -> bytes:
     return b"".join(iter_ciphertext(factory, item_id))
+
+
+def delete_pieces(session: Session, item_ids: list[int]) -> None:
+    """Delete items' ciphertext in the caller's transaction (after the desk acknowledged it).
+
+    SQLite's ``secure_delete`` overwrites the freed pages (service.storage.db). PostgreSQL
+    keeps the dead rows on disk until VACUUM reuses their space: the rows are gone from
+    every query at once, the bytes from the disk only later.
+    """
+    if item_ids:
+        session.execute(delete(ItemChunk).where(ItemChunk.item_id.in_(item_ids)))
 
 
 def discard_pending(session: Session, item_id: int) -> None:

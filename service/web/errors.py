@@ -26,7 +26,8 @@ def _language(request: Request) -> str:
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    # The JSON API and the courier API (its own app, see create_courier_app) answer JSON.
+    return request.url.path.startswith(("/api/", "/courier/"))
 
 
 def render_error(request: Request, error: AryzError) -> Response:

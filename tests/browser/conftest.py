@@ -34,8 +34,10 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API holds an event loop on this thread while it
+    runs, which would break later tests that start their own (anyio) loop."""
     require(CHROMIUM.exists(), "Chromium (/usr/bin/chromium)")
     from playwright.sync_api import sync_playwright
 

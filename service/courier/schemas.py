@@ -1,0 +1,35 @@
+"""Courier API request and response bodies (JSON, strict: unknown fields are errors)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# The largest outbox the API takes (its replies are at most 256 KiB each). The client
+# checks it too, before sending anything over Tor.
+MAX_OUTBOX_BYTES = 64 * 1024 * 1024
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChallengeOut(Strict):
+    challenge: str = Field(description="32 random bytes, hex; good for one signed request.")
+
+
+class BundleRequest(Strict):
+    max_bytes: int | None = Field(
+        default=None, gt=0, description="Upper bound on the bundle file's size, in bytes."
+    )
+
+
+class BundlePrepared(Strict):
+    bundle: str | None = Field(description="Bundle id (16 bytes, hex); null if nothing new.")
+    size: int = Field(description="Size of the bundle file in bytes.")
+    items: int
+
+
+class OutboxApplied(Strict):
+    applied: bool
+    already: bool = Field(description="True when this very outbox was applied before.")
+    records: int

@@ -1,0 +1,172 @@
+"""Every failure the desk reports, one small class each.
+
+Messages are fixed sentences for coalition staff. They never contain plaintext, keys,
+passphrases, case or item references, filenames or any other input: a message may end up
+in a screenshot, a support request or a shell history.
+
+Tree (all under :class:`service.errors.AryzError`)::
+
+    DeskError
+    ├── DeskSetupError              a desk cannot be created or found here
+    │   ├── DeskExistsError         the folder already holds files
+    │   ├── DeskNotFoundError       no desk in the folder
+    │   └── KdfSettingError         ARYZ_DESK_KDF has an unknown value
+    ├── PassphraseError             the passphrase is refused
+    │   ├── WeakPassphraseError     too short, too few words, too guessable
+    │   ├── PassphraseMismatchError the two entries differ
+    │   └── WrongPassphraseError    it does not unlock this desk
+    ├── DeskDamagedError            a desk file fails authentication or its format
+    ├── DeskStoreError              the desk's database cannot be written
+    │   └── DiskFullError           no space left on the device
+    ├── ForeignBundleError          the bundle is for another coalition
+    ├── CaseRefError                CASE argument: too short, unknown or ambiguous
+    │   ├── CaseRefTooShortError
+    │   ├── CaseNotFoundError
+    │   └── CaseRefAmbiguousError
+    ├── ItemNotFoundError           no imported item with that reference
+    ├── TriageError                 a status, priority, assignee, tag or note is refused
+    ├── ReplyError                  the reply text cannot be sent
+    │   └── ReplyKeyUnconfirmedError  no sealed item vouches for the case's reply key
+    ├── OutboxPathError             the outbox file already exists or cannot be written
+    └── StripError                  no metadata-stripped copy could be made
+        └── StripUnavailableError   Pillow / pikepdf are not installed
+"""
+
+from __future__ import annotations
+
+from service.errors import AryzError
+
+
+class DeskError(AryzError):
+    code = "desk"
+    message = "The desk could not do that."
+
+
+class DeskSetupError(DeskError):
+    code = "desk_setup"
+    message = "The desk folder cannot be used."
+
+
+class DeskExistsError(DeskSetupError):
+    code = "desk_exists"
+    message = "That folder already holds files. A desk is only created in a new, empty folder."
+
+
+class DeskNotFoundError(DeskSetupError):
+    code = "desk_not_found"
+    message = "No desk was found in that folder. Create one with 'aryz desk init'."
+
+
+class KdfSettingError(DeskSetupError):
+    code = "desk_kdf_setting"
+    message = "ARYZ_DESK_KDF must be unset, 'sensitive' or (for tests only) 'minimum'."
+
+
+class PassphraseError(DeskError):
+    code = "passphrase"
+    message = "The passphrase was refused."
+
+
+class WeakPassphraseError(PassphraseError):
+    code = "passphrase_weak"
+    message = (
+        "That passphrase is too weak. Use at least 5 words and 20 characters that are not "
+        "a known phrase; best are 7 random words, as 'aryz desk passphrase' suggests."
+    )
+
+
+class PassphraseMismatchError(PassphraseError):
+    code = "passphrase_mismatch"
+    message = "The two passphrases you typed differ. Nothing was created."
+
+
+class WrongPassphraseError(PassphraseError):
+    code = "passphrase_wrong"
+    message = "The passphrase is wrong, or the desk's key file is damaged."
+
+
+class DeskDamagedError(DeskError):
+    code = "desk_damaged"
+    message = (
+        "A desk file is damaged, was altered, or was made by a newer version of Aryz. "
+        "Restore the desk folder from a backup."
+    )
+
+
+class DeskStoreError(DeskError):
+    code = "desk_store"
+    message = "The desk's database could not be written. The last change was not saved."
+
+
+class DiskFullError(DeskStoreError):
+    code = "desk_disk_full"
+    message = (
+        "The disk is full. The item or change in progress was not saved; everything "
+        "before it was. Free some space and run the command again."
+    )
+
+
+class ForeignBundleError(DeskError):
+    code = "bundle_foreign"
+    message = "This bundle is for another coalition. Nothing was imported."
+
+
+class CaseRefError(DeskError):
+    code = "case_ref"
+    message = "That case reference cannot be used."
+
+
+class CaseRefTooShortError(CaseRefError):
+    code = "case_ref_short"
+    message = "Give at least 6 hex characters of the case reference."
+
+
+class CaseNotFoundError(CaseRefError):
+    code = "case_not_found"
+    message = "No case on this desk starts with that reference."
+
+
+class CaseRefAmbiguousError(CaseRefError):
+    code = "case_ref_ambiguous"
+    message = "More than one case starts with that reference. Give more characters."
+
+
+class ItemNotFoundError(DeskError):
+    code = "item_not_found"
+    message = "No imported item on this desk has that reference."
+
+
+class TriageError(DeskError):
+    code = "triage"
+    message = "That status, priority, assignee, tag or note is not accepted."
+
+
+class ReplyError(DeskError):
+    code = "reply"
+    message = "The reply must be UTF-8 text, not empty, and at most about 250 KB."
+
+
+class ReplyKeyUnconfirmedError(ReplyError):
+    code = "reply_key_unconfirmed"
+    message = (
+        "None of this case's sealed items confirms its reply key, so a reply could be "
+        "read by someone else. Import the case's items first; nothing was sealed."
+    )
+
+
+class OutboxPathError(DeskError):
+    code = "outbox_path"
+    message = "A file already exists at the outbox path, or it cannot be written there."
+
+
+class StripError(DeskError):
+    code = "strip"
+    message = "No stripped copy could be made of this file. The original is unchanged."
+
+
+class StripUnavailableError(StripError):
+    code = "strip_unavailable"
+    message = (
+        "Stripped copies need Pillow and pikepdf, which are not installed on this desk. "
+        "The original is unchanged."
+    )
