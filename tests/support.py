@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
+import httpx
 from sqlalchemy import select
 
 from service.cli.demo_read import open_item
@@ -17,7 +17,7 @@ from service.models import COMPLETE, Case, Item
 TOKEN_FIELD = re.compile(r'name="token" value="(\d{24})"')
 
 
-def review(client: TestClient, lang: str = "en", **answers: str) -> str:
+def review(client: httpx.Client, lang: str = "en", **answers: str) -> str:
     """Post the questionnaire; return the token the review page carries."""
     form = {"country": "KZ", "recipient": "national", **answers}
     response = client.post(f"/{lang}/report/review", data=form)
@@ -27,7 +27,7 @@ def review(client: TestClient, lang: str = "en", **answers: str) -> str:
     return match.group(1)
 
 
-def file_report(client: TestClient, lang: str = "en", **answers: str) -> str:
+def file_report(client: httpx.Client, lang: str = "en", **answers: str) -> str:
     """File a report through review and send, as a browser without JavaScript does."""
     token = review(client, lang, **answers)
     form = {"country": "KZ", "recipient": "national", **answers, "token": token, "action": "send"}
@@ -38,7 +38,7 @@ def file_report(client: TestClient, lang: str = "en", **answers: str) -> str:
 
 
 def add_files(
-    client: TestClient, token: str, files: list[tuple[str, bytes]], lang: str = "en"
+    client: httpx.Client, token: str, files: list[tuple[str, bytes]], lang: str = "en"
 ) -> Any:
     return client.post(
         f"/{lang}/case/files",
