@@ -24,7 +24,7 @@ from tests.server import ServerProcess
 from tests.support import add_files, file_report
 
 pytestmark = pytest.mark.slow
-PASSPHRASE = "correct horse battery staple orbit meadow lantern"
+PASSPHRASE = "correct horse battery staple orbit meadow lantern"  # noqa: S105 - a test desk
 
 
 def aryz(*args: str, env: dict[str, str] | None = None) -> str:
