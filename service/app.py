@@ -132,6 +132,11 @@ def _hardened_app(
     for router in routers:
         app.include_router(router)
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, small=small, upload=upload)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        small=small,
+        upload=upload,
+        idle_timeout=runtime.settings.body_idle_timeout,
+    )
     app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)
     return app

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Unfinished resumable uploads are removed after this many days (they are not
     # acknowledged items; complete items never expire on the server).
     stale_upload_days: int = Field(default=7, ge=1)
+    # Seconds without a byte before a request body is cut off (slow-loris, dead circuits).
+    # Generous: Tor circuits stall for tens of seconds and people upload on weak networks.
+    body_idle_timeout: float = Field(default=120.0, gt=0, le=3600)
 
     @field_validator("allowed_hosts", "courier_allowed_hosts", mode="before")
     @classmethod

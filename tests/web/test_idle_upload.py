@@ -4,7 +4,6 @@ its earlier items are untouched, and nothing half-stored becomes visible."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import cast
 
 import anyio
 import httpx
@@ -13,17 +12,13 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.deps import Runtime
 from service.models import Item
-from service.web.security import BodyLimitMiddleware
 from tests.support import count, file_report
 
 
 def test_stalled_upload_is_cut_off_and_loses_nothing(client: TestClient, runtime: Runtime) -> None:
     token = file_report(client, narrative="kept")
+    runtime.settings = runtime.settings.model_copy(update={"body_idle_timeout": 0.5})
     app = create_app(runtime=runtime)
-    # Rebuild the middleware stack with a short idle timeout for this test.
-    for middleware in app.user_middleware:
-        if cast(object, middleware.cls) is BodyLimitMiddleware:
-            middleware.kwargs["idle_timeout"] = 0.5
 
     async def stalled_body() -> AsyncIterator[bytes]:
         yield (
