@@ -3,8 +3,6 @@ resuming an upload that a dropped connection cut off."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,19 +12,9 @@ from service.client.logic import fetch_info, make_client, seal_file, upload_item
 from service.crypto.keys import BoxKeyPair
 from service.crypto.token import derive
 from tests.server import ServerProcess
-from tests.support import opened_items_at
+from tests.support import opened_items_at, run_aryz
 
 pytestmark = pytest.mark.slow
-
-
-def _aryz(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_submit_then_status(
@@ -37,7 +25,7 @@ def test_submit_then_status(
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8" + bytes(range(256)) * 9000)
     with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
-        sent = _aryz(
+        sent = run_aryz(
             "submit",
             "--server",
             server.url,
@@ -52,11 +40,11 @@ def test_submit_then_status(
         token = sent.stdout.strip().splitlines()[-1]
         assert len(token) == 24
         assert token.isdigit()
-        checked = _aryz("status", "--server", server.url, "--token", token)
+        checked = run_aryz("status", "--server", server.url, "--token", token)
         assert checked.returncode == 0, checked.stderr
         assert "status: received" in checked.stdout
         assert "items received: 2" in checked.stdout
-        typo = _aryz(
+        typo = run_aryz(
             "status", "--server", server.url, "--token", token[:-1] + str((int(token[-1]) + 1) % 10)
         )
         assert typo.returncode == 2
@@ -123,7 +111,7 @@ def test_upload_resumes_where_it_stopped(
 
 
 def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
-    missing = _aryz(
+    missing = run_aryz(
         "submit",
         "--server",
         "http://127.0.0.1:9",
@@ -137,7 +125,7 @@ def test_cli_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in missing.stderr
     unreachable = tmp_path / "m.txt"
     unreachable.write_text("x")
-    down = _aryz("status", "--server", "http://127.0.0.1:9", "--token", "1234")
+    down = run_aryz("status", "--server", "http://127.0.0.1:9", "--token", "1234")
     assert down.returncode == 2
     assert "24 digits" in down.stderr
 
@@ -152,7 +140,7 @@ def test_file_over_the_server_cap_is_refused_before_anything_is_sent(
     server = ServerProcess(tmp_path, database_url, registry_dir / "registry.toml")
     server.env["ARYZ_MAX_SUBMISSION_BYTES"] = "4096"
     with server:
-        sent = _aryz(
+        sent = run_aryz(
             "submit",
             "--server",
             server.url,

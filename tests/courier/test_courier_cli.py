@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from tests.courier.helpers import (
     status,
 )
 from tests.server import ServerProcess
+from tests.support import run_aryz
 
 pytestmark = pytest.mark.slow
 
@@ -38,18 +38,8 @@ ANSWER = "Ответ организации: мы свяжемся с вашим
 PHOTO = bytes(range(256)) * 12_000  # ~3 MB, so a cut lands inside an item
 
 
-def _aryz(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def _pull(server: ServerProcess, credential: Path, out: Path) -> subprocess.CompletedProcess[str]:
-    return _aryz(
+    return run_aryz(
         "courier",
         "pull",
         "--server",
@@ -128,14 +118,14 @@ def test_pull_resume_push_and_status(
     outbox_file = tmp_path / "outbox.json"
     outbox_file.write_bytes(outbox(keys, records))
     push = ["courier", "push", "--server", server.courier_url, "--credential", str(credential)]
-    pushed = _aryz(*push, str(outbox_file))
+    pushed = run_aryz(*push, str(outbox_file))
     assert pushed.returncode == 0, pushed.stderr
     assert "applied: 3 records" in pushed.stdout
-    repeated = _aryz(*push, str(outbox_file))
+    repeated = run_aryz(*push, str(outbox_file))
     assert repeated.returncode == 0, repeated.stderr
     assert "already applied" in repeated.stdout
 
-    checked = _aryz("status", "--server", server.url, "--token", token)
+    checked = run_aryz("status", "--server", server.url, "--token", token)
     assert checked.returncode == 0, checked.stderr
     assert "status: will_contact" in checked.stdout
     assert "items received: 2" in checked.stdout
@@ -164,14 +154,14 @@ def test_refusals_are_clear_fixed_errors(
     outbox_file.write_bytes(outbox(keys, [status(KZ, "ab" * 16, 1, "closed")]))
 
     push = ["courier", "push", "--server", server.courier_url, "--credential"]
-    refused = _aryz(*push, str(stranger), str(outbox_file))
+    refused = run_aryz(*push, str(stranger), str(outbox_file))
     assert refused.returncode == 2
     assert "not authorised" in refused.stderr
-    unknown_case = _aryz(*push, str(credential), str(outbox_file))
+    unknown_case = run_aryz(*push, str(credential), str(outbox_file))
     assert unknown_case.returncode == 2
     assert "Nothing was applied" in unknown_case.stderr
     # The public listener has no courier API at all.
-    public = _aryz(
+    public = run_aryz(
         "courier",
         "pull",
         "--server",
