@@ -37,7 +37,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python tests/benchmarks/bench_intake.py
+	$(BIN)/python -m tests.benchmarks.bench_intake
+	$(BIN)/python -m tests.benchmarks.bench_desk
 
 # Regenerate the locks (needs pip-tools in some environment: PIPCOMPILE=path/to/pip-compile).
 PIPCOMPILE ?= pip-compile
