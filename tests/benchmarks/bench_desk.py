@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    .venv/bin/python tests/benchmarks/bench_desk.py             # 10,000 cases, 1 GiB file
-    .venv/bin/python tests/benchmarks/bench_desk.py --quick     # 1,000 cases, 64 MiB
-    .venv/bin/python tests/benchmarks/bench_desk.py --cases 5000 --size-mib 256
+    .venv/bin/python -m tests.benchmarks.bench_desk             # 10,000 cases, 1 GiB file
+    .venv/bin/python -m tests.benchmarks.bench_desk --quick     # 1,000 cases, 64 MiB
+    .venv/bin/python -m tests.benchmarks.bench_desk --cases 5000 --size-mib 256
 
 It prints figures, not verdicts: every import is set against raw libsodium doing the
 same decryption, measured in the same run on the same machine, so the ratios stay

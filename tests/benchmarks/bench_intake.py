@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    .venv/bin/python tests/benchmarks/bench_intake.py             # 1 GiB file (the default)
-    .venv/bin/python tests/benchmarks/bench_intake.py --quick     # 64 MiB, a fast check
-    .venv/bin/python tests/benchmarks/bench_intake.py --size-mib 256
+    .venv/bin/python -m tests.benchmarks.bench_intake             # 1 GiB file (the default)
+    .venv/bin/python -m tests.benchmarks.bench_intake --quick     # 64 MiB, a fast check
+    .venv/bin/python -m tests.benchmarks.bench_intake --size-mib 256
 
 It prints figures, not verdicts: every throughput is set against raw libsodium
 secretstream measured in the same run on the same machine, so the ratios stay comparable
