@@ -108,6 +108,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--out", required=True, type=Path, help="a new file, e.g. on the USB stick")
     p.set_defaults(func=_cmd_export)
 
+    from service.desk.web.cli import register as register_web  # ``aryz desk web``
+
+    register_web(commands)
+
 
 def _dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dir", required=True, type=Path, help="the desk folder")

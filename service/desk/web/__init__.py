@@ -1,0 +1,17 @@
+"""The desk's pages: triage in a browser, on the air-gapped laptop, on 127.0.0.1 only.
+
+``aryz desk web --dir DIR [--port 8765]`` unlocks the desk once and serves it to a
+browser on the same laptop. No login page: the passphrase at start-up is the lock, and
+the listener is bound to loopback alone, so nothing else on a network can reach it.
+
+- :mod:`service.desk.web.cli`     the ``web`` subcommand (imports nothing heavy at load)
+- :mod:`service.desk.web.app`     ``create_desk_app(desk)`` and ``serve`` (uvicorn)
+- :mod:`service.desk.web.routes`  thin HTTP: parse, call the desk, render or redirect
+- :mod:`service.desk.web.logic`   what the pages show: filters, readable answers, paths
+- :mod:`service.desk.web.render`  Jinja templates with gettext, the intake's settings
+- :mod:`service.desk.web.errors`  the web app's own refusals
+
+It uses only the desk's public API (:mod:`service.desk.logic`) and the web layer's
+security middleware; it never imports the server's settings, database or apps
+(``tests/desk_web/test_desk_web_imports.py``).
+"""

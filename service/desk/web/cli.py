@@ -1,0 +1,75 @@
+"""``aryz desk web --dir DIR [--port 8765]``: the desk's pages in a browser on this laptop.
+
+The desk is unlocked once (passphrase from a prompt, or ``ARYZ_DESK_PASSPHRASE``) and
+stays unlocked until the command stops (Ctrl-C). It listens on 127.0.0.1 only: there is
+no option to listen anywhere else.
+
+This module is loaded whenever the ``aryz`` parser is built, so it imports nothing heavy
+at load time; the web stack comes in only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from service.desk.cli import PASSPHRASE_ENV
+from service.desk.web.errors import PortError
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def check_port(port: int) -> int:
+    # Below 1024 needs root; running the desk as root would be a needless risk.
+    if not 1024 <= port <= 65535:
+        raise PortError()
+    return port
+
+
+def _port(text: str) -> int:
+    try:
+        return check_port(int(text, 10))
+    except (ValueError, PortError):
+        raise argparse.ArgumentTypeError(PortError.message) from None
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``web`` to the ``aryz desk`` subcommands."""
+    p = commands.add_parser("web", help="read and triage cases in a browser on this laptop")
+    p.add_argument("--dir", required=True, type=Path, help="the desk folder")
+    p.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"on 127.0.0.1 (default {DEFAULT_PORT})"
+    )
+    p.set_defaults(func=_cmd_web)
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    from service.desk.keys import weak_limits
+    from service.desk.logic import open_desk
+    from service.desk.web.app import serve
+
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    if passphrase is None:
+        passphrase = getpass.getpass("Desk passphrase: ")
+    desk = open_desk(args.dir, passphrase)
+    with desk:
+        if weak_limits(desk.limits):
+            sys.stderr.write(
+                "WARNING: this desk's keys are wrapped with the MINIMUM Argon2id limits "
+                "(tests only). Never keep real cases on it.\n"
+            )
+        _say(f"Desk {desk.coalition} unlocked.")
+        _say(f"Open http://{LOOPBACK}:{args.port}/ in a browser on this laptop.")
+        _say("Use a private window and close it when you are done. Stop with Ctrl-C;")
+        _say("the desk is locked again when this command stops.")
+        serve(desk, args.port)
+    return 0

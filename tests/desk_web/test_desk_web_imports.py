@@ -1,0 +1,106 @@
+"""The desk's web app runs on the offline laptop without the server's configuration,
+database or apps. It may use the web stack (FastAPI, Jinja) and the web layer's security
+middleware, nothing of the server besides.
+
+A fresh interpreter builds the app over a desk, renders a page, and lists what got
+loaded. (``tests/desk/test_desk_imports.py`` checks that the desk's own modules, and the
+``aryz`` parser that now registers ``desk web``, load no web stack at all.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.desk.helpers import COALITION, PASSPHRASE
+
+ROOT = Path(__file__).resolve().parents[2]
+
+WEB_MODULES = [
+    "service.desk.web",
+    "service.desk.web.cli",
+    "service.desk.web.app",
+    "service.desk.web.routes",
+    "service.desk.web.logic",
+    "service.desk.web.render",
+    "service.desk.web.errors",
+    "service.desk.web.deps",
+]
+
+FORBIDDEN = [
+    # the server's configuration, database and applications
+    "pydantic_settings",
+    "service.settings",
+    "service.app",
+    "service.deps",
+    "service.intake",
+    "service.api",
+    "service.courier",
+    "service.client",
+    "service.cli.serve",
+    "service.cli.demo",
+    "service.cases.logic",
+    "service.cases.replies",
+    "service.models",
+    "service.registry.logic",
+    "service.registry.schemas",
+    "service.storage.db",
+    "service.storage.items",
+    "service.storage.migrate",
+    "service.web.multipart",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
+    # Tor belongs to the online machines only
+    "stem",
+    "onion",
+]
+# The shared ``aryz`` parser registers the courier's subcommands (definitions only).
+ALLOWED = {"service.courier", "service.courier.cli"}
+
+SCRIPT = """
+import json, os, sys
+from pathlib import Path
+os.environ["ARYZ_DESK_KDF"] = "minimum"
+for name in {modules!r}:
+    __import__(name)
+from fastapi.testclient import TestClient
+from service.cli.main import build_parser
+from service.desk.logic import init_desk, open_desk
+from service.desk.web.app import create_desk_app
+build_parser().parse_args(["desk", "web", "--dir", "x"])
+folder = Path({folder!r})
+init_desk(folder, {coalition!r}, {passphrase!r})
+with open_desk(folder, {passphrase!r}) as desk:
+    client = TestClient(create_desk_app(desk), base_url="http://127.0.0.1:8765")
+    assert client.get("/ru/").status_code == 200
+    assert client.get("/en/export").status_code == 200
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_desk_web_does_not_import_the_server(tmp_path: Path) -> None:
+    script = SCRIPT.format(
+        modules=WEB_MODULES,
+        folder=str(tmp_path / "desk"),
+        coalition=COALITION,
+        passphrase=PASSPHRASE,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    loaded = set(json.loads(result.stdout.splitlines()[-1]))
+    assert set(WEB_MODULES) <= loaded  # the script really imported them
+    bad = sorted(
+        name
+        for name in loaded - ALLOWED
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+    )
+    assert bad == []
