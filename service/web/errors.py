@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from service.errors import AryzError, FormError, NotFoundError
 from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from service.web.render import page
+from service.web.security import SECURITY_HEADERS
 
 log = logging.getLogger("aryz")
 
@@ -31,16 +32,23 @@ def _is_api(request: Request) -> bool:
 
 
 def render_error(request: Request, error: AryzError) -> Response:
+    response: Response
     if _is_api(request):
-        return JSONResponse(
+        response = JSONResponse(
             {"error": error.code, "message": error.message}, status_code=error.http_status
         )
-    return page(
-        "error.html",
-        _language(request),
-        {"code": error.code},
-        status_code=error.http_status,
-    )
+    else:
+        response = page(
+            "error.html",
+            _language(request),
+            {"code": error.code},
+            status_code=error.http_status,
+        )
+    # The handler for unexpected exceptions runs in Starlette's outermost error
+    # middleware, outside SecurityMiddleware, so the headers are set here as well.
+    for name, value in SECURITY_HEADERS:
+        response.headers[name.decode()] = value.decode()
+    return response
 
 
 async def _aryz_error(request: Request, exc: Exception) -> Response:

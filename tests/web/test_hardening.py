@@ -148,3 +148,18 @@ def test_stored_rows_carry_weeks_not_timestamps(client: TestClient, runtime: Run
         item = session.scalars(select(Item)).one()
     for value in (case.created_week, case.activity_week, item.created_week):
         assert re.fullmatch(r"\d{4}-W\d{2}", value)
+
+
+def test_unexpected_failure_page_is_fixed_and_carries_the_headers(runtime: Runtime) -> None:
+    app = create_app(runtime=runtime)
+
+    async def broken() -> None:
+        raise RuntimeError("SECRET-DETAIL from deep inside")
+
+    app.add_api_route("/en/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        response = c.get("/en/broken")
+    assert response.status_code == 500
+    assert "SECRET-DETAIL" not in response.text
+    assert "Traceback" not in response.text
+    _check_headers(response)

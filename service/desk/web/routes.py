@@ -159,8 +159,11 @@ def _case_context(
         "exact": exact or not detail.answers,
         "attachments": logic.attachments(detail),
         "messages": [(m.created, logic.visible(m.text, multiline=True)) for m in detail.messages],
-        "notes": detail.notes,
-        "replies": detail.replies,
+        # Staff wrote these, but a pasted text can carry invisible characters too.
+        "notes": [(n.date, logic.visible(n.text, multiline=True)) for n in detail.notes],
+        "replies": [
+            (r.date, r.exported, logic.visible(r.text, multiline=True)) for r in detail.replies
+        ],
         "history": logic.history(detail.history, _),
         "statuses": [(v, logic.status_label(v, _)) for v in logic.STATUSES],
         "priorities": [(v, logic.priority_label(v, _)) for v in logic.PRIORITY_LABELS],
