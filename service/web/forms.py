@@ -43,11 +43,22 @@ def parse_urlencoded(body: bytes) -> dict[str, list[str]]:
         raise FormError() from None
     fields: dict[str, list[str]] = {}
     for name, value in pairs:
-        if "\x00" in value or "\x00" in name:
+        if "\x00" in name:
             raise FormError()
-        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n"))
-        fields.setdefault(name, []).append(value)
+        fields.setdefault(name, []).append(clean_field_value(value))
     return fields
+
+
+def clean_field_value(text: str) -> str:
+    """The rules every text field follows, whatever form encoding carried it.
+
+    NUL is refused, not stripped (it truncates strings in C code and some databases, and
+    the person should see an error rather than silently lose the rest); browsers send
+    newlines as CRLF and Aryz stores ``\n``; text is NFC so equal text is equal bytes.
+    """
+    if "\x00" in text:
+        raise FormError()
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
 
 
 # Bidirectional controls can make text on the desk read differently from what was sent

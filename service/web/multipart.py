@@ -37,6 +37,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
 
 from service.errors import FormError, TooLargeError
+from service.web.forms import clean_field_value
 
 if TYPE_CHECKING:
     # Declared by python-multipart for type checkers only; absent at run time.
@@ -389,14 +390,9 @@ class _PartReader:
 def _field_text(raw: bytes | bytearray) -> str:
     """Decode a text field's value: strict UTF-8, no NUL, ``\\n`` newlines, NFC."""
     text = _decode_utf8(raw)
-    if text is None or "\x00" in text:
-        # NUL truncates strings in C code and some databases; refuse rather than strip,
-        # so the submitter sees an error instead of silently losing the rest.
+    if text is None:
         raise FormError()
-    # Browsers send every newline as CRLF; the rest of Aryz stores "\n" (as
-    # service.web.forms does for urlencoded bodies).
-    text = text.replace("\r\n", "\n")
-    return unicodedata.normalize("NFC", text)
+    return clean_field_value(text)
 
 
 def _decode_utf8(raw: bytes | bytearray) -> str | None:
