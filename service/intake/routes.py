@@ -22,7 +22,13 @@ from service.cases.replies import open_reply
 from service.cases.statuses import STATUS_LABELS
 from service.crypto.token import TokenSecrets, format_token, generate_token, parse_token
 from service.deps import Runtime, RuntimeDep
-from service.errors import FormError, NotFoundError, TokenChecksumError, TokenFormatError
+from service.errors import (
+    FormError,
+    NotFoundError,
+    TokenChecksumError,
+    TokenFormatError,
+    UnknownCoalitionError,
+)
 from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from service.intake import logic
 from service.models import Case
@@ -116,7 +122,7 @@ def _review_or_form(language: str, runtime: Runtime, form: dict[str, list[str]])
     values.update(answers.values)
     try:
         routing = logic.route(runtime, values.get("country", ""), values.get("recipient", ""))
-    except Exception:  # noqa: BLE001 - any routing failure is shown as "choose again"
+    except UnknownCoalitionError:  # shown as "choose the country and receiver again"
         routing = None
     if routing is None or not answers.ok:
         context = _form_context(runtime, values, answers)
