@@ -26,8 +26,8 @@ from service.crypto.onion import OnionKeyMaterialError, new_onion_identity, onio
 SECRET_FILE = "hs_ed25519_secret_key"  # noqa: S105 - a file name, not a secret
 PUBLIC_FILE = "hs_ed25519_public_key"
 HOSTNAME_FILE = "hostname"
-SECRET_HEADER = b"== ed25519v3-secret: type0 ==\x00\x00\x00"
-PUBLIC_HEADER = b"== ed25519v3-public: type0 ==\x00\x00\x00"
+SECRET_HEADER = b"== ed25519v1-secret: type0 ==\x00\x00\x00"
+PUBLIC_HEADER = b"== ed25519v1-public: type0 ==\x00\x00\x00"
 ONION_VERSION = b"\x03"
 ADDRESS_LEN = 56  # without ".onion"
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from onion.errors import TorLaunchError
 from onion.keys import ensure_private_dir
@@ -37,6 +38,9 @@ class TorProcess:
     log_path: Path
     torrc_path: Path
     extra: dict[str, str] = field(default_factory=dict)
+    # The owning control connection (TAKEOWNERSHIP): tor exits when it closes, so tor
+    # never outlives the process that started it, whatever other connections come and go.
+    owner: Any = None
 
     @property
     def pid(self) -> int:
@@ -46,6 +50,9 @@ class TorProcess:
         return self.process.poll() is None
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.owner is not None:
+            self.owner.close()
+            self.owner = None
         if self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
@@ -92,6 +99,7 @@ def launch_tor(
         ("CookieAuthentication", "1"),
         ("SafeLogging", "1"),
         ("Log", f"notice file {log_path}"),
+        ("PidFile", str(data_dir / "pid")),
         ("__OwningControllerProcess", str(owner_pid or os.getpid())),
     ]
     check_torrc(lines, allow_public=allow_public)
@@ -114,7 +122,28 @@ def launch_tor(
             raise TorLaunchError("tor could not be started: is it installed?") from None
     tor = TorProcess(process, data_dir, control_socket, log_path, torrc_path)
     _wait_for_control(tor, timeout)
+    if (owner_pid or os.getpid()) == os.getpid():
+        _take_ownership(tor)
     return tor
+
+
+def _take_ownership(tor: TorProcess) -> None:
+    # stem sends TAKEOWNERSHIP on the first authenticated connection of the owning
+    # process (and then stops tor watching our PID). Make that connection ours to keep,
+    # not whichever connection happens to come first and later closes.
+    from onion.control import ControlEndpoint, connect
+    from onion.errors import TorControlError
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            tor.owner = connect(ControlEndpoint(socket_path=tor.control_socket))
+            return
+        except TorControlError:
+            if time.monotonic() > deadline or not tor.running():
+                tor.stop()
+                raise TorLaunchError("tor's control socket did not accept us.") from None
+            time.sleep(0.05)  # the socket file exists a moment before tor accepts on it
 
 
 def _wait_for_control(tor: TorProcess, timeout: float) -> None:
