@@ -10,6 +10,7 @@ is built here from validated parts (shared/tor-lab.md).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import re
 from collections.abc import Callable, Sequence
@@ -176,9 +177,14 @@ class TorControl:
         """Client side: let this tor reach a client-authorised onion (stem has no method)."""
         if not _SERVICE_ID.match(service_id) or not _B32_KEY.match(secret_b32):
             raise TorControlError("The client authorisation entry is not valid.")
-        reply = self._msg(f"ONION_CLIENT_AUTH_ADD {service_id} x25519:{secret_b32}")
-        if not reply.is_ok():
-            raise TorControlError("tor refused the client authorisation key.")
+        # The control port wants the key in base64, the auth files in base32.
+        blob = base64.b64encode(base64.b32decode(secret_b32 + "====")).decode("ascii")
+        reply = self._msg(f"ONION_CLIENT_AUTH_ADD {service_id} x25519:{blob}")
+        # 251: a key existed and was replaced; 252: registered and a cached descriptor
+        # decrypted with it. Any 25x means ours is in.
+        if not all(code.startswith("25") for code, _, _ in reply.content()):
+            # tor's reply names the problem and never echoes the key.
+            raise TorControlError(f"tor refused the client authorisation key: {reply}")
 
     def new_circuits(self) -> None:
         """``SIGNAL NEWNYM``: fresh circuits (and a fresh descriptor fetch) for new streams."""

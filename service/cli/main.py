@@ -175,12 +175,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_unreachable(exc: Exception) -> bool:
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
+
+
+def _os_error_message(exc: OSError) -> str:
+    # The file name is the user's own argument; the OS's reason is safe to show.
+    return f"{exc.strerror or 'input/output error'}" + (f": {exc.filename}" if exc.filename else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
     except AryzError as exc:
         return _fail(exc.message)
+    except OSError as exc:
+        # A file the user named cannot be read or written: say so, without a traceback.
+        return _fail(_os_error_message(exc))
+    except Exception as exc:
+        if _is_unreachable(exc):
+            # A dropped Tor circuit or an onion that cannot be reached: no traceback, and
+            # nothing of the request in the message.
+            return _fail("The server could not be reached (through Tor, if a proxy was given).")
+        raise
     except KeyboardInterrupt:
         return 130
     return code
