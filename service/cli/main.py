@@ -165,11 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_status)
 
     # Each domain owns its subcommands; their modules import nothing heavy at load time.
+    from service.backup.cli import register as register_backup
     from service.courier.cli import register as register_courier
     from service.desk.cli import register as register_desk
 
     register_desk(sub)
     register_courier(sub)
+    register_backup(sub)
     return parser
 
 
