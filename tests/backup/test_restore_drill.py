@@ -101,12 +101,14 @@ def test_restore_drill(
     assert len(originals) == 4  # form answers, its file, the API's message and file
 
     ok("backup", "keygen", "--out", str(tmp_path / "operator"))
-    public, secret = tmp_path / "operator/backup-public.key", tmp_path / "operator/backup-secret.key"
+    public = tmp_path / "operator" / "backup-public.key"
+    secret = tmp_path / "operator" / "backup-secret.key"
     onion = _onion_keys(tmp_path / "onion")
     backups = tmp_path / "backups"
     backups.mkdir()
     # As the systemd timer runs it: the server's environment, only the public key.
-    ok("backup", "create", "--to", str(public), "--out", str(backups / "db.aryzbak"), env=server_env)
+    db_backup = backups / "db.aryzbak"
+    ok("backup", "create", "--to", str(public), "--out", str(db_backup), env=server_env)
     ok(
         "backup", "onion-keys", "--to", str(public), "--out", str(backups / "onion.aryzbak"),
         env={**server_env, "ARYZ_ONION_KEYS_DIR": str(tmp_path / "onion")},
@@ -114,7 +116,8 @@ def test_restore_drill(
 
     sealed = (backups / "db.aryzbak").read_bytes()
     for onion_secret, address in onion.values():
-        assert onion_secret[32:] not in sealed and onion_secret[32:64] not in sealed
+        assert onion_secret[32:] not in sealed  # the expanded key
+        assert onion_secret[32:64] not in sealed  # its scalar half alone
         assert address.encode() not in sealed
     for needle in (canary.encode(), canary.encode("utf-16-le"), token.encode(), evidence[:64]):
         assert needle not in sealed
@@ -134,11 +137,12 @@ def test_restore_drill(
     restored_registry = new / "data" / "registry.toml"
     assert restored_registry.read_bytes() == (registry_dir / "registry.toml").read_bytes()
 
-    with ServerProcess(new, restored_url, restored_registry) as restored:
-        with httpx.Client(base_url=restored.url, timeout=60, trust_env=False) as web:
-            page = web.post("/en/status", data={"token": token})
-            assert page.status_code == 200
-            assert "holds 2 sealed items." in page.text
+    restored = ServerProcess(new, restored_url, restored_registry)
+    with restored, httpx.Client(base_url=restored.url, timeout=60, trust_env=False) as web:
+        # Same pepper, same database: the family's token still finds the case.
+        page = web.post("/en/status", data={"token": token})
+        assert page.status_code == 200
+        assert "holds 2 sealed items." in page.text
     assert opened_items_at(new, restored_url, registry_dir, desk_keys) == originals
 
     assert _modes(new / "onion") == {("dir", 0o700), ("file", 0o600)}
