@@ -166,12 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each domain owns its subcommands; their modules import nothing heavy at load time.
     from onion.cli import register as register_onion
+    from service.backup.cli import register as register_backup
     from service.courier.cli import register as register_courier
     from service.desk.cli import register as register_desk
 
     register_desk(sub)
     register_courier(sub)
     register_onion(sub)
+    register_backup(sub)
     return parser
 
 

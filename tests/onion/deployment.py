@@ -62,11 +62,20 @@ class OnionDeployment:
 
     def start(self, timeout: float = 60.0) -> OnionDeployment:
         self.process = self.network.popen(
-            [sys.executable, "-m", "service", "serve",
-             "--uds", str(self.sockets / "intake.sock"),
-             "--courier-uds", str(self.sockets / "courier.sock")],
-            self.env, self.stdout, self.stderr,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "service",
+                "serve",
+                "--uds",
+                str(self.sockets / "intake.sock"),
+                "--courier-uds",
+                str(self.sockets / "courier.sock"),
+            ],
+            self.env,
+            self.stdout,
+            self.stderr,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -169,15 +169,26 @@ class PrivateTorNetwork:
         keys.mkdir(parents=True, mode=0o700)
         subprocess.run(
             [
-                "tor-gencert", "--create-identity-key", "-m", "12",
-                "-a", f"127.0.0.1:{node.dir_port}",
-                "-i", str(keys / "authority_identity_key"),
-                "-s", str(keys / "authority_signing_key"),
-                "-c", str(keys / "authority_certificate"),
-                "--passphrase-fd", "0",
+                "tor-gencert",
+                "--create-identity-key",
+                "-m",
+                "12",
+                "-a",
+                f"127.0.0.1:{node.dir_port}",
+                "-i",
+                str(keys / "authority_identity_key"),
+                "-s",
+                str(keys / "authority_signing_key"),
+                "-c",
+                str(keys / "authority_certificate"),
+                "--passphrase-fd",
+                "0",
             ],
-            input=b"\n", check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            input=b"\n",
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         certificate = (keys / "authority_certificate").read_text()
         match = re.search(r"^fingerprint ([0-9A-F]{40})$", certificate, re.MULTILINE)
         assert match, "tor-gencert wrote no fingerprint"
@@ -192,10 +203,20 @@ class PrivateTorNetwork:
         )
         (node.directory / "data").mkdir(mode=0o700, exist_ok=True)
         result = subprocess.run(
-            ["tor", "--defaults-torrc", str(self.root / "empty"), "-f", str(torrc),
-             "--list-fingerprint", "--quiet"],
-            check=True, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+            [
+                "tor",
+                "--defaults-torrc",
+                str(self.root / "empty"),
+                "-f",
+                str(torrc),
+                "--list-fingerprint",
+                "--quiet",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         match = re.search(rf"{node.nick} ((?:[0-9A-F]{{4}} ?){{10}})", result.stdout)
         assert match, result.stdout
         return match.group(1).replace(" ", "")
@@ -284,9 +305,13 @@ class PrivateTorNetwork:
     ) -> subprocess.CompletedProcess[str]:
         """Run a command inside the network."""
         return subprocess.run(
-            [*self.prefix, *argv], env=env, capture_output=True, text=True,
-            timeout=timeout, check=False,
-        )  # fmt: skip
+            [*self.prefix, *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def popen(
         self, argv: list[str], env: dict[str, str], stdout: Path, stderr: Path

@@ -106,8 +106,18 @@ def test_report_with_a_file_over_tor_then_status(site: Site) -> None:
     message.write_text(MESSAGE, encoding="utf-8")
     photo = site.workdir / "photo.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4096)  # 1 MiB
-    submitted = d.aryz("submit", "--server", f"http://{d.intake_host}", "--country", "KZ",
-                       "--message-file", str(message), "--file", str(photo), *_proxy(site))  # fmt: skip
+    submitted = d.aryz(
+        "submit",
+        "--server",
+        f"http://{d.intake_host}",
+        "--country",
+        "KZ",
+        "--message-file",
+        str(message),
+        "--file",
+        str(photo),
+        *_proxy(site),
+    )
     assert submitted.returncode == 0, submitted.stderr
     tokens = re.findall(r"^\d{24}$", submitted.stdout, re.MULTILINE)
     assert tokens, submitted.stdout + submitted.stderr
@@ -125,9 +135,17 @@ def test_staff_onion_unreachable_without_client_auth(site: Site) -> None:
     d = site.deployment
     # 0xF4: "client authorization missing" — the descriptor cannot even be decrypted.
     assert d.wait_reachable(d.staff_host, want=0xF4) == 0xF4
-    pulled = d.aryz("courier", "pull", "--server", f"http://{d.staff_host}",
-                    "--credential", str(site.desk_dir / "courier-credential.json"),
-                    "--out", str(site.workdir / "never.aryz"), *_proxy(site))  # fmt: skip
+    pulled = d.aryz(
+        "courier",
+        "pull",
+        "--server",
+        f"http://{d.staff_host}",
+        "--credential",
+        str(site.desk_dir / "courier-credential.json"),
+        "--out",
+        str(site.workdir / "never.aryz"),
+        *_proxy(site),
+    )
     assert pulled.returncode != 0
     assert "Traceback" not in pulled.stderr
     assert not (site.workdir / "never.aryz").exists()
@@ -143,8 +161,17 @@ def test_courier_with_client_auth_round_trip(site: Site) -> None:
     staff = f"http://{d.staff_host}"
     bundle = site.workdir / "usb" / "bundle.aryz"
     bundle.parent.mkdir(exist_ok=True)
-    pulled = d.aryz("courier", "pull", "--server", staff, "--credential", credential,
-                    "--out", str(bundle), *_proxy(site))  # fmt: skip
+    pulled = d.aryz(
+        "courier",
+        "pull",
+        "--server",
+        staff,
+        "--credential",
+        credential,
+        "--out",
+        str(bundle),
+        *_proxy(site),
+    )
     assert pulled.returncode == 0, pulled.stderr
     assert "2 items" in pulled.stdout
 
@@ -152,20 +179,34 @@ def test_courier_with_client_auth_round_trip(site: Site) -> None:
     listing = aryz("desk", "list", "--dir", str(site.desk_dir), env=DESK_ENV)
     case = re.findall(r"\b[0-9a-f]{8,32}\b", listing)[0]
     assert MESSAGE in aryz("desk", "show", "--dir", str(site.desk_dir), case, env=DESK_ENV)
-    aryz("desk", "set", "--dir", str(site.desk_dir), case, "--status", "under_review",
-         env=DESK_ENV)  # fmt: skip
+    aryz("desk", "set", "--dir", str(site.desk_dir), case, "--status", "under_review", env=DESK_ENV)
     reply = site.workdir / "reply.txt"
     reply.write_text("Мы получили. Адвокат свяжется с вами.", encoding="utf-8")
-    aryz("desk", "reply", "--dir", str(site.desk_dir), case, "--message-file", str(reply),
-         env=DESK_ENV)  # fmt: skip
+    aryz(
+        "desk",
+        "reply",
+        "--dir",
+        str(site.desk_dir),
+        case,
+        "--message-file",
+        str(reply),
+        env=DESK_ENV,
+    )
     outbox = site.workdir / "usb" / "outbox.json"
     aryz("desk", "export", "--dir", str(site.desk_dir), "--out", str(outbox), env=DESK_ENV)
-    pushed = d.aryz("courier", "push", "--server", staff, "--credential", credential,
-                    str(outbox), *_proxy(site))  # fmt: skip
+    pushed = d.aryz(
+        "courier", "push", "--server", staff, "--credential", credential, str(outbox), *_proxy(site)
+    )
     assert pushed.returncode == 0, pushed.stderr
 
-    status = d.aryz("status", "--server", f"http://{d.intake_host}",
-                    "--token", site.state["token"], *_proxy(site))  # fmt: skip
+    status = d.aryz(
+        "status",
+        "--server",
+        f"http://{d.intake_host}",
+        "--token",
+        site.state["token"],
+        *_proxy(site),
+    )
     assert "status: under_review" in status.stdout
     assert "Адвокат свяжется с вами." in status.stdout
 
@@ -192,7 +233,8 @@ def test_same_address_after_restart(site: Site) -> None:
     with d.network.client.control() as control:
         control.new_circuits()
     assert d.wait_reachable(before) == 0x00
-    status = d.aryz("status", "--server", f"http://{before}", "--token", site.state["token"],
-                    *_proxy(site))  # fmt: skip
+    status = d.aryz(
+        "status", "--server", f"http://{before}", "--token", site.state["token"], *_proxy(site)
+    )
     assert status.returncode == 0, status.stderr
     assert "status: under_review" in status.stdout
