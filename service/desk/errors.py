@@ -178,6 +178,7 @@ class StripUnavailableError(StripError):
 
 class OutcomeError(DeskError):
     code = "outcome"
+    http_status = 400
     message = (
         "That legal-path event is not accepted: check its type, its date (YYYY-MM-DD, not "
         "in the future), the values chosen and the note."
@@ -186,11 +187,13 @@ class OutcomeError(DeskError):
 
 class OutcomeNotFoundError(OutcomeError):
     code = "outcome_not_found"
+    http_status = 404
     message = "This case has no legal-path event with that number."
 
 
 class StatsOptionError(DeskError):
     code = "stats_option"
+    http_status = 400
     message = (
         "The threshold must be a whole number from 2 to 100, and the period one of "
         "year, quarter or month."
@@ -199,4 +202,5 @@ class StatsOptionError(DeskError):
 
 class ReportPathError(DeskError):
     code = "report_path"
+    http_status = 400
     message = "A file already exists at the report path, or it cannot be written there."
