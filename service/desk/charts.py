@@ -56,7 +56,9 @@ def _frame(width: int, height: int, title: str, body: list[str]) -> str:
 
 def horizontal(title: str, bars: Sequence[Bar], hidden: str, width: int = 640) -> str:
     """One bar per label, longest on the scale of the largest count."""
-    label_w, top, step, bar_h = 210, 36, 28, 18
+    # No font metrics without a browser: about 7 pixels a character at 13 px is enough.
+    label_w = min(320, max(120, 7 * max((len(label) for label, _v in bars), default=0) + 16))
+    top, step, bar_h = 36, 28, 18
     height = top + step * len(bars) + 10
     largest = max((v for _l, v in bars if v), default=1)
     scale = (width - label_w - 70) / largest
@@ -90,18 +92,20 @@ def grouped(
     """Vertical bars: one group per label (a period), one bar per series (a country)."""
     left, top, plot_h, legend_h = 40, 56, 200, 24
     n = max(len(series), 1)
+    width = max(width, left + sum(16 + 7 * len(name) + 18 for name in series))
     group_w = (width - left - 10) / max(len(groups), 1)
     bar_w = min(28.0, (group_w - 12) / n)
     largest = max((v for _g, bars in groups for _l, v in bars if v), default=1)
     scale = plot_h / largest
     base = top + plot_h
     body = [f'<line x1="{left}" y1="{base}" x2="{width - 10}" y2="{base}" stroke="{MUTED}"/>']
+    lx = left
     for i, name in enumerate(series):
-        lx = left + i * 150
         body.append(
             f'<rect x="{lx}" y="30" width="12" height="12" fill="{PALETTE[i % len(PALETTE)]}"/>'
         )
         body.append(_text(lx + 16, 41, name, size=12))
+        lx += 16 + 7 * len(name) + 18
     for g, (label, bars) in enumerate(groups):
         x0 = left + g * group_w + (group_w - bar_w * n) / 2
         for i, (_name, value) in enumerate(bars):

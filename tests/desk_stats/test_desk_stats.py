@@ -18,6 +18,7 @@ from service.desk.logic import Desk
 from service.desk.stats import ALL, COUNTRIES, Options, Statistics
 from service.registry.countries import COUNTRIES as REGISTRY
 from tests.desk_stats.attack import derivable, from_json
+from tests.desk_stats.docs_chart import DOCS_CHART, chart
 from tests.desk_stats.generate import SIZES, Generated, Truth
 
 THRESHOLD = 5
@@ -160,3 +161,8 @@ def test_exports_carry_the_published_numbers_and_nothing_else(
     assert "CANARY" not in blob
     assert "2024-0" not in blob
     assert "not_counted" not in blob
+
+
+def test_the_readme_chart_is_what_the_desk_draws(desk: Desk) -> None:
+    # If this fails after a change to the charts: python -m tests.desk_stats.docs_chart
+    assert DOCS_CHART.read_text(encoding="utf-8") == chart(desk)
