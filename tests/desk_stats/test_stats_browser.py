@@ -6,10 +6,6 @@ legal step on a case. Screenshots and the PDF go to artifacts/.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,10 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.browser.conftest import ARTIFACTS, screenshot_path
-from tests.desk.helpers import PASSPHRASE
 from tests.desk_stats.generate import Generated
-from tests.desk_web.test_desk_web_browser import _wait_for, browser
-from tests.server import free_port
+from tests.desk_web.test_desk_web_browser import browser, run_desk_web
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -31,29 +25,8 @@ __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the des
 
 @pytest.fixture
 def desk_url(generated: Generated, tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "ARYZ_DESK_PASSPHRASE": PASSPHRASE,
-        "ARYZ_DESK_KDF": "minimum",
-    }
-    stderr = tmp_path / "desk.stderr"
-    command = [sys.executable, "-m", "service", "desk", "web", "--dir", str(generated.folder)]
-    with stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=err
-        )
-    try:
-        _wait_for(port, process, stderr)
+    with run_desk_web(generated.folder, tmp_path) as (port, _process, _stdout, _stderr):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _submit(page: Page, selector: str) -> None:
