@@ -12,6 +12,8 @@ Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
     set CASE [--status …]    triage: status, priority, assignee, tags, a note
     reply CASE --message-file F   seal a reply to the person who filed
     export --out OUTBOX      write the signed outbox for the courier
+    outcome add|list|remove  a case's legal path (service/desk/stats_cli.py)
+    stats, report            publishable statistics, small counts hidden
 
 The passphrase is asked once per command (twice at ``init``), or read from
 ``ARYZ_DESK_PASSPHRASE`` for scripts and tests. Errors print a fixed sentence and exit 2;
@@ -107,6 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _dir(p)
     p.add_argument("--out", required=True, type=Path, help="a new file, e.g. on the USB stick")
     p.set_defaults(func=_cmd_export)
+
+    from service.desk.stats_cli import register as register_stats  # outcome, stats, report
+
+    register_stats(commands)
 
     from service.desk.web.cli import register as register_web  # ``aryz desk web``
 

@@ -283,9 +283,25 @@ def _read_answers(raw: bytes) -> dict[str, Any]:
         raise _Corrupt(UNREADABLE) from None
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
         raise _Corrupt(UNREADABLE)
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["answers"].items()):
+    if not all(isinstance(k, str) and _answer_value(v) for k, v in data["answers"].items()):
         raise _Corrupt(UNREADABLE)
     return data
+
+
+def _answer_value(value: Any, nested: bool = False) -> bool:
+    """A string, a list of strings, or (not nested) a list of objects of those: the
+    answers contract's shapes (intake-basic v1 uses strings only)."""
+    if isinstance(value, str):
+        return True
+    if not isinstance(value, list):
+        return False
+    if all(isinstance(v, str) for v in value):
+        return True
+    return not nested and all(
+        isinstance(v, dict)
+        and all(isinstance(k, str) and _answer_value(x, True) for k, x in v.items())
+        for v in value
+    )
 
 
 def _note_answers(

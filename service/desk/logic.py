@@ -28,7 +28,7 @@ import hashlib
 import json
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +38,7 @@ from typing import Any
 from service.crypto.envelope import seal
 from service.crypto.payload import encode_payload_prefix
 from service.crypto.wrap import KdfLimits
-from service.desk import cases, files, keys, strip
+from service.desk import cases, casework, files, keys, outcomes, stats, strip
 from service.desk.errors import (
     DeskDamagedError,
     DeskExistsError,
@@ -442,6 +442,55 @@ class Desk:
             self._history(case, "reply", seq=seq)
             return seq
 
+    # --- legal path and statistics (desk-only: never in an outbox) ---------------------
+
+    def add_outcome(
+        self,
+        ref_prefix: str,
+        event: str,
+        on: str,
+        values: Mapping[str, str] | None = None,
+        note: str | None = None,
+    ) -> outcomes.OutcomeEvent:
+        """Record one step of a case's legal path; see :mod:`service.desk.outcomes`."""
+        with self._lock, self._changing(ref_prefix) as case:
+            checked = outcomes.check_event(event, on, values or {}, note, case.record["country"])
+            casework.record_event(self._store, case, checked)
+            return checked
+
+    def outcomes(self, ref_prefix: str) -> list[outcomes.OutcomeEvent]:
+        """The case's legal-path events, by date."""
+        with self._lock:
+            return casework.events_of(self._store, cases.resolve(self._store, ref_prefix))
+
+    def remove_outcome(self, ref_prefix: str, event_id: str) -> None:
+        """Withdraw a mistaken event (a removal entry is kept; nothing is erased)."""
+        with self._lock, self._changing(ref_prefix) as case:
+            casework.record_removal(self._store, case, event_id)
+
+    def statistics(self, options: stats.Options | None = None) -> stats.Statistics:
+        """Publishable statistics over every case; see :mod:`service.desk.stats`.
+
+        A case's facts are derived from its answers once and cached, encrypted, in its
+        record (cases imported before this version get theirs on the first call).
+        """
+        with self._lock:
+            inputs = []
+            missing = []
+            for case in cases.all_cases(self._store):
+                found = casework.cached_facts(case)
+                if found is None:
+                    found = casework.derive_facts(self._store, case, self._body)
+                    missing.append((case, found))
+                events = tuple(casework.events_of(self._store, case))
+                inputs.append(stats.CaseInput(found, events))
+            if missing:
+                with self._store.transaction():
+                    for case, found in missing:
+                        case.record["facts"] = found.to_record()
+                        cases.save_case(self._store, case)
+        return stats.compute(inputs, options)
+
     # --- internals --------------------------------------------------------------------
 
     @contextmanager
@@ -487,6 +536,8 @@ class Desk:
             elif kind == "reply":
                 seq = int(entry["seq"])
                 replies.append(ReplyView(date, entry["text"], seq, exported.get(seq, False)))
+            elif kind in ("outcome", "outcome_removed"):
+                continue  # the legal path: Desk.outcomes
             else:
                 history.append(HistoryEntry(date, entry.pop("event"), entry))
         return CaseDetail(
