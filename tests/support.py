@@ -51,6 +51,8 @@ def reach_review(
     from service.questionnaire.known import CURRENT
 
     fields = _keys(answers)
+    sections = {s.id for s in CURRENT.parts}
+    assert all(k.split(".")[0] in sections for k in fields), "not a key of the questionnaire"
     wanted = [
         s.id
         for s in CURRENT.parts

@@ -33,7 +33,6 @@ from service.errors import (
 )
 from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from service.intake import logic
-from service.models import Case
 from service.intake.steps import (
     REVIEW,
     FormState,
@@ -46,6 +45,7 @@ from service.intake.steps import (
     seal_state,
     visible_steps,
 )
+from service.models import Case
 from service.questionnaire.answers import StepAnswers, applicable, read_step
 from service.questionnaire.known import CURRENT
 from service.questionnaire.reading import read_answers
@@ -150,7 +150,9 @@ async def report_form(lang: str, runtime: RuntimeDep) -> Response:
     return _step_page(_lang(lang), runtime, FormState(), FIRST)
 
 
-async def _read_form(request: Request, runtime: Runtime, limit: int | None = None) -> dict[str, list[str]]:
+async def _read_form(
+    request: Request, runtime: Runtime, limit: int | None = None
+) -> dict[str, list[str]]:
     body = await read_body(request.stream(), limit or runtime.settings.max_answers_bytes)
     return parse_urlencoded(body)
 
@@ -206,9 +208,7 @@ async def report_step(lang: str, request: Request, runtime: RuntimeDep) -> Respo
         try:
             routing = logic.route(runtime, state.country, state.recipient)
         except UnknownCoalitionError:
-            return _step_page(
-                language, runtime, state, FIRST, routing_error=True, status_code=422
-            )
+            return _step_page(language, runtime, state, FIRST, routing_error=True, status_code=422)
     if target != REVIEW:
         return _step_page(language, runtime, state, target)
     return _review_page(language, runtime, state, routing)

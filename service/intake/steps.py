@@ -18,7 +18,7 @@ from typing import Any
 from service.crypto.formstate import FormStateKey
 from service.errors import FormStateError, TooLargeError
 from service.questionnaire import Questionnaire, Section
-from service.questionnaire.answers import StepAnswers, Value, read_step
+from service.questionnaire.answers import StepAnswers, Value
 
 REVIEW = "review"
 
@@ -91,7 +91,11 @@ def merge(section: Section, state: FormState, step: StepAnswers) -> None:
 def fields_of(section: Section, answers: dict[str, Any]) -> dict[str, Value]:
     """Stored answers as the page's field names, to fill the form in again."""
     if not section.repeatable:
-        return {section.key(q): answers[section.key(q)] for q in section.questions if section.key(q) in answers}
+        return {
+            section.key(q): answers[section.key(q)]
+            for q in section.questions
+            if section.key(q) in answers
+        }
     fields: dict[str, Value] = {}
     for index, entry in enumerate(answers.get(section.id, [])):
         for qid, value in entry.items():

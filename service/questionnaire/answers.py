@@ -69,7 +69,9 @@ def read_step(
         raw = form.get(name, [])
         value, ok, was_cleaned = _read_one(question, raw, country)
         if raw:
-            shown[name] = value if value is not None else (raw if question.kind == "multi" else raw[-1])
+            shown[name] = (
+                value if value is not None else (raw if question.kind == "multi" else raw[-1])
+            )
         if not ok:
             invalid.append(name)
         if was_cleaned:
@@ -105,7 +107,11 @@ def _read_one(
         text = raw[-1] if raw else ""
         if text == "":
             return None, True, False
-        return (text, True, False) if text in allowed_codes(question, country) else (None, False, False)
+        return (
+            (text, True, False)
+            if text in allowed_codes(question, country)
+            else (None, False, False)
+        )
     if question.kind == "multi":
         picked = {r for r in raw if r}
         allowed = allowed_codes(question, country)

@@ -163,7 +163,9 @@ CONSENT = Section(
         Question(
             id="legal",
             kind="choice",
-            label=N_("May the organisation use this report in a legal case (a complaint, a court)?"),
+            label=N_(
+                "May the organisation use this report in a legal case (a complaint, a court)?"
+            ),
             choices=(YES, ASK_FIRST, NO, UNKNOWN),
         ),
         Question(

@@ -13,9 +13,7 @@ from service.questionnaire.basic import BASIC
 from service.questionnaire.istanbul import ISTANBUL
 
 CURRENT = ISTANBUL  # what the form asks
-KNOWN: dict[tuple[str, int], Questionnaire] = {
-    (q.id, q.version): q for q in (BASIC, ISTANBUL)
-}
+KNOWN: dict[tuple[str, int], Questionnaire] = {(q.id, q.version): q for q in (BASIC, ISTANBUL)}
 
 
 def find(reference: Mapping[str, object] | None) -> Questionnaire | None:

@@ -92,8 +92,8 @@ def _read_section(section: Section, remaining: dict[str, Any]) -> list[ReadSecti
         # In the questionnaire's order (the sealed JSON has its keys sorted), then the rest.
         ordered = [q for q in questions if q in entry] + [k for k in entry if k not in questions]
         for qid in ordered:
-            question = questions.get(qid)
-            row = _row(question, entry[qid]) if question is not None else None
+            asked = questions.get(qid)
+            row = _row(asked, entry[qid]) if asked is not None else None
             rows.append(row or _raw_row(str(qid), entry[qid]))
         result.append(ReadSection(section.id, title, number, tuple(rows)))
     return result
