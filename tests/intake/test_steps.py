@@ -22,7 +22,7 @@ MAX_PAGE = 50 * 1024
 def _post(client: TestClient, lang: str = "en", **form: str | list[str]) -> str:
     response = client.post(f"/{lang}/report", data=form)
     assert response.status_code == 200, response.text[:400]
-    return response.text
+    return str(response.text)
 
 
 def _start(client: TestClient, **first: str) -> str:

@@ -254,3 +254,28 @@ def test_reading_warns_when_the_definition_differs() -> None:
     reading = read_answers(changed, {"filer.role": "victim"})
     assert reading.known
     assert not reading.exact
+
+
+def test_whoever_seals_checks_the_answers_first() -> None:
+    # The server cannot look inside what an intermediary's client seals: the shared
+    # payload builder refuses answers that do not fit the questionnaire they name.
+    from service.questionnaire.payload import answers_plaintext
+
+    with pytest.raises(AnswersError):
+        answers_plaintext(
+            ISTANBUL,
+            language="en",
+            country="KZ",
+            coalition_id="kz-coalition",
+            answers={"narrative": "intake-basic key, istanbul questionnaire"},
+            case_public_key=bytes(32),
+        )
+    ok = answers_plaintext(
+        BASIC,
+        language="en",
+        country="KZ",
+        coalition_id="kz-coalition",
+        answers={"narrative": "fine"},
+        case_public_key=bytes(32),
+    )
+    assert b'"narrative": "fine"' in ok
