@@ -37,10 +37,10 @@ from service.intake.steps import (
     REVIEW,
     FormState,
     check_size,
+    destination,
     entry_count,
     fields_of,
     merge,
-    neighbour,
     open_state,
     seal_state,
     visible_steps,
@@ -195,20 +195,14 @@ async def report_step(lang: str, request: Request, runtime: RuntimeDep) -> Respo
     elif lost:
         return _step_page(language, runtime, state, FIRST, state_lost=True, status_code=400)
     current = section.id if section is not None else REVIEW
-    if go == "next":
-        target = neighbour(CURRENT, state.answers, current, +1)
-    elif go == "back":
-        target = neighbour(CURRENT, state.answers, current, -1)
-    elif go == REVIEW or CURRENT.section(go) is not None:
-        target = go
-    else:
-        raise FormError()
-    if current == FIRST or target == REVIEW:
-        # Where the report goes is the one thing needed to send it: ask before moving on.
-        try:
-            routing = logic.route(runtime, state.country, state.recipient)
-        except UnknownCoalitionError:
-            return _step_page(language, runtime, state, FIRST, routing_error=True, status_code=422)
+    target = destination(CURRENT, state.answers, current, go)
+    if current != FIRST and target != REVIEW:
+        return _step_page(language, runtime, state, target)
+    # Where the report goes is the one thing needed to send it: ask before moving on.
+    try:
+        routing = logic.route(runtime, state.country, state.recipient)
+    except UnknownCoalitionError:
+        return _step_page(language, runtime, state, FIRST, routing_error=True, status_code=422)
     if target != REVIEW:
         return _step_page(language, runtime, state, target)
     return _review_page(language, runtime, state, routing)
@@ -227,7 +221,6 @@ def _review_page(
         {
             "reading": reading,
             "steps": visible_steps(CURRENT, state.answers),
-            "answered": {s.section for s in reading.sections},
             "routing": routing,
             "countries": COUNTRIES,
             "token": generate_token(),

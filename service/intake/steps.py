@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.crypto.formstate import FormStateKey
-from service.errors import FormStateError, TooLargeError
+from service.errors import FormError, FormStateError, TooLargeError
 from service.questionnaire import Questionnaire, Section
 from service.questionnaire.answers import StepAnswers, Value
 
@@ -73,6 +73,19 @@ def neighbour(
     if index < 0:
         return ids[0]
     return ids[index] if index < len(ids) else REVIEW
+
+
+def destination(
+    questionnaire: Questionnaire, answers: dict[str, Any], current: str, go: str
+) -> str:
+    """Where the pressed button leads from ``current``: a section id or the review."""
+    if go == "next":
+        return neighbour(questionnaire, answers, current, +1)
+    if go == "back":
+        return neighbour(questionnaire, answers, current, -1)
+    if go == REVIEW or questionnaire.section(go) is not None:
+        return go
+    raise FormError()  # only a forged form names another place
 
 
 def merge(section: Section, state: FormState, step: StepAnswers) -> None:
