@@ -31,7 +31,9 @@ def _next(page: Page, button: str = "next") -> None:
 
 def _step(page: Page, number: int, tag: str) -> None:
     assert f"Шаг {number} из 13" in page.inner_text(".progress")
-    page.screenshot(path=screenshot_path(f"step{number:02d}-{tag}"), full_page=True)
+    shot = page.screenshot(path=screenshot_path(f"step{number:02d}-{tag}"), full_page=True)
+    # A full-page capture is as wide as the page: nothing sticks out of a 360 px phone.
+    assert int.from_bytes(shot[16:20], "big") == 360
 
 
 def _attach_photo_and_check_status(page: Page, server_url: str, photo: Path, lang: str) -> str:
