@@ -189,6 +189,14 @@ def test_language_switch_keeps_the_answers(client: TestClient) -> None:
     assert 'value="witness" checked' in ru
 
 
+def test_language_switch_on_the_review_keeps_the_report(client: TestClient) -> None:
+    page = reach_review(client, narrative="сохранить").text
+    assert 'form="review" formaction="/ru/report" name="go" value="review"' in page
+    ru = _post(client, "ru", state=state_of(page), go="review")
+    assert "<h1>Проверьте обращение</h1>" in ru
+    assert "сохранить" in ru
+
+
 def test_every_step_and_the_review_stay_under_50_kb(client: TestClient) -> None:
     full = {
         "filer__role": "relative",
