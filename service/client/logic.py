@@ -214,7 +214,7 @@ def submit(
         language=language,
         country=country,
         coalition_id=coalition["id"],
-        answers={"narrative": message},
+        answers={"narrative": message} if message else {},
         case_public_key=secrets.reply.public,
     )
     answers = seal(plaintext, _recipients(coalition))

@@ -373,15 +373,27 @@ def _cmd_show(args: argparse.Namespace) -> int:
     _say(f"  reply key   {confirmed}")
     if s.pending:
         _say(f"  waiting     {s.pending} records for the next outbox")
-    lines, exact = readable_answers(detail)
-    if detail.questionnaire and not exact:
+    reading = readable_answers(detail)
+    if detail.questionnaire and not reading.exact:
         _say()
         _say("Note: these answers were given to a questionnaire version this desk does not")
         _say("have exactly; the labels below may differ from what the person saw.")
-    _section(
-        "Answers",
-        [(safe(a.label), safe(a.value, multiline=a.is_text)) for a in lines],
-    )
+    if not reading.sections:
+        _section("Answers", [])
+    for part in reading.sections:
+        title = part.title.text if part.title.ours else safe(part.title.text)
+        _section(
+            f"Answers: {title}" + (f" ({part.number})" if part.number else ""),
+            [
+                (
+                    row.label.text if row.label.ours else safe(row.label.text),
+                    "\n".join(
+                        v.text if v.ours else safe(v.text, multiline=row.typed) for v in row.values
+                    ),
+                )
+                for row in part.rows
+            ],
+        )
     _section(
         "Attachments",
         [

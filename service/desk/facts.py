@@ -14,13 +14,13 @@ module's rules change. Pure module: no store, no crypto.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from service.i18n.markers import N_
+from service.questionnaire.regions import REGIONS
 
 FACTS_VERSION = 1
 UNKNOWN = "unknown"
@@ -212,14 +212,8 @@ def _region(value: Any, country: str | None) -> str:
 
 
 def region_label(code: str) -> str:
-    """A region's English name if the questionnaire's region list is installed."""
-    # Looked up by name: the list is the questionnaire's (service/questionnaire/regions.py)
-    # and may not be installed yet; codes stand for themselves until it is.
-    try:
-        regions = importlib.import_module("service.questionnaire.regions").REGIONS
-    except (ImportError, AttributeError):
-        return code
-    for pairs in regions.values():
+    """A region's English name from the questionnaire's list; unknown codes stand as is."""
+    for pairs in REGIONS.values():
         for known, name in pairs:
             if known == code:
                 return str(name)
