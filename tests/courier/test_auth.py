@@ -193,6 +193,8 @@ def test_production_keeps_the_courier_off_the_public_onion(tmp_path: Path) -> No
         "data_dir": tmp_path,
         "token_pepper": SecretStr("ab" * 32),
         "allowed_hosts": ["public.onion"],
+        "onion_keys_dir": tmp_path.parent / "onion-keys",
+        "tor_control": "unix:/run/tor/control",
     }
     Settings(**base, courier_allowed_hosts=["staff.onion"]).check()  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="COURIER_ALLOWED_HOSTS"):

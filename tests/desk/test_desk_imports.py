@@ -71,8 +71,9 @@ FORBIDDEN = [
 ]
 
 # The shared ``aryz`` parser registers every domain's subcommands; the courier's module
-# only defines them (its work is imported inside the commands), which is allowed.
-ALLOWED = {"service.courier", "service.courier.cli"}
+# only defines them (its work is imported inside the commands), which is allowed; so
+# does the onion one (stem and the controller load only inside its commands).
+ALLOWED = {"service.courier", "service.courier.cli", "onion", "onion.cli"}
 
 SCRIPT = """
 import json, sys

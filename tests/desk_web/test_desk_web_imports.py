@@ -59,8 +59,9 @@ FORBIDDEN = [
     "stem",
     "onion",
 ]
-# The shared ``aryz`` parser registers the courier's subcommands (definitions only).
-ALLOWED = {"service.courier", "service.courier.cli"}
+# The shared ``aryz`` parser registers the courier's and the onion subcommands
+# (definitions only; stem and the controller load inside the commands).
+ALLOWED = {"service.courier", "service.courier.cli", "onion", "onion.cli"}
 
 SCRIPT = """
 import json, os, sys
