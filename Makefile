@@ -39,6 +39,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_intake
 	$(BIN)/python -m tests.benchmarks.bench_desk
+	$(BIN)/python -m tests.benchmarks.bench_tor
 
 # Regenerate the locks (needs pip-tools in some environment: PIPCOMPILE=path/to/pip-compile).
 PIPCOMPILE ?= pip-compile

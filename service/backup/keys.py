@@ -32,9 +32,8 @@ from service.backup.errors import BackupKeyError, BackupPassphraseError
 from service.backup.files import write_new
 from service.crypto.keys import PUBLIC_KEY_LEN, BoxKeyPair, box_keypair_from_seed, fingerprint
 from service.crypto.wrap import (
-    MIN_LIMITS,
-    SENSITIVE_LIMITS,
     KdfLimits,
+    limits_named,
     new_key,
     unwrap_secret,
     wrap_secret,
@@ -53,12 +52,12 @@ _WRAP_CONTEXT = b"aryz-backup-key-v1\n"
 
 def kdf_limits_from_env(env: Mapping[str, str] = os.environ) -> KdfLimits:
     """Sensitive limits, unless ``ARYZ_BACKUP_KDF=minimum`` (for tests only)."""
-    value = env.get(KDF_ENV, "").strip().lower()
-    if value in ("", "sensitive"):
-        return SENSITIVE_LIMITS
-    if value == "minimum":
-        return MIN_LIMITS
-    raise BackupKeyError("ARYZ_BACKUP_KDF must be unset, 'sensitive' or (tests only) 'minimum'.")
+    limits = limits_named(env.get(KDF_ENV, ""))
+    if limits is None:
+        raise BackupKeyError(
+            "ARYZ_BACKUP_KDF must be unset, 'sensitive' or (tests only) 'minimum'."
+        )
+    return limits
 
 
 def create_key_pair(directory: Path, passphrase: str, limits: KdfLimits) -> bytes:

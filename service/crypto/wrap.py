@@ -60,6 +60,7 @@ __all__ = [
     "unwrap_secret",
     "wrap_secret",
     "wrapped_limits",
+    "limits_named",
 ]
 
 KEY_LEN = crypto_aead_xchacha20poly1305_ietf_KEYBYTES  # 32
@@ -71,6 +72,18 @@ TAG_LEN = crypto_aead_xchacha20poly1305_ietf_ABYTES  # 16
 SENSITIVE_LIMITS = KdfLimits(
     opslimit=argon2id.OPSLIMIT_SENSITIVE, memlimit=argon2id.MEMLIMIT_SENSITIVE
 )
+
+
+def limits_named(name: str) -> KdfLimits | None:
+    """The wrap limits an ``ARYZ_*_KDF`` setting names: unset or ``sensitive`` (the
+    default), or ``minimum`` (libsodium's floor, for tests only); ``None`` for anything
+    else, which the caller refuses with its own error."""
+    value = name.strip().lower()
+    if value in ("", "sensitive"):
+        return SENSITIVE_LIMITS
+    return MIN_LIMITS if value == "minimum" else None
+
+
 # A blob asking for more memory than this is refused before any work: a tampered key file
 # must not make the desk try to allocate the machine's whole memory.
 MAX_MEMLIMIT = 4 * 1024 * 1024 * 1024

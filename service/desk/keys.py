@@ -42,9 +42,9 @@ from service.crypto.keys import (
 )
 from service.crypto.wrap import (
     KEY_LEN,
-    MIN_LIMITS,
     SENSITIVE_LIMITS,
     KdfLimits,
+    limits_named,
     new_key,
     unwrap_secret,
     wrap_secret,
@@ -136,12 +136,10 @@ class CourierCredential:
 
 def kdf_limits_from_env(env: Mapping[str, str] = os.environ) -> KdfLimits:
     """The limits for new wraps: sensitive, unless ``ARYZ_DESK_KDF=minimum`` (tests)."""
-    value = env.get(KDF_ENV, "").strip().lower()
-    if value in ("", "sensitive"):
-        return SENSITIVE_LIMITS
-    if value == "minimum":
-        return MIN_LIMITS
-    raise KdfSettingError()
+    limits = limits_named(env.get(KDF_ENV, ""))
+    if limits is None:
+        raise KdfSettingError()
+    return limits
 
 
 def weak_limits(limits: KdfLimits) -> bool:

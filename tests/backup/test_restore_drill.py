@@ -92,7 +92,7 @@ def test_restore_drill(
     old.mkdir()
     with ServerProcess(old, database_url, registry_dir / "registry.toml") as server:
         with httpx.Client(base_url=server.url, timeout=60, trust_env=False) as web:
-            token = file_report(web, narrative=f"form {canary}", detained="yes")
+            token = file_report(web, narrative=f"form {canary}", victim__situation="detained")
             assert add_files(web, token, [(f"{canary}.jpg", evidence)]).status_code == 200
         with make_client(server.url, None) as api:
             submit(api, country="TJ", coalition_id=None, message=f"api {canary}", files=[api_file])
