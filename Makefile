@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 PIP    := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip
 
-.PHONY: demo test test-fast lint typecheck bench lock messages clean
+.PHONY: demo test test-fast lint typecheck bench prove lock messages clean
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_intake
 	$(BIN)/python -m tests.benchmarks.bench_desk
 	$(BIN)/python -m tests.benchmarks.bench_tor
+
+# The long proofs (fuzzing, faults, load): a summary table; see tests/prove/__init__.py.
+prove: $(STAMP) $(NODE_STAMP)
+	$(BIN)/python -m tests.prove
 
 # Regenerate the locks (needs pip-tools in some environment: PIPCOMPILE=path/to/pip-compile).
 PIPCOMPILE ?= pip-compile
