@@ -111,8 +111,12 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.mode is Mode.PRODUCTION
 
-    def check(self) -> None:
-        """Refuse to run with settings that would weaken a guarantee. Raises ConfigError."""
+    def check(self, *, require_hosts: bool = True) -> None:
+        """Refuse to run with settings that would weaken a guarantee. Raises ConfigError.
+
+        ``require_hosts=False``: everything but the allowed hosts, which ``aryz serve``
+        takes from the onion keys it loads only after this check has passed.
+        """
         raw = self.token_pepper.get_secret_value().strip()
         if raw.lower() in _PLACEHOLDERS:
             raise ConfigError("ARYZ_TOKEN_PEPPER is not set (64 hex digits from a CSPRNG).")
@@ -126,7 +130,7 @@ class Settings(BaseSettings):
             self.kdf_memlimit < KDF_MEMLIMIT_FLOOR or self.kdf_opslimit < KDF_OPSLIMIT_FLOOR
         ):
             raise ConfigError("The token KDF limits are below the 64 MiB / 3 passes floor.")
-        if self.is_production and not self.allowed_hosts:
+        if self.is_production and require_hosts and not self.allowed_hosts:
             raise ConfigError("ARYZ_ALLOWED_HOSTS must name the onion address in production.")
         if self.is_production:
             self._check_onion()

@@ -53,6 +53,8 @@ def run(
     with_courier = courier_port is not None or courier_uds is not None
     onions: Onions | None = None
     if settings.onion_configured:
+        # Refuse bad settings before a key is made or tor is asked anything.
+        settings.check(require_hosts=False)
         intake_key, staff_key = load_keys(settings, with_courier)
         settings = with_onion_hosts(settings, intake_key, staff_key)
         onions = Onions(intake_key, staff_key)
