@@ -146,9 +146,6 @@ def start_onions(settings: Settings, onions: Onions, intake: Target, staff: Targ
             "staff onion NOT published: no authorised courier "
             "(add one with 'aryz onion client add NAME --out FILE')"
         )
-    if not settings.onion_publish:
-        onions.notes.append("onions are published by the torrc (ARYZ_ONION_PUBLISH=false)")
-        return
     if settings.tor_control is None:
         onions.tor = start_tor(settings)
     keeper = OnionKeeper(

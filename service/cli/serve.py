@@ -52,13 +52,18 @@ def run(
     configure_logging()
     with_courier = courier_port is not None or courier_uds is not None
     onions: Onions | None = None
-    if settings.onion_configured:
+    # ARYZ_ONION_PUBLISH=false: the torrc publishes them from keys only tor may read, and
+    # the operator names the hosts; serve never touches the keys.
+    if settings.onion_configured and settings.onion_publish:
         # Refuse bad settings before a key is made or tor is asked anything.
         settings.check(require_hosts=False)
         intake_key, staff_key = load_keys(settings, with_courier)
         settings = with_onion_hosts(settings, intake_key, staff_key)
         onions = Onions(intake_key, staff_key)
     runtime = build_runtime(settings)
+    if settings.is_production and not settings.onion_publish:
+        sys.stdout.write("onions: published by the torrc (ARYZ_ONION_PUBLISH=false)\n")
+        sys.stdout.flush()
     servers = [_server(create_app(runtime=runtime), Listener(host, port, uds))]
     if with_courier:
         courier = Listener(host, courier_port or 0, courier_uds)
