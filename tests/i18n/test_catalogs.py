@@ -24,7 +24,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from service.i18n import LANGUAGES, SOURCE_LANGUAGE, catalog_path, translations
+from service.i18n import LANGUAGES, LOCALES, SOURCE_LANGUAGE, catalog_path, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 BABEL_CFG = ROOT / "babel.cfg"
@@ -130,7 +130,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 def _catalog(language: str) -> Catalog:
     with catalog_path(language).open("rb") as po:
-        return read_po(po, locale=language, abort_invalid=True)
+        return read_po(po, locale=LOCALES[language], abort_invalid=True)
 
 
 # --- tests ---------------------------------------------------------------------------------
@@ -189,8 +189,8 @@ def test_nothing_is_fuzzy(language: str) -> None:
 @language
 def test_header_matches_the_language(language: str) -> None:
     catalog = _catalog(language)
-    assert str(catalog.locale) == language
-    expected = Catalog(locale=language)
+    assert str(catalog.locale) == LOCALES[language]
+    expected = Catalog(locale=LOCALES[language])
     assert catalog.num_plurals == expected.num_plurals, (
         f"{language}: Plural-Forms says {catalog.num_plurals} forms, "
         f"CLDR says {expected.num_plurals} ({expected.plural_forms})"
