@@ -70,3 +70,9 @@ def translations(language: str) -> gettext.NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+def in_each_language(message: str) -> dict[str, str]:
+    """``message`` translated into every language, code → text: for the page where the
+    language is not chosen yet, so each reader finds a line in their own language."""
+    return {code: translations(code).gettext(message) for code in LANGUAGES}
