@@ -45,3 +45,9 @@ def test_every_desk_page_in_every_language(client: TestClient, seeded: Seeded) -
                 else:
                     link = f'<a lang="{other}" hreflang="{other}" href="/{other}/{here}">{name}</a>'
                     assert link in nav.group(1), f"{code}/{here}: no link to {other}"
+
+
+def test_the_list_filters_by_every_language_code(client: TestClient) -> None:
+    # Reports carry the code of the language they were filed in, "uz-cyrl" and "kaa" too.
+    for code in LANGUAGES:
+        assert client.get(f"/en/?language={code}").status_code == 200, code

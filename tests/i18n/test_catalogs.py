@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from babel import Locale
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
@@ -141,6 +142,19 @@ def test_extraction_sees_templates_and_marked_python_strings(template: Catalog) 
     # One from a template, one from each N_() module: the mapping and the N_ keyword work.
     for expected in ("Check a case", "Who is filing this report?", "Kazakhstan", "Under review"):
         assert expected in ids, f"extraction missed {expected!r}: check babel.cfg and N_"
+
+
+def test_codes_are_lowercase_bcp47_and_name_their_locale() -> None:
+    """A code goes into addresses and ``<html lang>``; its locale into Babel and a folder."""
+    assert LOCALES.keys() == LANGUAGES.keys()
+    for code, locale_id in LOCALES.items():
+        # Lowercase letters and one hyphenated subtag: nothing a path or a header could misread.
+        assert re.fullmatch(r"[a-z]{2,3}(-[a-z]{4})?", code), code
+        locale = Locale.parse(locale_id)
+        assert str(locale) == locale_id
+        assert locale.language == code.split("-")[0], code
+        if "-" in code:
+            assert (locale.script or "").lower() == code.split("-")[1], code
 
 
 def test_there_is_a_catalog_to_check() -> None:
