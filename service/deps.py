@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.crypto.formstate import FormStateKey
 from service.crypto.token import Deriver, KdfLimits
 from service.registry.logic import Registry
 from service.settings import Settings
@@ -21,6 +22,9 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     deriver: Deriver
+    # Seals the answers of earlier form steps into the page; lives only in this process's
+    # memory, so a restart makes pages in flight ask the person to start again.
+    form_state: FormStateKey = field(default_factory=FormStateKey)
 
     @property
     def kdf_limits(self) -> KdfLimits:

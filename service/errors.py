@@ -14,6 +14,9 @@ Tree::
     │   ├── TokenFormatError         not a case token (wrong length or characters)
     │   ├── TokenChecksumError       check digit wrong: a typo
     │   ├── FormError                malformed form / multipart body
+    │   ├── FormStateError           earlier steps' sealed answers refused (old, altered,
+    │   │                            or from before a restart)
+    │   ├── AnswersError             answers that do not fit the named questionnaire
     │   ├── TooLargeError            body, field or file over its cap
     │   ├── UnknownCoalitionError    no coalition for that choice
     │   ├── OriginError              cross-origin request or wrong Host
@@ -75,6 +78,16 @@ class TokenChecksumError(InputError):
 class FormError(InputError):
     code = "form"
     message = "The form could not be read. Please try again."
+
+
+class FormStateError(InputError):
+    code = "form_state"
+    message = "The answers from the earlier pages could not be read back. Please enter them again."
+
+
+class AnswersError(InputError):
+    code = "answers"
+    message = "The answers do not fit the questionnaire they name."
 
 
 class TooLargeError(InputError):

@@ -62,6 +62,25 @@ class Settings(BaseSettings):
     # Generous: Tor circuits stall for tens of seconds and people upload on weak networks.
     body_idle_timeout: float = Field(default=120.0, gt=0, le=3600)
 
+    # --- Tor (onion/) ---------------------------------------------------------------------
+    # Onion keys in tor's HiddenServiceDir layout (intake/, staff/). Outside data_dir so
+    # that no copy or backup of the data or database ever holds them (brief item 10).
+    onion_keys_dir: Path = Path("/var/lib/aryz-onion")
+    # Attach to a running tor: "unix:/run/tor/control" or "127.0.0.1:9051" (cookie auth).
+    tor_control: str | None = None
+    tor_control_password: SecretStr | None = None
+    # Or let aryz start its own tor with this DataDirectory (and extra torrc lines).
+    tor_data_dir: Path | None = None
+    tor_extra_config: Path | None = None
+    # true: aryz serve publishes the onions itself (ADD_ONION). false: the operator's torrc
+    # publishes them from the same key directories (HiddenServiceDir, Onionbalance).
+    onion_publish: bool = True
+    onion_pow: bool = True
+    onion_pow_queue_rate: int = Field(default=250, ge=1, le=1_000_000)
+    onion_pow_queue_burst: int = Field(default=2500, ge=1, le=10_000_000)
+    # Streams one circuit may open; past it tor closes the circuit (a DoS brake).
+    onion_max_streams: int = Field(default=32, ge=1, le=65535)
+
     @field_validator("allowed_hosts", "courier_allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -84,6 +103,11 @@ class Settings(BaseSettings):
         return bytes.fromhex(self.token_pepper.get_secret_value())
 
     @property
+    def onion_configured(self) -> bool:
+        """Whether serve publishes onions (always in production, on request otherwise)."""
+        return self.is_production or self.tor_control is not None or self.tor_data_dir is not None
+
+    @property
     def is_production(self) -> bool:
         return self.mode is Mode.PRODUCTION
 
@@ -104,6 +128,19 @@ class Settings(BaseSettings):
             raise ConfigError("The token KDF limits are below the 64 MiB / 3 passes floor.")
         if self.is_production and not self.allowed_hosts:
             raise ConfigError("ARYZ_ALLOWED_HOSTS must name the onion address in production.")
+        if self.is_production:
+            self._check_onion()
         if self.is_production and set(self.allowed_hosts) & set(self.courier_allowed_hosts):
             # The courier API belongs on the staff onion with client authorisation only.
             raise ConfigError("ARYZ_COURIER_ALLOWED_HOSTS must not name the public onion.")
+
+    def _check_onion(self) -> None:
+        keys = self.onion_keys_dir.resolve()
+        data = self.data_dir.resolve()
+        if keys == data or keys.is_relative_to(data):
+            raise ConfigError("ARYZ_ONION_KEYS_DIR must lie outside ARYZ_DATA_DIR (backups).")
+        if self.onion_publish and self.tor_control is None and self.tor_data_dir is None:
+            raise ConfigError(
+                "Set ARYZ_TOR_CONTROL (or ARYZ_TOR_DATA_DIR) so the onions are published, "
+                "or ARYZ_ONION_PUBLISH=false if the torrc publishes them."
+            )

@@ -18,26 +18,82 @@ from service.deps import Runtime
 from service.models import COMPLETE, Case, Item
 
 TOKEN_FIELD = re.compile(r'name="token" value="(\d{24})"')
+STATE_FIELD = re.compile(r'name="state" value="([A-Za-z0-9_=-]+)"')
+Answer = str | list[str]
 
 
-def review(client: httpx.Client, lang: str = "en", **answers: str) -> str:
-    """Post the questionnaire; return the token the review page carries."""
-    form = {"country": "KZ", "recipient": "national", **answers}
-    response = client.post(f"/{lang}/report/review", data=form)
-    assert response.status_code == 200, response.text[:500]
+def state_of(html: str) -> str:
+    """The sealed state a questionnaire page carries."""
+    match = STATE_FIELD.search(html)
+    assert match is not None
+    return match.group(1)
+
+
+def _keys(answers: dict[str, Answer]) -> dict[str, Answer]:
+    # Keyword arguments cannot hold dots: ``victim__sex`` is ``victim.sex``, and
+    # ``narrative`` alone is short for the free account, ``narrative.text``.
+    named = {k.replace("__", "."): v for k, v in answers.items()}
+    if "narrative" in named:
+        named["narrative.text"] = named.pop("narrative")
+    return named
+
+
+def reach_review(
+    client: httpx.Client,
+    lang: str = "en",
+    *,
+    country: str = "KZ",
+    recipient: str = "national",
+    **answers: Answer,
+) -> httpx.Response:
+    """Walk the questionnaire as a browser without JavaScript does: each step that has
+    answers is posted with the state the previous page carried, then the review."""
+    from service.questionnaire.known import CURRENT
+
+    fields = _keys(answers)
+    sections = {s.id for s in CURRENT.parts}
+    assert all(k.split(".")[0] in sections for k in fields), "not a key of the questionnaire"
+    wanted = [
+        s.id
+        for s in CURRENT.parts
+        if s.id == CURRENT.parts[0].id or any(k.split(".")[0] == s.id for k in fields)
+    ]
+    state = state_of(client.get(f"/{lang}/report").text)
+    response: httpx.Response | None = None
+    for index, section in enumerate(wanted):
+        form: dict[str, Answer] = {
+            "state": state,
+            "step": section,
+            "go": wanted[index + 1] if index + 1 < len(wanted) else "review",
+            **{k: v for k, v in fields.items() if k.split(".")[0] == section},
+        }
+        if index == 0:
+            form.update(country=country, recipient=recipient)
+        response = client.post(f"/{lang}/report", data=form)
+        assert response.status_code == 200, response.text[:500]
+        state = state_of(response.text)
+    assert response is not None
+    return response
+
+
+def review(client: httpx.Client, lang: str = "en", **answers: Answer) -> str:
+    """Go through the questionnaire; return the token the review page carries."""
+    response = reach_review(client, lang, **answers)  # type: ignore[arg-type]
     match = TOKEN_FIELD.search(response.text)
     assert match is not None
     return match.group(1)
 
 
-def file_report(client: httpx.Client, lang: str = "en", **answers: str) -> str:
-    """File a report through review and send, as a browser without JavaScript does."""
-    token = review(client, lang, **answers)
-    form = {"country": "KZ", "recipient": "national", **answers, "token": token, "action": "send"}
+def file_report(client: httpx.Client, lang: str = "en", **answers: Answer) -> str:
+    """File a report through the steps, review and send; return the token."""
+    page = reach_review(client, lang, **answers)  # type: ignore[arg-type]
+    match = TOKEN_FIELD.search(page.text)
+    assert match is not None
+    form = {"state": state_of(page.text), "token": match.group(1), "action": "send"}
     response = client.post(f"/{lang}/report/submit", data=form)
     assert response.status_code == 200, response.text[:500]
     assert "token" in response.text
-    return token
+    return match.group(1)
 
 
 def add_files(

@@ -50,7 +50,9 @@ def test_report_to_reply_through_courier_and_desk(tmp_path: Path, database_url: 
 
     with ServerProcess(tmp_path, database_url, registry) as server:
         with httpx.Client(base_url=server.url, trust_env=False, timeout=60) as web:
-            token = file_report(web, narrative="Моего сына избили в ИВС.", detained="yes")
+            token = file_report(
+                web, narrative="Моего сына избили в ИВС.", victim__situation="detained"
+            )
             assert add_files(web, token, [("bruises.jpg", photo)]).status_code == 200
 
         bundle = tmp_path / "usb" / "bundle.aryz"

@@ -17,6 +17,7 @@ def _settings(**values: object) -> Settings:
         "data_dir": Path("/nonexistent"),
         "token_pepper": SecretStr("ab" * 32),
         "allowed_hosts": ["example.onion"],
+        "tor_control": "unix:/run/tor/control",
     }
     base.update(values)
     return Settings(**base)  # type: ignore[arg-type]
@@ -54,3 +55,18 @@ def test_pepper_is_never_shown() -> None:
     settings = _settings()
     assert "abab" not in repr(settings)
     assert "abab" not in str(settings.model_dump())
+
+
+def test_production_needs_a_way_to_publish_the_onions() -> None:
+    with pytest.raises(ConfigError, match="ARYZ_TOR_CONTROL"):
+        _settings(tor_control=None).check()
+    _settings(tor_control=None, tor_data_dir=Path("/var/lib/aryz-tor")).check()
+    # The operator's torrc publishes them (HiddenServiceDir, Onionbalance).
+    _settings(tor_control=None, onion_publish=False).check()
+
+
+@pytest.mark.parametrize("keys", ["/nonexistent", "/nonexistent/onion"])
+def test_onion_keys_must_stay_out_of_the_data_dir(keys: str) -> None:
+    # A copy or backup of the data directory must never carry the onion keys.
+    with pytest.raises(ConfigError, match="ONION_KEYS_DIR"):
+        _settings(onion_keys_dir=Path(keys)).check()

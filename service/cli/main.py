@@ -165,12 +165,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_status)
 
     # Each domain owns its subcommands; their modules import nothing heavy at load time.
+    from onion.cli import register as register_onion
+    from service.backup.cli import register as register_backup
     from service.courier.cli import register as register_courier
     from service.desk.cli import register as register_desk
 
     register_desk(sub)
     register_courier(sub)
+    register_onion(sub)
+    register_backup(sub)
     return parser
+
+
+def _is_unreachable(exc: Exception) -> bool:
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
+
+
+def _os_error_message(exc: OSError) -> str:
+    # The file name is the user's own argument; the OS's reason is safe to show.
+    return f"{exc.strerror or 'input/output error'}" + (f": {exc.filename}" if exc.filename else "")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,6 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except AryzError as exc:
         return _fail(exc.message)
+    except OSError as exc:
+        # A file the user named cannot be read or written: say so, without a traceback.
+        return _fail(_os_error_message(exc))
+    except Exception as exc:
+        if _is_unreachable(exc):
+            # A dropped Tor circuit or an onion that cannot be reached: no traceback, and
+            # nothing of the request in the message.
+            return _fail("The server could not be reached (through Tor, if a proxy was given).")
+        raise
     except KeyboardInterrupt:
         return 130
     return code

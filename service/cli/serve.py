@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Generator
+import sys
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from service.app import build_runtime, configure_logging, create_app, create_courier_app
+from service.cli.onions import Onions, Target, load_keys, start_onions, with_onion_hosts
 from service.settings import Settings
 
 
@@ -40,17 +42,51 @@ def run(
     courier_port: int | None = None,
     courier_uds: str | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM. Start-up checks run first (``build_runtime``)."""
+    """Serve until SIGINT or SIGTERM. Start-up checks run first (``build_runtime``).
+
+    With onion services configured (always in production), the keys are loaded or made
+    first, so their hostnames join the allowed hosts; the onions are published before the
+    listeners open, and a refusal from tor stops start-up. SIGHUP re-publishes them (after
+    a courier's client key was added or revoked).
+    """
     configure_logging()
+    with_courier = courier_port is not None or courier_uds is not None
+    onions: Onions | None = None
+    if settings.onion_configured:
+        intake_key, staff_key = load_keys(settings, with_courier)
+        settings = with_onion_hosts(settings, intake_key, staff_key)
+        onions = Onions(intake_key, staff_key)
     runtime = build_runtime(settings)
     servers = [_server(create_app(runtime=runtime), Listener(host, port, uds))]
-    if courier_port is not None or courier_uds is not None:
+    if with_courier:
         courier = Listener(host, courier_port or 0, courier_uds)
         servers.append(_server(create_courier_app(runtime), courier))
     try:
-        asyncio.run(_serve_all(servers))
+        republish: Callable[[], None] | None = None
+        if onions is not None:
+            start_onions(
+                settings,
+                onions,
+                Target.of(host, port, uds),
+                Target.of(host, courier_port, courier_uds) if with_courier else None,
+            )
+            _announce(onions)
+            republish = onions.keeper.republish if onions.keeper else None
+        asyncio.run(_serve_all(servers, republish))
     finally:
+        if onions is not None:
+            onions.stop()
         runtime.engine.dispose()
+
+
+def _announce(onions: Onions) -> None:
+    # The addresses are public by design; printing them is how the operator learns them.
+    lines = [f"intake onion: http://{onions.intake.hostname}/"]
+    if onions.staff is not None:
+        lines.append(f"staff onion:  http://{onions.staff.hostname}/ (client authorisation)")
+    lines += onions.notes
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
 def _server(app: ASGIApp, listener: Listener) -> _Server:
@@ -85,8 +121,10 @@ class _Server(uvicorn.Server):
         yield
 
 
-async def _serve_all(servers: list[_Server]) -> None:
+async def _serve_all(servers: list[_Server], republish: Callable[[], None] | None) -> None:
     loop = asyncio.get_running_loop()
+    if republish is not None:
+        loop.add_signal_handler(signal.SIGHUP, republish)
 
     def stop_all() -> None:
         for server in servers:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import socksio.exceptions
 
 from service.cases.replies import open_reply
 from service.crypto.envelope import Sealer, seal
@@ -53,12 +54,33 @@ class ServerInfo:
         raise ClientError("No coalition on this server matches that country or id.")
 
 
+class _ProxyErrors(httpx.BaseTransport):
+    """Turn socksio's own ``ProtocolError`` into ``httpx.ProxyError``.
+
+    tor answers an unreachable onion with SOCKS codes socksio does not know (0xF0-0xF7
+    with ``ExtendedErrors``) and socksio then raises past httpx. As an ``httpx`` transport
+    error it is retried where that is safe and reported as "cannot reach" everywhere.
+    """
+
+    def __init__(self, proxy: str | None) -> None:
+        self._inner = httpx.HTTPTransport(proxy=proxy)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self._inner.handle_request(request)
+        except socksio.exceptions.ProtocolError:
+            raise httpx.ProxyError("the proxy could not connect", request=request) from None
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 def make_client(server: str, proxy: str | None, timeout: float = 120.0) -> httpx.Client:
     # trust_env=False: never pick up a proxy or netrc from the environment by accident;
     # the only proxy is the one named (for Tor: socks5h, so names resolve inside Tor).
     return httpx.Client(
         base_url=server.rstrip("/"),
-        proxy=proxy,
+        transport=_ProxyErrors(proxy),
         timeout=timeout,
         trust_env=False,
         follow_redirects=False,
@@ -192,7 +214,7 @@ def submit(
         language=language,
         country=country,
         coalition_id=coalition["id"],
-        answers={"narrative": message},
+        answers={"narrative": message} if message else {},
         case_public_key=secrets.reply.public,
     )
     answers = seal(plaintext, _recipients(coalition))

@@ -6,6 +6,7 @@
 - :mod:`service.crypto.payload`   metadata + body inside an envelope's plaintext
 - :mod:`service.crypto.token`     case tokens: generate, parse, derive (Argon2id)
 - :mod:`service.crypto.hashing`   BLAKE2b-256
+- :mod:`service.crypto.formstate` earlier form steps sealed under an in-memory key
 
 The formats are specified in ``ENVELOPE-v1.md`` beside this file. Bad input (envelopes,
 tokens, signatures) raises one of ``service.errors``' fixed-message errors, never a

@@ -12,6 +12,8 @@ Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
     set CASE [--status …]    triage: status, priority, assignee, tags, a note
     reply CASE --message-file F   seal a reply to the person who filed
     export --out OUTBOX      write the signed outbox for the courier
+    outcome add|list|remove  a case's legal path (service/desk/stats_cli.py)
+    stats, report            publishable statistics, small counts hidden
 
 The passphrase is asked once per command (twice at ``init``), or read from
 ``ARYZ_DESK_PASSPHRASE`` for scripts and tests. Errors print a fixed sentence and exit 2;
@@ -107,6 +109,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _dir(p)
     p.add_argument("--out", required=True, type=Path, help="a new file, e.g. on the USB stick")
     p.set_defaults(func=_cmd_export)
+
+    from service.desk.stats_cli import register as register_stats  # outcome, stats, report
+
+    register_stats(commands)
 
     from service.desk.web.cli import register as register_web  # ``aryz desk web``
 
@@ -367,15 +373,27 @@ def _cmd_show(args: argparse.Namespace) -> int:
     _say(f"  reply key   {confirmed}")
     if s.pending:
         _say(f"  waiting     {s.pending} records for the next outbox")
-    lines, exact = readable_answers(detail)
-    if detail.questionnaire and not exact:
+    reading = readable_answers(detail)
+    if detail.questionnaire and not reading.exact:
         _say()
         _say("Note: these answers were given to a questionnaire version this desk does not")
         _say("have exactly; the labels below may differ from what the person saw.")
-    _section(
-        "Answers",
-        [(safe(a.label), safe(a.value, multiline=a.is_text)) for a in lines],
-    )
+    if not reading.sections:
+        _section("Answers", [])
+    for part in reading.sections:
+        title = part.title.text if part.title.ours else safe(part.title.text)
+        _section(
+            f"Answers: {title}" + (f" ({part.number})" if part.number else ""),
+            [
+                (
+                    row.label.text if row.label.ours else safe(row.label.text),
+                    "\n".join(
+                        v.text if v.ours else safe(v.text, multiline=row.typed) for v in row.values
+                    ),
+                )
+                for row in part.rows
+            ],
+        )
     _section(
         "Attachments",
         [

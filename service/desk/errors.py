@@ -28,6 +28,10 @@ Tree (all under :class:`service.errors.AryzError`)::
     ├── ReplyError                  the reply text cannot be sent
     │   └── ReplyKeyUnconfirmedError  no sealed item vouches for the case's reply key
     ├── OutboxPathError             the outbox file already exists or cannot be written
+    ├── OutcomeError                a legal-path event is refused (type, date, field, note)
+    │   └── OutcomeNotFoundError    no such event on this case
+    ├── StatsOptionError            a statistics threshold or period is not accepted
+    ├── ReportPathError             the report file already exists or cannot be written
     └── StripError                  no metadata-stripped copy could be made
         └── StripUnavailableError   Pillow / pikepdf are not installed
 """
@@ -170,3 +174,33 @@ class StripUnavailableError(StripError):
         "Stripped copies need Pillow and pikepdf, which are not installed on this desk. "
         "The original is unchanged."
     )
+
+
+class OutcomeError(DeskError):
+    code = "outcome"
+    http_status = 400
+    message = (
+        "That legal-path event is not accepted: check its type, its date (YYYY-MM-DD, not "
+        "in the future), the values chosen and the note."
+    )
+
+
+class OutcomeNotFoundError(OutcomeError):
+    code = "outcome_not_found"
+    http_status = 404
+    message = "This case has no legal-path event with that number."
+
+
+class StatsOptionError(DeskError):
+    code = "stats_option"
+    http_status = 400
+    message = (
+        "The threshold must be a whole number from 2 to 100, and the period one of "
+        "year, quarter or month."
+    )
+
+
+class ReportPathError(DeskError):
+    code = "report_path"
+    http_status = 400
+    message = "A file already exists at the report path, or it cannot be written there."

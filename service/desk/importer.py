@@ -42,6 +42,7 @@ from service.exchange.bundle import (
     read_items,
     read_manifest,
 )
+from service.questionnaire.istanbul import SITUATION_AS_DETAINED
 from service.storage.clock import current_week
 
 QUARANTINE_DIR = "quarantine"
@@ -283,9 +284,26 @@ def _read_answers(raw: bytes) -> dict[str, Any]:
         raise _Corrupt(UNREADABLE) from None
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
         raise _Corrupt(UNREADABLE)
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["answers"].items()):
+    if not all(_answer_shape(v) for v in data["answers"].values()):
         raise _Corrupt(UNREADABLE)
     return data
+
+
+def _answer_shape(value: object) -> bool:
+    """A string, a list of strings, or a list of entries ``{str: str | [str]}``: the
+    shapes answers have (service.questionnaire); anything else is not ours to guess."""
+    if isinstance(value, str):
+        return True
+    if not isinstance(value, list):
+        return False
+    return all(isinstance(v, str) for v in value) or all(
+        isinstance(e, dict)
+        and all(
+            isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+            for v in e.values()
+        )
+        for e in value
+    )
 
 
 def _note_answers(
@@ -299,10 +317,21 @@ def _note_answers(
     record["language"] = (
         language if isinstance(language, str) and _LANGUAGE.match(language) else None
     )
-    record["detained"] = answers["answers"].get("detained")
+    record["detained"] = _detained(answers["answers"])
     questionnaire = meta.get("questionnaire")
     record["questionnaire"] = questionnaire if isinstance(questionnaire, dict) else {}
     record["received_week"] = week or record.get("received_week")
+
+
+def _detained(answers: dict[str, Any]) -> str | None:
+    """ "Still detained?" for the case list: intake-basic asks it as ``detained``; istanbul
+    as the person's situation, ``victim.situation``."""
+    if isinstance(answers.get("detained"), str):
+        return str(answers["detained"])
+    situation = answers.get("victim.situation")
+    if isinstance(situation, str):
+        return SITUATION_AS_DETAINED.get(situation, "unknown")
+    return None
 
 
 def _raw(bundle: BinaryIO, offsets: dict[str, int], entry: BundleItem) -> bytes:

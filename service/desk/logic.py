@@ -28,17 +28,17 @@ import hashlib
 import json
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.crypto.envelope import seal
 from service.crypto.payload import encode_payload_prefix
 from service.crypto.wrap import KdfLimits
-from service.desk import cases, files, keys, strip
+from service.desk import cases, casework, files, keys, outcomes, stats, strip
 from service.desk.errors import (
     DeskDamagedError,
     DeskExistsError,
@@ -55,6 +55,9 @@ from service.desk.store import DB_FILE, Store
 from service.exchange.bundle import BundleError
 from service.exchange.outbox import MAX_REPLY_BYTES, STATUSES
 from service.storage.clock import current_week
+
+if TYPE_CHECKING:
+    from service.questionnaire.reading import Reading
 
 SORTS = ("received", "priority", "status")
 MAX_NOTE_BYTES = 100_000
@@ -76,7 +79,6 @@ __all__ = [
     "NoteView",
     "ReplyView",
     "Rotation",
-    "AnswerLine",
     "init_desk",
     "open_desk",
     "readable_answers",
@@ -251,7 +253,9 @@ class CaseDetail:
     server_status: str
     reply_key_confirmed: bool
     questionnaire: dict[str, Any] | None  # {"id", "version", "sha256"} of the answers
-    answers: dict[str, str]  # question id → value (choice values, or the text typed)
+    # answer key → value, as sent: a string, a list of codes, or a repeatable section's
+    # entries (service.questionnaire); read them with readable_answers()
+    answers: dict[str, Any]
     items: tuple[ItemView, ...]
     messages: tuple[MessageView, ...]
     notes: tuple[NoteView, ...]
@@ -442,6 +446,55 @@ class Desk:
             self._history(case, "reply", seq=seq)
             return seq
 
+    # --- legal path and statistics (desk-only: never in an outbox) ---------------------
+
+    def add_outcome(
+        self,
+        ref_prefix: str,
+        event: str,
+        on: str,
+        values: Mapping[str, str] | None = None,
+        note: str | None = None,
+    ) -> outcomes.OutcomeEvent:
+        """Record one step of a case's legal path; see :mod:`service.desk.outcomes`."""
+        with self._lock, self._changing(ref_prefix) as case:
+            checked = outcomes.check_event(event, on, values or {}, note, case.record["country"])
+            casework.record_event(self._store, case, checked)
+            return checked
+
+    def outcomes(self, ref_prefix: str) -> list[outcomes.OutcomeEvent]:
+        """The case's legal-path events, by date."""
+        with self._lock:
+            return casework.events_of(self._store, cases.resolve(self._store, ref_prefix))
+
+    def remove_outcome(self, ref_prefix: str, event_id: str) -> None:
+        """Withdraw a mistaken event (a removal entry is kept; nothing is erased)."""
+        with self._lock, self._changing(ref_prefix) as case:
+            casework.record_removal(self._store, case, event_id)
+
+    def statistics(self, options: stats.Options | None = None) -> stats.Statistics:
+        """Publishable statistics over every case; see :mod:`service.desk.stats`.
+
+        A case's facts are derived from its answers once and cached, encrypted, in its
+        record (cases imported before this version get theirs on the first call).
+        """
+        with self._lock:
+            inputs = []
+            missing = []
+            for case in cases.all_cases(self._store):
+                found = casework.cached_facts(case)
+                if found is None:
+                    found = casework.derive_facts(self._store, case, self._body)
+                    missing.append((case, found))
+                events = tuple(casework.events_of(self._store, case))
+                inputs.append(stats.CaseInput(found, events))
+            if missing:
+                with self._store.transaction():
+                    for case, found in missing:
+                        case.record["facts"] = found.to_record()
+                        cases.save_case(self._store, case)
+        return stats.compute(inputs, options)
+
     # --- internals --------------------------------------------------------------------
 
     @contextmanager
@@ -468,7 +521,7 @@ class Desk:
     def _detail(self, case: cases.CaseRow) -> CaseDetail:
         record = case.record
         items = cases.items_of(self._store, case)
-        answers: dict[str, str] = {}
+        answers: dict[str, Any] = {}
         messages = []
         for item in items:
             kind = item.record["type"]
@@ -487,6 +540,8 @@ class Desk:
             elif kind == "reply":
                 seq = int(entry["seq"])
                 replies.append(ReplyView(date, entry["text"], seq, exported.get(seq, False)))
+            elif kind in ("outcome", "outcome_removed"):
+                continue  # the legal path: Desk.outcomes
             else:
                 history.append(HistoryEntry(date, entry.pop("event"), entry))
         return CaseDetail(
@@ -503,39 +558,12 @@ class Desk:
         )
 
 
-@dataclass(frozen=True)
-class AnswerLine:
-    question: str  # the question id
-    label: str  # the English question (its msgid), or the id if this desk does not know it
-    value: str  # the English label of the choice, or the text as the submitter typed it
-    is_text: bool
+def readable_answers(detail: CaseDetail) -> Reading:
+    """The answers by section, read with the questionnaire they were given to (or by raw
+    key if this desk does not know it); see :mod:`service.questionnaire.reading`."""
+    from service.questionnaire.reading import read_answers
 
-
-def readable_answers(detail: CaseDetail) -> tuple[list[AnswerLine], bool]:
-    """The answers in questionnaire order with English labels; and whether the desk's
-    copy of the questionnaire is exactly the one the answers were given to.
-
-    Answers to a questionnaire this desk does not know, and unknown question ids, are
-    still shown, by id and raw value: nothing a submitter sent is hidden.
-    """
-    from service.questionnaire.basic import BASIC
-
-    asked = detail.questionnaire or {}
-    known = asked.get("id") == BASIC.id and asked.get("version") == BASIC.version
-    lines = []
-    remaining = dict(detail.answers)
-    if known:
-        for question in BASIC.questions:
-            if question.id not in remaining:
-                continue
-            value = remaining.pop(question.id)
-            labels = {c.value: c.label for c in question.choices}
-            lines.append(
-                AnswerLine(question.id, question.label, labels.get(value, value), not labels)
-            )
-    for question_id, value in remaining.items():
-        lines.append(AnswerLine(question_id, question_id, value, True))
-    return lines, known and asked.get("sha256") == BASIC.digest
+    return read_answers(detail.questionnaire, detail.answers)
 
 
 def _summary(record: dict[str, Any], pending: int) -> CaseSummary:

@@ -8,8 +8,9 @@ they stream in, piece by piece; nothing is spooled.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -20,7 +21,7 @@ from service.crypto.token import TokenSecrets
 from service.deps import Runtime
 from service.errors import FormError, UnknownCoalitionError
 from service.models import Case
-from service.questionnaire import Answers, Questionnaire
+from service.questionnaire import Questionnaire
 from service.questionnaire.payload import answers_plaintext
 from service.registry.countries import COUNTRIES
 from service.registry.logic import CoalitionEntry
@@ -58,7 +59,7 @@ def route(runtime: Runtime, country: str, recipient: str) -> Routing:
 def seal_answers(
     routing: Routing,
     questionnaire: Questionnaire,
-    answers: Answers,
+    answers: Mapping[str, Any],
     language: str,
     secrets: TokenSecrets,
 ) -> bytes:
@@ -67,7 +68,7 @@ def seal_answers(
         language=language,
         country=routing.country,
         coalition_id=routing.coalition.id,
-        answers=answers.values,
+        answers=answers,
         case_public_key=secrets.reply.public,
     )
     return seal(plaintext, routing.coalition.recipients)

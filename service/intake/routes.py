@@ -3,7 +3,8 @@
 Flow (no JavaScript anywhere):
   /{lang}/            what this is, where to start
   /{lang}/safety      safety advice
-  /{lang}/report      the questionnaire  → POST review → POST submit → token page
+  /{lang}/report      the questionnaire, one section a page (POST /{lang}/report moves
+                      between them) → review → POST submit → token page
   /{lang}/case/files  add files to a case (multipart, token first, sealed as they stream)
   /{lang}/status      token → status, replies, follow-up message and files
   /{lang}/keys        each coalition's key fingerprints, so they can check us
@@ -24,6 +25,7 @@ from service.crypto.token import TokenSecrets, format_token, generate_token, par
 from service.deps import Runtime, RuntimeDep
 from service.errors import (
     FormError,
+    FormStateError,
     NotFoundError,
     TokenChecksumError,
     TokenFormatError,
@@ -32,9 +34,23 @@ from service.errors import (
 from service.i18n import DEFAULT_LANGUAGE, LANGUAGES, in_each_language
 from service.i18n.markers import N_
 from service.intake import logic
+from service.intake.steps import (
+    REVIEW,
+    FormState,
+    check_size,
+    destination,
+    entry_count,
+    fields_of,
+    merge,
+    open_state,
+    seal_state,
+    visible_steps,
+)
 from service.models import Case
-from service.questionnaire import Answers, validate
-from service.questionnaire.basic import BASIC
+from service.questionnaire.answers import StepAnswers, applicable, read_step
+from service.questionnaire.known import CURRENT
+from service.questionnaire.reading import read_answers
+from service.questionnaire.regions import REGIONS
 from service.registry.countries import COUNTRIES
 from service.storage.db import transaction
 from service.web.forms import parse_urlencoded, read_body, strip_invisible
@@ -83,64 +99,134 @@ async def keys(lang: str, runtime: RuntimeDep) -> Response:
     return page("keys.html", _lang(lang), {"coalitions": runtime.registry.coalitions})
 
 
-def _form_context(
-    runtime: Runtime, values: dict[str, str], answers: Answers | None = None
-) -> dict[str, Any]:
-    return {
-        "questionnaire": BASIC,
-        "countries": COUNTRIES,
-        "fallbacks": runtime.registry.fallbacks,
-        "values": values,
-        "cleaned": answers.cleaned if answers else (),
-        "invalid": answers.invalid if answers else (),
-        "routing_error": False,
-    }
+FIRST = CURRENT.parts[0].id
+
+
+def _step_page(
+    language: str,
+    runtime: Runtime,
+    state: FormState,
+    section_id: str,
+    *,
+    step: StepAnswers | None = None,
+    add: bool = False,
+    routing_error: bool = False,
+    state_lost: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """One step of the questionnaire, filled in from ``state`` (or, after an error, from
+    exactly what the person sent, so nothing they typed disappears)."""
+    section = CURRENT.section(section_id) or CURRENT.parts[0]
+    shown = visible_steps(CURRENT, state.answers)
+    fields = step.shown if step is not None else fields_of(section, state.answers)
+    ids = [s.id for s in shown]
+    return page(
+        "report.html",
+        language,
+        {
+            "questionnaire": CURRENT,
+            "section": section,
+            "number": ids.index(section.id) + 1 if section.id in ids else 1,
+            "total": len(ids),
+            "first": section.id == FIRST,
+            "questions": [q for q in section.questions if q.shown(state.answers)],
+            "entries": entry_count(section, fields, add=add),
+            "values": fields,
+            "cleaned": step.cleaned if step else (),
+            "invalid": step.invalid if step else (),
+            "regions": REGIONS.get(state.country, ()),
+            "country": state.country,
+            "recipient": state.recipient,
+            "countries": COUNTRIES,
+            "fallbacks": runtime.registry.fallbacks,
+            "routing_error": routing_error,
+            "state_lost": state_lost,
+            "state": seal_state(runtime.form_state, CURRENT, state),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/{lang}/report")
 async def report_form(lang: str, runtime: RuntimeDep) -> Response:
-    return page("report.html", _lang(lang), _form_context(runtime, {}))
+    return _step_page(_lang(lang), runtime, FormState(), FIRST)
 
 
-async def _read_form(request: Request, runtime: Runtime) -> dict[str, list[str]]:
-    body = await read_body(request.stream(), runtime.settings.max_answers_bytes)
+async def _read_form(
+    request: Request, runtime: Runtime, limit: int | None = None
+) -> dict[str, list[str]]:
+    body = await read_body(request.stream(), limit or runtime.settings.max_answers_bytes)
     return parse_urlencoded(body)
 
 
-def _flat(form: dict[str, list[str]]) -> dict[str, str]:
-    return {k: v[-1] for k, v in form.items()}
+def _field(form: dict[str, list[str]], name: str) -> str:
+    return form.get(name, [""])[-1]
 
 
-@router.post("/{lang}/report/review")
-async def report_review(lang: str, request: Request, runtime: RuntimeDep) -> Response:
+def _open(runtime: Runtime, form: dict[str, list[str]]) -> FormState:
+    return open_state(runtime.form_state, CURRENT, _field(form, "state"))
+
+
+@router.post("/{lang}/report")
+async def report_step(lang: str, request: Request, runtime: RuntimeDep) -> Response:
+    """Take one step's answers, then go where the pressed button says."""
     language = _lang(lang)
-    form = await _read_form(request, runtime)
-    return _review_or_form(language, runtime, form)
-
-
-def _review_or_form(language: str, runtime: Runtime, form: dict[str, list[str]]) -> Response:
-    answers = validate(BASIC, form)
-    values = _flat(form)
-    values.update(answers.values)
+    # The sealed state rides along with the step's own fields: room for both.
+    form = await _read_form(request, runtime, 2 * runtime.settings.max_answers_bytes)
     try:
-        routing = logic.route(runtime, values.get("country", ""), values.get("recipient", ""))
-    except UnknownCoalitionError:  # shown as "choose the country and receiver again"
-        routing = None
-    if routing is None or not answers.ok:
-        context = _form_context(runtime, values, answers)
-        context["routing_error"] = routing is None
-        return page("report.html", language, context, status_code=422)
+        state, lost = _open(runtime, form), False
+    except FormStateError:
+        # Earlier steps are gone (an old page, a restart, a tampered field). Keep this
+        # page's answers and say so; the person can go back and fill the others in again.
+        state, lost = FormState(), True
+    section = CURRENT.section(_field(form, "step"))
+    go = _field(form, "go")
+    if section is not None:
+        if section.id == FIRST:
+            state.country, state.recipient = _field(form, "country"), _field(form, "recipient")
+        step = read_step(CURRENT, section, form, country=state.country, earlier=state.answers)
+        merge(section, state, step)
+        check_size(state, runtime.settings.max_answers_bytes)
+        if not step.ok or lost:
+            status = 422 if not step.ok else 400
+            return _step_page(
+                language, runtime, state, section.id, step=step, state_lost=lost, status_code=status
+            )
+        if go == "add":
+            return _step_page(language, runtime, state, section.id, step=step, add=True)
+    elif lost:
+        return _step_page(language, runtime, state, FIRST, state_lost=True, status_code=400)
+    current = section.id if section is not None else REVIEW
+    target = destination(CURRENT, state.answers, current, go)
+    if current != FIRST and target != REVIEW:
+        return _step_page(language, runtime, state, target)
+    # Where the report goes is the one thing needed to send it: ask before moving on.
+    try:
+        routing = logic.route(runtime, state.country, state.recipient)
+    except UnknownCoalitionError:
+        return _step_page(language, runtime, state, FIRST, routing_error=True, status_code=422)
+    if target != REVIEW:
+        return _step_page(language, runtime, state, target)
+    return _review_page(language, runtime, state, routing)
+
+
+def _review_page(
+    language: str, runtime: Runtime, state: FormState, routing: logic.Routing
+) -> Response:
+    answers = applicable(CURRENT, state.answers)
+    reading = read_answers(CURRENT.reference(), answers)
     # The token is made now and travels in the review form, so "send" is idempotent: a
     # refreshed or re-sent page finds the same case instead of creating a second one.
     return page(
         "review.html",
         language,
         {
-            "questionnaire": BASIC,
-            "answers": answers.values,
+            "reading": reading,
+            "steps": visible_steps(CURRENT, state.answers),
             "routing": routing,
             "countries": COUNTRIES,
             "token": generate_token(),
+            "state": seal_state(runtime.form_state, CURRENT, state),
         },
     )
 
@@ -148,18 +234,20 @@ def _review_or_form(language: str, runtime: Runtime, form: dict[str, list[str]])
 @router.post("/{lang}/report/submit")
 async def report_submit(lang: str, request: Request, runtime: RuntimeDep) -> Response:
     language = _lang(lang)
-    form = await _read_form(request, runtime)
-    if form.get("action", [""])[-1] == "edit":
-        values = _flat(form)
-        return page("report.html", language, _form_context(runtime, values))
-    answers = validate(BASIC, form)
-    values = _flat(form)
-    if not answers.ok:
-        return _review_or_form(language, runtime, form)
-    routing = logic.route(runtime, values.get("country", ""), values.get("recipient", ""))
-    token = parse_token(values.get("token", ""))
+    form = await _read_form(request, runtime, 2 * runtime.settings.max_answers_bytes)
+    # A state that cannot be opened here raises FormStateError: the error page says to
+    # start again (nothing was typed on the review page, so nothing else is lost).
+    state = _open(runtime, form)
+    try:
+        routing = logic.route(runtime, state.country, state.recipient)
+    except UnknownCoalitionError:
+        return _step_page(language, runtime, state, FIRST, routing_error=True, status_code=422)
+    answers = applicable(CURRENT, state.answers)
+    token = parse_token(_field(form, "token"))
     secrets = await runtime.deriver.derive(token)
-    sealed = await run_in_threadpool(logic.seal_answers, routing, BASIC, answers, language, secrets)
+    sealed = await run_in_threadpool(
+        logic.seal_answers, routing, CURRENT, answers, language, secrets
+    )
     key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
     await run_in_threadpool(_create_case, runtime, routing, key, secrets, sealed)
     return page(

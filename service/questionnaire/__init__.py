@@ -1,7 +1,19 @@
-"""Data-driven questionnaires: questions, choices and validation, independent of HTML.
+"""Data-driven questionnaires: questions, choices and conditions, independent of HTML.
 
 A questionnaire is versioned; each answer set records its id, version and a hash of its
 definition so the desk can always tell which questions were asked.
+
+Two shapes share these classes:
+
+- a *flat* questionnaire (``intake-basic`` v1) has ``questions``; an answer's key is the
+  question id and every value is a string;
+- a *sectioned* one (``istanbul`` v1) has ``sections``; an answer's key is
+  ``"<section>.<question>"``, a value is a string or a list of choice codes, and a
+  repeatable section's key is the section id with a list of entries
+  ``{"<question>": value}`` (the shape the desk's statistics read; see :mod:`.istanbul`).
+
+A skipped question is simply absent. Validation lives in :mod:`.answers`, the desk's
+reading in :mod:`.reading`, the known questionnaires in :mod:`.known`.
 """
 
 from __future__ import annotations
@@ -9,17 +21,38 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from service.web.forms import strip_invisible
-
-Kind = Literal["choice", "text", "textarea"]
+# choice: one code (radio buttons); multi: several codes (checkboxes); region: one ISO
+# 3166-2 code of the case's country (a list built from service.questionnaire.regions).
+Kind = Literal["choice", "multi", "region", "text", "textarea"]
+UNKNOWN_CODE = "unknown"
 
 
 @dataclass(frozen=True)
 class Choice:
     value: str
     label: str  # msgid, translated when shown
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Ask a question only if an answer given on an *earlier* step allows it.
+
+    ``key`` is that answer's key. The question is shown when the answer is one of
+    ``any_of`` (if given) and none of ``none_of``; a skipped answer counts as "".
+    """
+
+    key: str
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+
+    def holds(self, answers: dict[str, Any]) -> bool:
+        value = answers.get(self.key, "")
+        given = set(value) if isinstance(value, list) else {value}
+        if self.any_of and not given & set(self.any_of):
+            return False
+        return not given & set(self.none_of)
 
 
 @dataclass(frozen=True)
@@ -30,6 +63,26 @@ class Question:
     help: str | None = None  # msgid
     choices: tuple[Choice, ...] = ()
     max_length: int = 2000
+    show_if: tuple[Condition, ...] = ()  # all must hold
+
+    def shown(self, earlier: dict[str, Any]) -> bool:
+        return all(c.holds(earlier) for c in self.show_if)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One step of the form and one heading on the desk."""
+
+    id: str  # "" for the one implicit section of a flat questionnaire
+    title: str  # msgid
+    questions: tuple[Question, ...]
+    intro: str | None = None  # msgid
+    repeatable: bool = False  # several entries (places, episodes), each its own object
+    max_entries: int = 1
+    entry_title: str | None = None  # msgid with %(number)s, for each entry of a repeatable
+
+    def key(self, question: Question) -> str:
+        return f"{self.id}.{question.id}" if self.id else question.id
 
 
 @dataclass(frozen=True)
@@ -37,53 +90,39 @@ class Questionnaire:
     id: str
     version: int
     questions: tuple[Question, ...] = field(default_factory=tuple)
+    sections: tuple[Section, ...] = field(default_factory=tuple)
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the definition, recorded with every answer set."""
-        data = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(data).hexdigest()
+        """SHA-256 of the definition, recorded with every answer set.
+
+        Features added after the first questionnaire (``sections``, ``show_if``) enter
+        the hashed definition only when used, so a definition hashed before they existed
+        keeps its hash and its old answer sets still match exactly on the desk.
+        """
+        data = _without_unused(asdict(self))
+        encoded = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(encoded).hexdigest()
 
     def reference(self) -> dict[str, object]:
         return {"id": self.id, "version": self.version, "sha256": self.digest}
 
-
-@dataclass(frozen=True)
-class Answers:
-    """Validated answers: question id → value; skipped questions are absent."""
-
-    values: dict[str, str]
-    # Question ids whose text had invisible characters removed (the form says so).
-    cleaned: tuple[str, ...] = ()
-    # Question ids whose answer was not acceptable (unknown choice, too long).
-    invalid: tuple[str, ...] = ()
-
     @property
-    def ok(self) -> bool:
-        return not self.invalid and not self.cleaned
+    def parts(self) -> tuple[Section, ...]:
+        """The sections; a flat questionnaire is one section whose keys are bare ids."""
+        if self.sections:
+            return self.sections
+        return (Section(id="", title="", questions=self.questions),)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.parts if s.id == section_id), None)
 
 
-def validate(questionnaire: Questionnaire, form: dict[str, list[str]]) -> Answers:
-    """Check submitted values against the questionnaire. Every question may be skipped."""
-    values: dict[str, str] = {}
-    cleaned: list[str] = []
-    invalid: list[str] = []
-    for q in questionnaire.questions:
-        raw = form.get(q.id, [""])[-1]
-        if q.kind == "choice":
-            if raw == "":
-                continue
-            if raw not in {c.value for c in q.choices}:
-                invalid.append(q.id)
-                continue
-            values[q.id] = raw
-        else:
-            text, removed = strip_invisible(raw)
-            text = text.strip()
-            if removed:
-                cleaned.append(q.id)
-            if len(text) > q.max_length:
-                invalid.append(q.id)
-            if text:
-                values[q.id] = text
-    return Answers(values, tuple(cleaned), tuple(invalid))
+def _without_unused(data: dict[str, Any]) -> dict[str, Any]:
+    if not data["sections"]:
+        del data["sections"]
+    for section in [data, *data.get("sections", [])]:
+        for question in section["questions"]:
+            if not question["show_if"]:
+                del question["show_if"]
+    return data

@@ -1,13 +1,13 @@
 """The first intake questionnaire (``intake-basic`` v1): short, every question skippable.
 
-A fuller Istanbul-Protocol questionnaire replaces it later; answers to this one stay
+Replaced on the form by ``istanbul`` v1 (:mod:`.istanbul`); answers to this one stay
 readable on the desk because each answer set names its questionnaire and version.
 """
 
 from __future__ import annotations
 
 from service.i18n.markers import N_
-from service.questionnaire import Choice, Question, Questionnaire
+from service.questionnaire import Choice, Question, Questionnaire, Section
 
 UNKNOWN = Choice("unknown", N_("Don't know / prefer not to say"))
 
@@ -109,4 +109,20 @@ BASIC = Questionnaire(
             choices=(Choice("yes", N_("Yes")), Choice("no", N_("No"))),
         ),
     ),
+)
+
+# How the desk groups intake-basic answers under headings. Not part of the definition
+# (its hash stays what v1 answer sets recorded): only a way of reading them.
+_BY_ID = {q.id: q for q in BASIC.questions}
+READING: tuple[Section, ...] = tuple(
+    Section(id="", title=title, questions=tuple(_BY_ID[i] for i in ids))
+    for title, ids in (
+        (N_("Who is filing"), ("filer",)),
+        (N_("What happened"), ("narrative", "place", "place_details", "when")),
+        (N_("The person now"), ("detained",)),
+        (
+            N_("Consent and contact"),
+            ("consent_contact", "contact", "consent_legal", "consent_statistics"),
+        ),
+    )
 )

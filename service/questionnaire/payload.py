@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from service.crypto.payload import encode_payload_prefix
 from service.questionnaire import Questionnaire
+from service.questionnaire.answers import check_answers
 from service.storage.clock import current_week
 
 
@@ -17,10 +19,16 @@ def answers_plaintext(
     language: str,
     country: str | None,
     coalition_id: str,
-    answers: Mapping[str, str],
+    answers: Mapping[str, Any],
     case_public_key: bytes,
 ) -> bytes:
-    """Payload prefix (metadata) + JSON body, ready to seal to the coalition."""
+    """Payload prefix (metadata) + JSON body, ready to seal to the coalition.
+
+    The answers are checked against ``questionnaire`` first (:class:`AnswersError` if
+    they do not fit): the server cannot look inside what a client seals, so the check
+    has to happen here, on whichever side seals.
+    """
+    checked = check_answers(questionnaire, answers, country=country)
     meta = {
         "type": "answers",
         "created": current_week(),
@@ -31,7 +39,7 @@ def answers_plaintext(
         "language": language,
         "country": country,
         "coalition": coalition_id,
-        "answers": dict(answers),
+        "answers": checked,
     }
     encoded = json.dumps(body, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return encode_payload_prefix(meta) + encoded

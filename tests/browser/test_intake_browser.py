@@ -1,5 +1,7 @@
-"""A person files a report in a real browser with JavaScript off, in Russian and English,
-adds a photo, writes the token down, and checks the case with it."""
+"""A person files a report in a real browser with JavaScript off: the whole questionnaire
+in Russian (every step, back and forward, a second place of detention), a photo, the
+token written down and the case checked with it; and the short way in English (the
+first step, then straight to sending)."""
 
 from __future__ import annotations
 
@@ -13,48 +15,150 @@ from tests.browser.conftest import screenshot_path
 from tests.server import ServerProcess
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.slow
 
+NARRATIVE = "Моего сына избили в ИВС. Требовали подписать признание."
+MAX_PAGE = 50 * 1024
 
-@pytest.mark.parametrize("lang", ["ru", "en"])
-def test_report_with_photo_then_status_without_javascript(
-    no_js: BrowserContext, tmp_path: Path, database_url: str, registry_dir: Path, lang: str
+
+def _next(page: Page, button: str = "next") -> None:
+    page.click(f"button[name=go][value={button}]")
+    assert len(page.content().encode()) < MAX_PAGE
+    assert page.locator("a.exit").count() == 1  # the quick exit on every page
+
+
+def _step(page: Page, number: int, tag: str) -> None:
+    assert f"Шаг {number} из 13" in page.inner_text(".progress")
+    shot = page.screenshot(path=screenshot_path(f"step{number:02d}-{tag}"), full_page=True)
+    # A full-page capture is as wide as the page: nothing sticks out of a 360 px phone.
+    assert int.from_bytes(shot[16:20], "big") == 360
+
+
+def _attach_photo_and_check_status(page: Page, server_url: str, photo: Path, lang: str) -> str:
+    token_text = page.inner_text(".token")
+    assert re.fullmatch(r"(\d{4} ){5}\d{4}", token_text.strip())
+    page.set_input_files("input[type=file]", str(photo))
+    page.click("section.add form[enctype] button[type=submit]")
+    assert "photo.jpg" in page.content()
+    page.goto(f"{server_url}/{lang}/status")
+    page.fill("input[name=token]", token_text)  # as written down, with spaces
+    page.click("form button[type=submit]")
+    return page.content()
+
+
+def test_full_questionnaire_in_russian_with_photo_then_status(
+    no_js: object, tmp_path: Path, database_url: str, registry_dir: Path
 ) -> None:
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 3000)
-    tag = f"{lang}-{database_url.split(':')[0].split('+')[0]}"
+    tag = f"ru-{database_url.split(':')[0].split('+')[0]}"
     with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
-        page = no_js.new_page()
+        page = no_js.new_page()  # type: ignore[attr-defined]
         page.goto(f"{server.url}/")
-        page.click(f"a[hreflang={lang}].button")
-        page.screenshot(path=screenshot_path(f"home-{tag}"), full_page=True)
-        page.click(f"a[href='/{lang}/report']")
+        page.click("a[hreflang=ru].button")
+        page.click("a[href='/ru/report']")
+        _step(page, 1, tag)
         page.check("input[name=country][value=KZ]")
-        page.check("input[name=filer][value=relative]")
-        page.fill("textarea[name=narrative]", "Мой брат был избит в ИВС. / My brother was beaten.")
-        page.check("input[name=detained][value=yes]")
-        page.screenshot(path=screenshot_path(f"report-{tag}"), full_page=True)
-        page.click("form button[type=submit]")
-        assert "Мой брат был избит в ИВС." in page.content()
+        page.check("input[name='filer.role'][value=relative]")
+        page.check("input[name='filer.relation'][value=parent]")
+        _next(page)
+        _step(page, 2, tag)
+        page.fill("input[name='victim.pseudonym']", "Азамат")
+        page.check("input[name='victim.sex'][value=male]")
+        page.check("input[name='victim.age_band'][value='18_29']")
+        page.check("input[name='victim.minor'][value=no]")
+        page.check("input[name='victim.situation'][value=detained]")
+        page.fill("input[name='victim.situation_details']", "СИЗО-1, Алматы")
+        _next(page)
+        _step(page, 3, tag)
+        # The person is alive and a relative files: the person's own consent is asked.
+        page.check("input[name='consent.contact'][value=no]")
+        page.check("input[name='consent.legal'][value=yes]")
+        page.check("input[name='consent.un'][value=ask]")
+        page.check("input[name='consent.statistics'][value=yes]")
+        page.check("input[name='consent.victim'][value=not_asked]")
+        _next(page)
+        _step(page, 4, tag)
+        page.fill("textarea[name='narrative.text']", NARRATIVE)
+        # Back to step 3 and forward again: both pages keep what was entered.
+        _next(page, "back")
+        assert page.is_checked("input[name='consent.victim'][value=not_asked]")
+        _next(page)
+        assert page.input_value("textarea[name='narrative.text']") == NARRATIVE
+        _next(page)
+        _step(page, 5, tag)
+        page.fill("input[name='arrest.date']", "март 2026")
+        page.select_option("select[name='arrest.region']", "KZ-75")
+        page.check("input[name='arrest.agency'][value=police]")
+        page.check("input[name='arrest.registered'][value=late]")
+        _next(page)
+        _step(page, 6, tag)
+        page.check("input[name='detention.0.type'][value=ivs]")
+        page.select_option("select[name='detention.0.region']", "KZ-75")
+        page.check("input[name='detention.0.lawyer'][value=no]")
+        _next(page, "add")
+        page.check("input[name='detention.1.type'][value=sizo]")
+        page.check("input[name='detention.1.family'][value=late]")
+        assert page.is_checked("input[name='detention.0.type'][value=ivs]")
+        _next(page)
+        _step(page, 7, tag)
+        page.fill("input[name='episodes.0.when']", "в первую ночь, в ИВС")
+        page.check("input[name='episodes.0.methods'][value=beating]")
+        page.check("input[name='episodes.0.methods'][value=suffocation]")
+        page.check("input[name='episodes.0.forced_confession'][value=yes]")
+        _next(page)
+        _step(page, 8, tag)
+        page.check("input[name='perpetrators.number'][value=two_to_three]")
+        page.check("input[name='perpetrators.agency'][value=police]")
+        _next(page)
+        _step(page, 9, tag)
+        page.check("input[name='witnesses.any'][value=yes]")
+        page.fill("textarea[name='witnesses.who']", "сокамерник")
+        _next(page)
+        _step(page, 10, tag)
+        page.check("input[name='effects.physical'][value=bruises]")
+        page.check("input[name='effects.psychological'][value=sleep]")
+        _next(page)
+        _step(page, 11, tag)
+        page.check("input[name='medical.care'][value=refused]")
+        page.check("input[name='medical.records'][value=yes]")
+        _next(page)
+        _step(page, 12, tag)
+        page.check("input[name='complaints.made'][value=yes]")
+        page.check("input[name='complaints.to'][value=prosecutor]")
+        page.check("input[name='complaints.reprisals'][value=yes]")
+        _next(page)
+        _step(page, 13, tag)
+        page.check("input[name='needs.help'][value=lawyer]")
+        page.fill("textarea[name='needs.urgent']", "Его снова могут избить.")
+        _next(page)
+        review = page.content()
+        for shown in (NARRATIVE, "Азамат", "Алматы (город)", "Следственный изолятор",
+                      "Удушение", "Его снова могут избить."):  # fmt: skip
+            assert shown in review, shown
         page.screenshot(path=screenshot_path(f"review-{tag}"), full_page=True)
         page.click("button[name=action][value=send]")
-        token_text = page.inner_text(".token")
-        digits = re.sub(r"\D", "", token_text)
-        assert len(digits) == 24
-        assert re.fullmatch(r"(\d{4} ){5}\d{4}", token_text.strip())
         page.screenshot(path=screenshot_path(f"token-{tag}"), full_page=True)
-
-        page.set_input_files("input[type=file]", str(photo))
-        page.click("section.add form[enctype] button[type=submit]")
-        assert "photo.jpg" in page.content()
-
-        page.goto(f"{server.url}/{lang}/status")
-        page.fill("input[name=token]", token_text)  # as written down, with spaces
-        page.click("form button[type=submit]")
-        content = page.content()
-        assert ("2 sealed items" in content) or ("2 зашифрованных" in content)
+        content = _attach_photo_and_check_status(page, server.url, photo, "ru")
+        assert "2 зашифрованных" in content
         page.screenshot(path=screenshot_path(f"status-{tag}"), full_page=True)
-        # Nothing on any page tried to run a script, and nothing was loaded from elsewhere.
         assert "<script" not in content.lower()
+
+
+def test_short_report_in_english_then_status(
+    no_js: object, tmp_path: Path, database_url: str, registry_dir: Path
+) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 300)
+    with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
+        page = no_js.new_page()  # type: ignore[attr-defined]
+        page.goto(f"{server.url}/en/report")
+        page.check("input[name=country][value=KG]")
+        page.check("input[name='filer.role'][value=victim]")
+        _next(page, "review")
+        assert "It happened to me" in page.content()
+        page.click("button[name=action][value=send]")
+        content = _attach_photo_and_check_status(page, server.url, photo, "en")
+        assert "2 sealed items" in content

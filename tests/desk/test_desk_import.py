@@ -143,6 +143,8 @@ def test_copied_desk_folder_reveals_no_plaintext(
         "tag": "CANARY-TAG",
         "assignee": "CANARY-ASSIGNEE",
         "reply": "CANARY-REPLY",
+        "outcome note": "CANARY-OUTCOME-NOTE прокурор",
+        "outcome date": "2025-01-17",
     }
     case = FakeCase()
     to = recipients(desk)
@@ -158,6 +160,15 @@ def test_copied_desk_folder_reveals_no_plaintext(
     desk.set_triage(case.ref, add_tags=[canaries["tag"]], assignee=canaries["assignee"])
     desk.add_note(case.ref, canaries["note"])
     desk.add_reply(case.ref, canaries["reply"])
+    # The legal path and the facts cached for statistics are encrypted like the rest.
+    desk.add_outcome(
+        case.ref,
+        "complaint_lodged",
+        canaries["outcome date"],
+        {"body": "prosecutor"},
+        canaries["outcome note"],
+    )
+    assert desk.statistics().not_counted == 1
     desk.export_outbox(tmp_path / "outbox.json")
 
     # References would link this desk's rows to the server's: not in clear either.

@@ -23,6 +23,14 @@ DESK_MODULES = [
     "service.desk.export",
     "service.desk.strip",
     "service.desk.passphrase",
+    "service.desk.outcomes",
+    "service.desk.facts",
+    "service.desk.suppress",
+    "service.desk.stats",
+    "service.desk.casework",
+    "service.desk.report",
+    "service.desk.charts",
+    "service.desk.stats_cli",
     "service.crypto.wrap",
 ]
 

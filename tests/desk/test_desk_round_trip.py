@@ -59,7 +59,9 @@ def test_report_to_reply_through_the_desk(
     server: tuple[Runtime, TestClient, Path], tmp_path: Path
 ) -> None:
     runtime, client, desk_dir = server
-    token = file_report(client, narrative="They held him for three days.", detained="yes")
+    token = file_report(
+        client, narrative="They held him for three days.", victim__situation="detained"
+    )
     assert (
         add_files(client, token, [("photo.jpg", b"\xff\xd8\xff" + b"p" * 100_000)]).status_code
         == 200
@@ -76,7 +78,8 @@ def test_report_to_reply_through_the_desk(
         assert (report.imported, report.problems) == (2, ())
         (case,) = desk.list_cases()
         detail = desk.get_case(case.ref)
-        assert detail.answers["narrative"] == "They held him for three days."
+        assert detail.answers["narrative.text"] == "They held him for three days."
+        assert detail.summary.still_detained
         assert detail.reply_key_confirmed
         desk.set_triage(case.ref, status="will_contact")
         desk.add_reply(case.ref, "Мы получили ваш отчёт и свяжемся с вами.")

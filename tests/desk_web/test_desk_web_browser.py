@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,6 +55,15 @@ class DeskProcess:
 @pytest.fixture
 def desk_web(tmp_path: Path) -> Iterator[DeskProcess]:
     seeded = seed_desk(tmp_path)
+    with run_desk_web(seeded.folder, tmp_path) as (port, process, stdout, stderr):
+        yield DeskProcess(seeded, port, process, stdout, stderr)
+
+
+@contextmanager
+def run_desk_web(
+    folder: Path, tmp_path: Path
+) -> Iterator[tuple[int, subprocess.Popen[bytes], Path, Path]]:
+    """``aryz desk web`` over ``folder`` on a free port, stopped with SIGTERM after."""
     port = free_port()
     stdout, stderr = tmp_path / "desk.stdout", tmp_path / "desk.stderr"
     env = {
@@ -62,14 +72,14 @@ def desk_web(tmp_path: Path) -> Iterator[DeskProcess]:
         "ARYZ_DESK_PASSPHRASE": PASSPHRASE,
         "ARYZ_DESK_KDF": "minimum",
     }
-    command = [sys.executable, "-m", "service", "desk", "web", "--dir", str(seeded.folder)]
+    command = [sys.executable, "-m", "service", "desk", "web", "--dir", str(folder)]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(
             [*command, "--port", str(port)], env=env, stdout=out, stderr=err, cwd=tmp_path
         )
     try:
         _wait_for(port, process, stderr)
-        yield DeskProcess(seeded, port, process, stdout, stderr)
+        yield port, process, stdout, stderr
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -27,6 +27,8 @@ WEB_MODULES = [
     "service.desk.web.render",
     "service.desk.web.errors",
     "service.desk.web.deps",
+    "service.desk.web.report",
+    "service.desk.web.stats_routes",
 ]
 
 FORBIDDEN = [
@@ -77,6 +79,7 @@ with open_desk(folder, {passphrase!r}) as desk:
     client = TestClient(create_desk_app(desk), base_url="http://127.0.0.1:8765")
     assert client.get("/ru/").status_code == 200
     assert client.get("/en/export").status_code == 200
+    assert client.get("/en/stats").status_code == 200
 print(json.dumps(sorted(sys.modules)))
 """
 

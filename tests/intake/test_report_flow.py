@@ -10,8 +10,16 @@ from service.crypto.keys import BoxKeyPair
 from service.crypto.token import format_token
 from service.deps import Runtime
 from service.models import Case, Item
-from service.questionnaire.basic import BASIC
-from tests.support import add_files, count, file_report, opened_items, review
+from service.questionnaire.istanbul import ISTANBUL
+from tests.support import (
+    TOKEN_FIELD,
+    add_files,
+    count,
+    file_report,
+    opened_items,
+    reach_review,
+    state_of,
+)
 
 
 def test_report_is_sealed_and_opens_to_exactly_the_answers(
@@ -20,33 +28,35 @@ def test_report_is_sealed_and_opens_to_exactly_the_answers(
     token = file_report(
         client,
         narrative="Они били меня в ИВС\nвторая строка",
-        filer="relative",
-        detained="yes",
-        place="ivs",
+        filer__role="relative",
+        victim__situation="detained",
+        detention__0__type="ivs",
+        detention__0__region="KZ-75",
+        episodes__0__methods=["threats", "beating"],
     )
     items = opened_items(runtime, desk_keys)
     assert len(items) == 1
     meta, body = items[0]
     assert meta["type"] == "answers"
-    assert meta["questionnaire"] == BASIC.reference()
+    assert meta["questionnaire"] == ISTANBUL.reference()
     answers = json.loads(body)
     assert answers["country"] == "KZ"
     assert answers["coalition"] == "kz-coalition"
     assert answers["answers"] == {
-        "narrative": "Они били меня в ИВС\nвторая строка",
-        "filer": "relative",
-        "detained": "yes",
-        "place": "ivs",
+        "narrative.text": "Они били меня в ИВС\nвторая строка",
+        "filer.role": "relative",
+        "victim.situation": "detained",
+        "detention": [{"type": "ivs", "region": "KZ-75"}],
+        # Codes in the questionnaire's order, whatever order the boxes were sent in.
+        "episodes": [{"methods": ["beating", "threats"]}],
     }
     assert len(token) == 24
 
 
 def test_token_page_shows_grouped_token_once(client: TestClient) -> None:
-    token = review(client)
-    response = client.post(
-        "/en/report/submit",
-        data={"country": "KZ", "recipient": "national", "token": token, "action": "send"},
-    )
+    page = reach_review(client)
+    token = TOKEN_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
+    response = client.post("/en/report/submit", data={"state": state_of(page.text), "token": token})
     assert format_token(token) in response.text
     assert "Write this token down" in response.text
 
@@ -54,14 +64,9 @@ def test_token_page_shows_grouped_token_once(client: TestClient) -> None:
 def test_resending_the_same_review_does_not_create_a_second_case(
     client: TestClient, runtime: Runtime
 ) -> None:
-    token = review(client, narrative="x")
-    form = {
-        "country": "KZ",
-        "recipient": "national",
-        "narrative": "x",
-        "token": token,
-        "action": "send",
-    }
+    page = reach_review(client, narrative="x")
+    token = TOKEN_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
+    form = {"state": state_of(page.text), "token": token, "action": "send"}
     assert client.post("/en/report/submit", data=form).status_code == 200
     assert client.post("/en/report/submit", data=form).status_code == 200
     assert count(runtime, Case) == 1
@@ -79,17 +84,7 @@ def test_every_question_may_be_skipped(
 def test_fallback_organisation_receives_instead_of_national(
     client: TestClient, runtime: Runtime, desk_keys: dict[str, BoxKeyPair]
 ) -> None:
-    token = review(client, recipient="iphr", narrative="to iphr")
-    client.post(
-        "/en/report/submit",
-        data={
-            "country": "TM",
-            "recipient": "iphr",
-            "narrative": "to iphr",
-            "token": token,
-            "action": "send",
-        },
-    )
+    file_report(client, country="TM", recipient="iphr", narrative="to iphr")
     with runtime.sessions() as session:
         case = session.query(Case).one()
         assert case.coalition_id == "iphr"
@@ -97,37 +92,39 @@ def test_fallback_organisation_receives_instead_of_national(
     assert json.loads(body)["country"] == "TM"
 
 
-def test_edit_returns_to_the_form_with_answers_kept(client: TestClient, runtime: Runtime) -> None:
-    token = review(client, narrative="keep me")
-    response = client.post(
-        "/en/report/submit",
-        data={
-            "country": "KZ",
-            "recipient": "national",
-            "narrative": "keep me",
-            "token": token,
-            "action": "edit",
-        },
-    )
+def test_change_returns_to_the_step_with_answers_kept(client: TestClient, runtime: Runtime) -> None:
+    page = reach_review(client, narrative="keep me")
+    response = client.post("/en/report", data={"state": state_of(page.text), "go": "narrative"})
     assert response.status_code == 200
-    assert "keep me" in response.text
+    assert ">keep me</textarea>" in response.text
     assert count(runtime, Case) == 0
 
 
-def test_unknown_choice_is_refused_and_answers_kept(client: TestClient, runtime: Runtime) -> None:
+def _first_step(client: TestClient, **fields: str) -> dict[str, str]:
+    state = state_of(client.get("/en/report").text)
+    return {"state": state, "step": "filer", "go": "next", **fields}
+
+
+def test_unknown_choice_is_refused_and_answers_kept(client: TestClient) -> None:
     response = client.post(
-        "/en/report/review",
-        data={"country": "KZ", "recipient": "national", "place": "nowhere", "narrative": "kept"},
+        "/en/report",
+        data=_first_step(client, country="KZ", recipient="national", **{"filer.role": "nobody"}),
     )
     assert response.status_code == 422
-    assert "kept" in response.text
     assert "choose one of the options" in response.text
+    assert 'value="KZ" checked' in response.text
 
 
 def test_bidi_override_is_removed_and_person_asked_to_check(client: TestClient) -> None:
+    page = reach_review(client)
     response = client.post(
-        "/en/report/review",
-        data={"country": "KZ", "recipient": "national", "narrative": "abc\u202edef"},
+        "/en/report",
+        data={
+            "state": state_of(page.text),
+            "step": "narrative",
+            "go": "next",
+            "narrative.text": "abc\u202edef",
+        },
     )
     assert response.status_code == 422
     assert "invisible control characters" in response.text
@@ -136,10 +133,12 @@ def test_bidi_override_is_removed_and_person_asked_to_check(client: TestClient) 
 
 
 def test_country_must_be_chosen(client: TestClient) -> None:
-    response = client.post("/en/report/review", data={"recipient": "national", "narrative": "n"})
+    response = client.post(
+        "/en/report", data=_first_step(client, recipient="national", **{"filer.role": "victim"})
+    )
     assert response.status_code == 422
     assert "choose the country" in response.text
-    assert ">n</textarea>" in response.text
+    assert 'value="victim" checked' in response.text
 
 
 def test_files_are_sealed_one_item_each_and_counted(

@@ -7,7 +7,6 @@ open the stored items with the coalition's private key and get the exact bytes b
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from sqlalchemy.engine import make_url
 from service.client.logic import make_client, submit
 from service.crypto.keys import BoxKeyPair
 from tests.server import ServerProcess
-from tests.support import opened_items_at
+from tests.support import file_report, opened_items_at, reach_review
 
 pytestmark = pytest.mark.slow
 
@@ -76,32 +75,25 @@ def test_nothing_readable_at_rest_or_in_output(
         big[offset + 100 : offset + 100 + len(canary)] = canary.encode()
     big_file = tmp_path / "evidence.bin"
     big_file.write_bytes(big)
+    abandoned = f"ABANDONED-{secrets.token_hex(8)}"
     needles = [canary.encode(), canary.encode("utf-16-le"), name_canary.encode()]
+    needles += [abandoned.encode()]
 
     server = ServerProcess(tmp_path, database_url, registry_dir / "registry.toml")
     with server, httpx.Client(base_url=server.url, timeout=60, trust_env=False) as web:
-        review = web.post(
-            "/en/report/review",
-            data={
-                "country": "UZ",
-                "recipient": "national",
-                "narrative": f"form {canary}",
-                "place_details": canary,
-            },
+        # The multi-step form: canaries typed into the early steps travel, sealed, through
+        # every later page; none may reach the disk before or after "send".
+        token = file_report(
+            web,
+            country="UZ",
+            victim__pseudonym=canary,
+            narrative=f"form {canary}",
+            arrest__place=canary,
+            detention__0__name=canary,
+            episodes__0__details=canary,
         )
-        token = re.search(r'name="token" value="(\d{24})"', review.text).group(1)  # type: ignore[union-attr]
-        sent = web.post(
-            "/en/report/submit",
-            data={
-                "country": "UZ",
-                "recipient": "national",
-                "narrative": f"form {canary}",
-                "place_details": canary,
-                "token": token,
-                "action": "send",
-            },
-        )
-        assert sent.status_code == 200
+        # A report abandoned half-way leaves nothing at all, not even sealed.
+        reach_review(web, country="UZ", victim__pseudonym=abandoned, narrative=abandoned)
         files = web.post(
             "/en/case/files",
             data={"token": token},
@@ -139,6 +131,7 @@ def test_nothing_readable_at_rest_or_in_output(
     bodies = [b for _m, b in items]
     assert sum(b == bytes(big) for b in bodies) == 2  # the form's file and the API's file
     assert any(f"form {canary}".encode() in b for b in bodies)
+    assert not any(abandoned.encode() in b for b in bodies)
     assert any(b == f"follow-up {canary}".encode() for b in bodies)
     assert any(f"api {canary}".encode() in b for b in bodies)
     names = [m.get("name") for m, _b in items if m["type"] == "file"]

@@ -3,7 +3,6 @@ nothing visible, and starts clean: no half item is ever counted or shown."""
 
 from __future__ import annotations
 
-import re
 import signal
 import sqlite3
 import threading
@@ -15,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.server import ServerProcess
+from tests.support import file_report
 
 pytestmark = pytest.mark.slow
 BOUNDARY = "crashtestboundary"
@@ -33,21 +33,7 @@ def test_kill_during_file_upload(tmp_path: Path, database_url: str, registry_dir
     server = ServerProcess(tmp_path, database_url, registry_dir / "registry.toml").start()
     try:
         with httpx.Client(base_url=server.url, timeout=30, trust_env=False) as web:
-            review = web.post(
-                "/en/report/review",
-                data={"country": "KG", "recipient": "national", "narrative": "before the crash"},
-            )
-            token = re.search(r'name="token" value="(\d{24})"', review.text).group(1)  # type: ignore[union-attr]
-            web.post(
-                "/en/report/submit",
-                data={
-                    "country": "KG",
-                    "recipient": "national",
-                    "narrative": "before the crash",
-                    "token": token,
-                    "action": "send",
-                },
-            )
+            token = file_report(web, country="KG", narrative="before the crash")
         pieces_before = _stored_pieces(database_url)
         killed = threading.Event()
 

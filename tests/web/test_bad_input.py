@@ -38,7 +38,9 @@ def test_oversized_file_upload(
 
 
 def test_oversized_answers(client: TestClient, runtime: Runtime) -> None:
-    response = client.post("/en/report/review", data={"narrative": "x" * 600_000})
+    response = client.post(
+        "/en/report", data={"step": "narrative", "go": "next", "narrative.text": "x" * 600_000}
+    )
     assert response.status_code == 413
     assert count(runtime, Case) == 0
 
@@ -97,9 +99,9 @@ def test_upload_cut_off_mid_file_keeps_earlier_items(
 
 
 def test_invalid_utf8_and_nul(client: TestClient, runtime: Runtime) -> None:
-    for body in (b"narrative=%FF%FE", b"narrative=a%00b", b"narrative=\xff"):
+    for body in (b"narrative.text=%FF%FE", b"narrative.text=a%00b", b"narrative.text=\xff"):
         response = client.post(
-            "/en/report/review",
+            "/en/report",
             content=body,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )

@@ -13,7 +13,7 @@ from service.crypto.token import generate_token
 from service.deps import Runtime
 from service.settings import Mode
 from tests.conftest import make_settings
-from tests.support import add_files, file_report
+from tests.support import add_files, file_report, state_of
 
 REQUIRED = {
     "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
@@ -75,7 +75,7 @@ def test_wrong_host_is_refused_with_headers(client: TestClient) -> None:
 def test_cross_origin_post_is_refused(
     client: TestClient, runtime: Runtime, headers: dict[str, str]
 ) -> None:
-    response = client.post("/en/report/review", data={"country": "KZ"}, headers=headers)
+    response = client.post("/en/report", data={"country": "KZ"}, headers=headers)
     assert response.status_code == 400
 
 
@@ -89,8 +89,17 @@ def test_cross_origin_post_is_refused(
     ],
 )
 def test_same_origin_post_is_accepted(client: TestClient, headers: dict[str, str]) -> None:
+    state = state_of(client.get("/en/report").text)
     response = client.post(
-        "/en/report/review", data={"country": "KZ", "recipient": "national"}, headers=headers
+        "/en/report",
+        data={
+            "state": state,
+            "step": "filer",
+            "go": "next",
+            "country": "KZ",
+            "recipient": "national",
+        },
+        headers=headers,
     )
     assert response.status_code == 200
 

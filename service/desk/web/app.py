@@ -38,6 +38,7 @@ from service.desk.logic import Desk
 from service.desk.web.cli import DEFAULT_PORT, LOOPBACK, check_port
 from service.desk.web.errors import LoopbackOnlyError
 from service.desk.web.routes import chrome, language_of, router
+from service.desk.web.stats_routes import router as stats_router
 from service.errors import AryzError, FormError, NotFoundError
 from service.web.security import SecurityMiddleware
 
@@ -53,6 +54,7 @@ def create_desk_app(desk: Desk, port: int = DEFAULT_PORT) -> FastAPI:
     app = FastAPI(title="Aryz desk", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.desk = desk
     app.include_router(router)
+    app.include_router(stats_router)
     app.add_exception_handler(AryzError, _aryz_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -24,7 +24,6 @@ from service.cases.statuses import STATUS_LABELS
 from service.desk.cli import safe
 from service.desk.logic import (
     SORTS,
-    AnswerLine,
     CaseDetail,
     CaseFilter,
     CaseSummary,
@@ -36,7 +35,7 @@ from service.desk.logic import (
 from service.desk.web.errors import BundlePathError, FilterError, OutboxTargetError
 from service.i18n import LANGUAGES
 from service.i18n.markers import N_
-from service.questionnaire.basic import BASIC
+from service.questionnaire.reading import Text
 from service.registry.countries import COUNTRIES
 
 Gettext = Callable[[str], str]
@@ -71,18 +70,6 @@ IMPORT_REASONS = (
     N_("its sealed case key differs from its case's: moved or tampered with"),
     N_("its content is not in a form the desk can read"),
 )
-# Sections of intake-basic v1, for reading; a question not named here still shows, last.
-ANSWER_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (N_("Who is filing"), ("filer",)),
-    (N_("What happened"), ("narrative", "place", "place_details", "when")),
-    (N_("The person now"), ("detained",)),
-    (
-        N_("Consent and contact"),
-        ("consent_contact", "contact", "consent_legal", "consent_statistics"),
-    ),
-)
-OTHER_ANSWERS = N_("Other answers")
-_QUESTIONS = {q.id: q for q in BASIC.questions}
 _EVENTS: dict[str, str] = {
     "first_imported": N_("First imported on this desk"),
     "status": N_("Status: %(old)s → %(new)s"),
@@ -229,29 +216,34 @@ class AnswerSection:
 
 
 def answer_sections(detail: CaseDetail, gettext: Gettext) -> tuple[list[AnswerSection], bool]:
-    """The answers by section and question, labels translated; and whether the desk's
-    questionnaire is exactly the one the person answered (else the page warns)."""
-    lines, exact = readable_answers(detail)
-    rows = {line.question: _answer_row(line, gettext) for line in lines}
+    """The answers by section and question, in the staff member's language, read with the
+    questionnaire the answer set names (raw keys for one this desk does not know); and
+    whether the desk's questionnaire is exactly the one the person answered (else the
+    page warns). An entry of a repeatable section (a place, an episode) is its own
+    section, numbered."""
+    reading = readable_answers(detail)
     sections = []
-    for title, ids in ANSWER_SECTIONS:
-        found = tuple(rows.pop(i) for i in ids if i in rows)
-        if found:
-            sections.append(AnswerSection(gettext(title), found))
-    if rows:
-        sections.append(AnswerSection(gettext(OTHER_ANSWERS), tuple(rows.values())))
-    return sections, exact
+    for part in reading.sections:
+        title = _shown(part.title, gettext)
+        if part.number is not None:
+            title = f"{title} — {part.number}"
+        rows = tuple(
+            AnswerRow(
+                _shown(row.label, gettext),
+                ("\n" if row.typed else "; ").join(
+                    _shown(v, gettext, multiline=row.typed) for v in row.values
+                ),
+                row.typed or not all(v.ours for v in row.values),
+            )
+            for row in part.rows
+        )
+        sections.append(AnswerSection(title, rows))
+    return sections, reading.exact
 
 
-def _answer_row(line: AnswerLine, gettext: Gettext) -> AnswerRow:
-    question = _QUESTIONS.get(line.question)
-    if question is None or line.label != question.label:
-        # Not a question of this desk's questionnaire: its id, as sent.
-        return AnswerRow(visible(line.label), visible(line.value, multiline=True), True)
-    choices = {c.label for c in question.choices}
-    if not line.is_text and line.value in choices:
-        return AnswerRow(gettext(line.label), gettext(line.value), False)
-    return AnswerRow(gettext(line.label), visible(line.value, multiline=True), True)
+def _shown(text: Text, gettext: Gettext, *, multiline: bool = False) -> str:
+    # Only our own msgids go through gettext; what the person sent is made visible as is.
+    return gettext(text.text) if text.ours else visible(text.text, multiline=multiline)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Encrypted backups: the database and registry, and separately the onion keys."""
