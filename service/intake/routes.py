@@ -31,7 +31,8 @@ from service.errors import (
     TokenFormatError,
     UnknownCoalitionError,
 )
-from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from service.i18n import DEFAULT_LANGUAGE, LANGUAGES, in_each_language
+from service.i18n.markers import N_
 from service.intake import logic
 from service.intake.steps import (
     REVIEW,
@@ -59,6 +60,7 @@ from service.web.render import page, stylesheet
 router = APIRouter(include_in_schema=False)
 
 MAX_MESSAGE = 50_000
+TAGLINE = N_("Report torture or ill-treatment safely")
 
 
 def _lang(lang: str) -> str:
@@ -69,7 +71,7 @@ def _lang(lang: str) -> str:
 
 @router.get("/")
 async def root() -> Response:
-    return page("choose_language.html", DEFAULT_LANGUAGE)
+    return page("choose_language.html", DEFAULT_LANGUAGE, {"taglines": in_each_language(TAGLINE)})
 
 
 @router.get("/static/aryz.css")

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from babel import Locale
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from service.i18n import LANGUAGES, SOURCE_LANGUAGE, catalog_path, translations
+from service.i18n import LANGUAGES, LOCALES, SOURCE_LANGUAGE, catalog_path, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 BABEL_CFG = ROOT / "babel.cfg"
@@ -130,7 +131,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
 
 def _catalog(language: str) -> Catalog:
     with catalog_path(language).open("rb") as po:
-        return read_po(po, locale=language, abort_invalid=True)
+        return read_po(po, locale=LOCALES[language], abort_invalid=True)
 
 
 # --- tests ---------------------------------------------------------------------------------
@@ -141,6 +142,19 @@ def test_extraction_sees_templates_and_marked_python_strings(template: Catalog) 
     # One from a template, one from each N_() module: the mapping and the N_ keyword work.
     for expected in ("Check a case", "Who is filing this report?", "Kazakhstan", "Under review"):
         assert expected in ids, f"extraction missed {expected!r}: check babel.cfg and N_"
+
+
+def test_codes_are_lowercase_bcp47_and_name_their_locale() -> None:
+    """A code goes into addresses and ``<html lang>``; its locale into Babel and a folder."""
+    assert LOCALES.keys() == LANGUAGES.keys()
+    for code, locale_id in LOCALES.items():
+        # Lowercase letters and one hyphenated subtag: nothing a path or a header could misread.
+        assert re.fullmatch(r"[a-z]{2,3}(-[a-z]{4})?", code), code
+        locale = Locale.parse(locale_id)
+        assert str(locale) == locale_id
+        assert locale.language == code.split("-")[0], code
+        if "-" in code:
+            assert (locale.script or "").lower() == code.split("-")[1], code
 
 
 def test_there_is_a_catalog_to_check() -> None:
@@ -189,8 +203,8 @@ def test_nothing_is_fuzzy(language: str) -> None:
 @language
 def test_header_matches_the_language(language: str) -> None:
     catalog = _catalog(language)
-    assert str(catalog.locale) == language
-    expected = Catalog(locale=language)
+    assert str(catalog.locale) == LOCALES[language]
+    expected = Catalog(locale=LOCALES[language])
     assert catalog.num_plurals == expected.num_plurals, (
         f"{language}: Plural-Forms says {catalog.num_plurals} forms, "
         f"CLDR says {expected.num_plurals} ({expected.plural_forms})"
