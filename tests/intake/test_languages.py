@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from service.i18n import LANGUAGES, SOURCE_LANGUAGE, in_each_language, translations
-from tests.support import file_report
+from tests.support import file_report, reach_review, state_of
 
 language = pytest.mark.parametrize("code", sorted(LANGUAGES))
 
@@ -20,12 +20,9 @@ PAGES = (
     ("safety", "Your device and connection", "safety"),
     ("keys", "Who receives reports", "keys"),
     ("status", "Your case token (24 digits)", "status"),
-    # The questionnaire: its labels, the controlled lists and the country names.
-    ("report", "Where did it happen?", "report"),
-    ("report", "Pre-trial detention centre (SIZO)", "report"),
-    ("report", "Temporary detention facility (IVS)", "report"),
+    # The questionnaire's first step: its labels, choices and the country names.
     ("report", "Uzbekistan (including Karakalpakstan)", "report"),
-    ("report", "A relative or friend", "report"),
+    ("report", "A relative or friend of the person", "report"),
 )
 
 
@@ -55,9 +52,17 @@ def _assert_picker(html: str, code: str, here: str) -> None:
         if other == code:
             assert f'<strong lang="{other}">{name}</strong>' in picker
         else:
+            # On a questionnaire step the switch is a button that posts the page first,
+            # so what was typed there is kept; elsewhere a plain link.
             link = f'<a lang="{other}" hreflang="{other}" href="/{other}/{here}">{name}</a>'
-            assert link in picker, f"{code}: the picker has no link to {other} for /{here}"
-    assert picker.count("<a ") == len(LANGUAGES) - 1
+            button = re.compile(
+                rf'<button type="submit" form="step" formaction="/{other}/{here}" '
+                rf'name="go" value="[a-z_]+" class="link" lang="{other}">{re.escape(name)}</button>'
+            )
+            assert link in picker or button.search(picker), (
+                f"{code}: the picker has no way to {other} for /{here}"
+            )
+    assert picker.count("<a ") + picker.count("<button ") == len(LANGUAGES) - 1
 
 
 @language
@@ -70,13 +75,22 @@ def test_each_page_is_in_the_chosen_language(client: TestClient, code: str) -> N
 
 @language
 def test_the_report_flow_is_in_the_chosen_language(client: TestClient, code: str) -> None:
-    response = client.post(
-        f"/{code}/report/review", data={"country": "KZ", "recipient": "national", "place": "sizo"}
-    )
-    assert response.status_code == 200
-    _assert_page(response.text, code, "Check your report", None)
-    _assert_page(response.text, code, "Pre-trial detention centre (SIZO)", None)
-    token = file_report(client, code, place="ivs")
+    # A later step's controlled list (places of detention), reached as a browser does.
+    first = client.get(f"/{code}/report")
+    form = {
+        "state": state_of(first.text),
+        "step": "filer",
+        "go": "detention",
+        "country": "KZ",
+        "recipient": "national",
+    }
+    detention = client.post(f"/{code}/report", data=form)
+    assert detention.status_code == 200
+    _assert_page(detention.text, code, "Pre-trial detention centre (SIZO)", None)
+    _assert_page(detention.text, code, "Temporary detention facility (IVS)", None)
+    review = reach_review(client, code, victim__situation="detained")
+    _assert_page(review.text, code, "Check your report", None)
+    token = file_report(client, code, victim__situation="detained")
     status = client.post(f"/{code}/status", data={"token": token})
     assert status.status_code == 200
     _assert_page(status.text, code, "Status:", None)
