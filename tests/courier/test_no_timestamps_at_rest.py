@@ -120,5 +120,6 @@ def test_the_scan_would_see_a_precise_time() -> None:
         f"x {now:%H:%M:%S}",
     ):
         assert _looks_like_a_time(value), value
-    for value in ("2026-W49", 1, 123456, 6 * 1024 * 1024, b"\x00" * 32, "kz-coalition", None):
-        assert not _looks_like_a_time(value), value
+    allowed: tuple[object, ...] = ("2026-W49", 1, 123456, 6 << 20, b"\x00" * 32, "kz", None)
+    for harmless in allowed:
+        assert not _looks_like_a_time(harmless), harmless
