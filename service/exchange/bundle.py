@@ -117,7 +117,8 @@ def parse_manifest(raw: bytes) -> Manifest:
             cases=cases,
             items=items,
         )
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
+    # AttributeError: JSON that is not an object; OverflowError: int() of an infinity.
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, OverflowError):
         raise BundleError() from None
     known = {c.case for c in cases}
     if any(i.case not in known or i.size <= 0 for i in items):

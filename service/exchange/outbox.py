@@ -104,7 +104,8 @@ def record_from_body(body: Any) -> Record:
         for item in record.items:
             if len(bytes.fromhex(item)) != 16:
                 raise ValueError
-    except (KeyError, TypeError, ValueError, binascii.Error):
+    # OverflowError: int() of an infinity, which Python's JSON reader accepts.
+    except (KeyError, TypeError, ValueError, OverflowError, binascii.Error):
         raise OutboxError() from None
     if canonical(record.body()) != canonical(body):
         raise OutboxError()  # unknown or extra fields: refuse rather than ignore

@@ -328,7 +328,8 @@ async def status(lang: str, request: Request, runtime: RuntimeDep) -> Response:
     try:
         case, secrets = await _open_case(runtime, token_text)
     except (TokenFormatError, TokenChecksumError) as exc:
-        return page("status_form.html", language, {"error": exc.code}, status_code=400)
+        # Padded like the answers below, so a typo looks like every other status page.
+        return page("status_form.html", language, {"error": exc.code}, status_code=400, pad=True)
     if case is None:
         return page("not_found.html", language, status_code=404, pad=True)
     view = await run_in_threadpool(_view, runtime, case)

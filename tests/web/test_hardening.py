@@ -113,8 +113,8 @@ def test_openapi_only_outside_production(
     runtime = build_runtime(production)
     runtime.settings = production.model_copy(update={"mode": Mode.PRODUCTION})
     with TestClient(create_app(runtime=runtime)) as prod:
-        assert prod.get("/api/openapi.json").status_code == 404
-        assert prod.get("/docs").status_code == 404
+        for path in ("/api/openapi.json", "/openapi.json", "/docs", "/redoc", "/api/docs"):
+            assert prod.get(path).status_code == 404, path
     runtime.engine.dispose()
 
 
@@ -170,5 +170,122 @@ def test_unexpected_failure_page_is_fixed_and_carries_the_headers(runtime: Runti
         response = c.get("/en/broken")
     assert response.status_code == 500
     assert "SECRET-DETAIL" not in response.text
+    assert "Traceback" not in response.text
+    _check_headers(response)
+
+
+def test_status_answers_have_one_size_for_typos_and_malformed_tokens_too(
+    client: TestClient,
+) -> None:
+    token = file_report(client)
+    typo = token[:3] + str((int(token[3]) + 1) % 10) + token[4:]
+    for lang in ("en", "ru"):
+        sizes = {
+            what: len(client.post(f"/{lang}/status", data={"token": value}).content)
+            for what, value in {
+                "found": token,
+                "unknown": generate_token(),
+                "typo": typo,
+                "too short": "1234",
+                "letters": "O" * 24,
+            }.items()
+        }
+        assert len(set(sizes.values())) == 1, sizes
+
+
+def test_too_large_and_cross_origin_answers_carry_the_security_headers(client: TestClient) -> None:
+    too_large = client.post(
+        "/en/status",
+        content=b"token=1",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Length": "999999999",
+        },
+    )
+    cross = client.post(
+        "/en/report", data={"country": "KZ"}, headers={"Origin": "http://x.example"}
+    )
+    bad_json = client.post(
+        "/api/v1/status", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    for response, status in ((too_large, 413), (cross, 400), (bad_json, 400)):
+        assert response.status_code == status
+        _check_headers(response)
+
+
+CANARY = "CNRY7q"  # short and unlike any word, so any echo, however transformed, shows
+
+
+def _echoes(response: object) -> list[str]:
+    text = response.text  # type: ignore[attr-defined]
+    headers = " ".join(f"{k}: {v}" for k, v in response.headers.items())  # type: ignore[attr-defined]
+    return [
+        where for where, s in (("body", text), ("headers", headers)) if CANARY.lower() in s.lower()
+    ]
+
+
+def canary_requests() -> list[tuple[str, str, dict[str, object]]]:
+    """Requests that put the canary in every place a client controls: path, query,
+    header values and names, cookies, form field names and values, JSON keys and values,
+    multipart filenames — aimed at pages that answer with errors."""
+    headers = {
+        "User-Agent": CANARY,
+        "Accept-Language": f"{CANARY},en;q=0.5",
+        "Referer": f"http://{CANARY}.example/",
+        "X-Forwarded-For": CANARY,
+        f"X-{CANARY}": CANARY,
+        "Cookie": f"{CANARY}={CANARY}",
+    }
+    form = {"token": CANARY, "message": CANARY, CANARY: CANARY, "state": CANARY, "step": CANARY}
+    files = {"file": (f"{CANARY}.jpg", CANARY.encode(), f"image/{CANARY}")}
+    return [
+        ("GET", f"/en/{CANARY}?{CANARY}={CANARY}", {"headers": headers}),
+        ("GET", f"/{CANARY}/status", {"headers": headers}),
+        ("GET", f"/static/{CANARY}.css", {}),
+        ("GET", f"/api/v1/uploads/{CANARY}", {}),
+        ("GET", f"/api/v1/{CANARY}", {}),
+        ("DELETE", f"/en/{CANARY}", {}),
+        ("POST", f"/en/status?token={CANARY}", {"data": form, "headers": headers}),
+        ("POST", "/en/report", {"data": form, "headers": headers}),
+        (
+            "POST",
+            "/en/report",
+            {"data": {**form, "step": "filer", "go": "next", "country": CANARY}},
+        ),
+        ("POST", "/en/report/submit", {"data": {**form, "action": CANARY}}),
+        ("POST", "/en/case/message", {"data": {**form, "token": "1" * 24}}),
+        ("POST", "/en/case/files", {"data": {"token": CANARY}, "files": files}),
+        ("POST", "/en/case/files", {"files": files}),
+        ("POST", "/en/status", {"data": form, "headers": {"Origin": f"http://{CANARY}"}}),
+        ("POST", "/en/status", {"data": form, "headers": {"Host": f"{CANARY}.onion"}}),
+        ("POST", "/api/v1/status", {"json": {"lookup_id": CANARY, CANARY: CANARY}}),
+        ("POST", "/api/v1/cases", {"json": {"coalition": CANARY, "answers": CANARY}}),
+        ("POST", "/api/v1/uploads", {"json": {"lookup_id": CANARY, "size": CANARY}}),
+        (
+            "PATCH",
+            f"/api/v1/uploads/{'ab' * 32}",
+            {
+                "content": CANARY.encode(),
+                "headers": {"Upload-Offset": CANARY, "Content-Type": CANARY},
+            },
+        ),
+        (
+            "POST",
+            "/api/v1/status",
+            {
+                "content": f'{{"{CANARY}": '.encode(),
+                "headers": {"Content-Type": "application/json"},
+            },
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), canary_requests())
+def test_no_answer_echoes_anything_it_was_sent(
+    client: TestClient, method: str, path: str, kwargs: dict[str, object]
+) -> None:
+    response = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code >= 400
+    assert _echoes(response) == []
     assert "Traceback" not in response.text
     _check_headers(response)

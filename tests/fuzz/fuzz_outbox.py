@@ -1,0 +1,13 @@
+"""atheris target: the server's outbox reader (JSON, records, signatures)."""
+
+import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
+
+with atheris.instrument_imports():
+    from service.crypto.keys import generate_signing_keypair
+    from service.exchange.outbox import decode
+from tests.fuzz.common import fuzz
+
+KEYS = {"kz": generate_signing_keypair().verify}
+
+if __name__ == "__main__":
+    fuzz(lambda data: decode(data, KEYS))
