@@ -105,7 +105,7 @@ def near_manifests(draw: st.DrawFn) -> bytes:
     return text.encode()
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(
     st.one_of(
         st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()), near_manifests()
@@ -125,7 +125,7 @@ def test_any_manifest_bytes_parse_or_raise_bundle_error(raw: bytes) -> None:
     assert {i.case for i in manifest.items} <= {c.case for c in manifest.cases}
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(manifests(), st.binary(max_size=200), st.data())
 def test_any_bundle_bytes_read_or_raise_bundle_error(
     manifest: Manifest, body: bytes, data: st.DataObject

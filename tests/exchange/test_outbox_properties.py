@@ -81,7 +81,7 @@ def damaged_outboxes(draw: st.DrawFn) -> bytes:
     return text.encode()
 
 
-@settings(max_examples=300)
+@settings(max_examples=100)
 @given(
     st.one_of(
         st.binary(max_size=300),
