@@ -128,7 +128,7 @@ class Uploads:
         self.database_url = database_url
         self.registry_dir = registry_dir
         self.keys = keys
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 (seeded kill points, replayable; no secret)
         self.server = ServerProcess(workdir, database_url, registry_dir / "registry.toml")
         self.acknowledged: dict[str, bytes] = {}  # file name -> bytes sent, answer received
         self.in_flight: dict[str, bytes] = {}  # sent, answer not (yet) received
@@ -221,7 +221,8 @@ class Uploads:
         return True
 
     def _patch(self, web: httpx.Client, sealed: Path, kill_at: int | None) -> bool:
-        assert self.api_secrets is not None and self.pending is not None
+        assert self.api_secrets is not None
+        assert self.pending is not None
         name, data, _sealed, upload = self.pending
         size = sealed.stat().st_size
         try:
