@@ -13,7 +13,7 @@ from tests.faults.harness import Uploads
 from tests.faults.outbox_kills import Outboxes
 
 pytestmark = pytest.mark.slow
-RUNS = 3
+RUNS = 2  # per path and backend; the hundreds run in make prove
 
 
 @pytest.mark.parametrize("path", ["form", "api"])
