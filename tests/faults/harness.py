@@ -240,7 +240,7 @@ class Uploads:
                 for start in range(0, len(body), CHUNK):
                     if kill_at is not None and start >= kill_at:
                         kill(self.server)
-                        return
+                        raise Killed()
                     yield body[start : start + CHUNK]
 
             answer = web.patch(
