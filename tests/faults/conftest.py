@@ -18,3 +18,7 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path, pg_template: str | None) -
 @pytest.fixture
 def postgres_url(tmp_path: Path, sqlite_template: Path, pg_template: str | None) -> Iterator[str]:
     yield from fresh_database("postgresql", tmp_path, sqlite_template, pg_template)
+
+
+# The light-mode tor's short directory (unix socket paths must stay short).
+from tests.onion.conftest import short_dir  # noqa: E402, F401
