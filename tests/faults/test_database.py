@@ -13,7 +13,10 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from service.app import DATABASE_UNAVAILABLE, build_runtime
 from service.crypto.keys import BoxKeyPair
+from service.errors import ConfigError
+from tests.conftest import make_settings
 from tests.faults.harness import integrity_problems
 from tests.server import ServerProcess
 from tests.support import add_files, file_report, opened_items_at
@@ -83,3 +86,14 @@ def test_postgres_connections_dropped_server_recovers(
         "early.bin": b"e" * 100,
         "after.bin": b"a" * 2_500_000,
     }
+
+
+def test_a_database_that_cannot_be_opened_is_refused_in_one_sentence(
+    tmp_path: Path, registry_dir: Path
+) -> None:
+    missing = tmp_path / "no-such-dir" / "aryz.sqlite3"
+    settings = make_settings(tmp_path, f"sqlite:///{missing}", registry_dir)
+    with pytest.raises(ConfigError) as refused:
+        build_runtime(settings)
+    assert refused.value.message == DATABASE_UNAVAILABLE
+    assert refused.value.__cause__ is None  # no driver text (which quotes paths) behind it
