@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.exc import SQLAlchemyError
 
 from service.api.routes import router as api_router
 from service.courier.routes import router as courier_router
@@ -37,6 +38,12 @@ def configure_logging() -> None:
         logging.getLogger(noisy).disabled = True
 
 
+DATABASE_UNAVAILABLE = (
+    "The database cannot be opened for reading and writing: check the disk, its free space "
+    "and that the data directory is writable."
+)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     """Check everything the server needs before it accepts a single request."""
     settings.check()
@@ -44,7 +51,14 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.resolved_registry_path, allow_demo=settings.mode is not Mode.PRODUCTION
     )
     engine = make_engine(settings.resolved_database_url)
-    if not is_current(engine, settings.resolved_database_url):
+    try:
+        current = is_current(engine, settings.resolved_database_url)
+    except SQLAlchemyError:
+        # A read-only or full disk, a missing directory, a database that refuses us: say
+        # so in a fixed sentence instead of a driver traceback that may quote paths.
+        engine.dispose()
+        raise ConfigError(DATABASE_UNAVAILABLE) from None
+    if not current:
         engine.dispose()
         raise ConfigError("The database schema is not current: run 'aryz db upgrade' first.")
     deriver = Deriver(
