@@ -36,8 +36,9 @@ def rows(outcome: Outcome) -> list[Row]:
     )
     bound = plan.memory_bound_kib()
     peaks = ", ".join(f"{p / 1024:,.0f}" for p in outcome.peak_rss_kib)
+    idle = ", ".join(f"{p / 1024:,.0f}" for p in outcome.idle_rss_kib)
     memory = (
-        f"peak RSS {peaks} MiB per server <= {bound / 1024:,.0f} MiB "
+        f"idle RSS {idle} MiB, peak {peaks} MiB per server <= {bound / 1024:,.0f} MiB "
         f"({plan.kdf_concurrency} x 64 MiB Argon2id + {scenario.BASE_MIB} MiB base)"
     )
     cut = sorted(rec.cut_off)

@@ -66,6 +66,7 @@ class Outcome:
     recorder: Recorder
     seconds: float = 0.0
     timed_out: bool = False
+    idle_rss_kib: list[int] = field(default_factory=list)  # each server before the load
     peak_rss_kib: list[int] = field(default_factory=list)
     cases: int = 0
     files_verified: int = 0
@@ -132,6 +133,7 @@ def run(label: str, kind: str, instances: int, plan: Plan, workdir: Path) -> Out
         samplers = []
         for server in servers:
             assert server.process is not None
+            outcome.idle_rss_kib.append(proc_status_kib(server.process.pid, "VmRSS") or 0)
             samplers.append(stack.enter_context(RssSampler(server.process.pid)))
         started = time.perf_counter()
         try:
