@@ -192,7 +192,9 @@ class Load:
     async def slow_client(self, token: str, gap: float, limit: float, upload: bool) -> None:
         """Send a request's headers and the start of its body on a raw socket, then a byte
         every ``gap`` seconds (longer than the idle timeout) until the server answers or
-        closes — cut off — or ``limit`` seconds pass, which is an error.
+        closes — cut off — or ``limit`` seconds pass, which is an error. (An upload's
+        body is read only after its token's derivation, which may wait in the KDF queue:
+        ``limit`` must cover that wait too.)
 
         A raw socket, because an HTTP client only reads the answer once it has sent the
         whole body; this one watches for it while it dribbles."""
@@ -208,27 +210,30 @@ class Load:
         ).encode()
         started = time.perf_counter()
         reader, writer = await asyncio.open_connection(url.host, url.port)
-        ended = False
+        answer: bytes | None = None  # None: still open; b"": closed by the server
         try:
             writer.write(request + head)
             await writer.drain()
-            while time.perf_counter() - started < limit:
+            while answer is None and time.perf_counter() - started < limit:
                 try:
-                    await asyncio.wait_for(reader.read(1), gap)
-                    ended = True  # an answer (the error page) or the connection closed
-                    break
+                    answer = await asyncio.wait_for(reader.readline(), gap)
                 except TimeoutError:
                     writer.write(b"x")
                     await writer.drain()
         except ConnectionError:
-            ended = True
+            answer = b""
         finally:
             writer.close()
         elapsed = time.perf_counter() - started
-        if ended:
+        status = answer.split(b" ")[1:2] if answer else []
+        if status == [b"503"]:
+            self.recorder.busy += 1  # the KDF queue was full before the body was read
+        elif answer == b"" or status in ([b"400"], [b"408"]):
             self.recorder.cut_off.append(elapsed)
-        else:
+        elif answer is None:
             self.recorder.errors["slow client: not cut off"] += 1
+        else:
+            self.recorder.errors[f"slow client: HTTP {status[0].decode()[:3]}"] += 1
 
 
 def _state(html: str) -> str:

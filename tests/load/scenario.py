@@ -53,7 +53,10 @@ class Plan:
     deadline: float  # seconds the whole run may take
     kdf_concurrency: int = 2
     kdf_max_waiting: int = 32
-    idle_timeout: float = 2.0
+    # Short, so that slow clients are cut off many times in a run; not too short, or on a
+    # starved machine an ordinary request's body could pause that long (the default in
+    # production is 120 s).
+    idle_timeout: float = 5.0
 
     def memory_bound_kib(self) -> int:
         return (BASE_MIB * MIB + self.kdf_concurrency * PRODUCTION_LIMITS.memlimit) // 1024
@@ -201,7 +204,7 @@ async def _drive(urls: list[str], plan: Plan, recorder: Recorder) -> list[str]:
 async def _keep_slow(
     load: Load, token: str, gap: float, *, upload: bool, done: asyncio.Event
 ) -> None:
-    limit = 4 * gap  # a slow client still open after this was not cut off
+    limit = 60.0 + 4 * gap  # still open after this: not cut off (see Load.slow_client)
     while not done.is_set():
         await load.slow_client(token, gap, limit, upload)
 
