@@ -58,7 +58,6 @@ class Recorder:
     errors: Counter[str] = field(default_factory=Counter)
     busy: int = 0
     cut_off: list[float] = field(default_factory=list)  # seconds until each slow client ended
-    bytes_up: int = 0
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
@@ -81,13 +80,23 @@ class Recorder:
 class Load:
     """One run's client side: a shared connection pool, the instances, the recorder."""
 
-    def __init__(self, urls: list[str], recorder: Recorder, *, connections: int) -> None:
+    def __init__(
+        self,
+        urls: list[str],
+        recorder: Recorder,
+        *,
+        connections: int,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.urls = urls
         self.recorder = recorder
         self._turn = count()
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self.client = httpx.AsyncClient(
-            limits=limits, timeout=httpx.Timeout(300.0, connect=30.0), trust_env=False
+            limits=limits,
+            timeout=httpx.Timeout(300.0, connect=30.0),
+            trust_env=False,
+            transport=transport,
         )
 
     async def aclose(self) -> None:
@@ -166,14 +175,18 @@ class Load:
         )
 
     async def upload(self, token: str, size: int, seed: int) -> str:
-        """Upload one file of ``size`` bytes through the form; return its SHA-256."""
-        digest = hashlib.sha256()
+        """Upload one file of ``size`` bytes through the form; return its SHA-256.
+
+        Each attempt (a 503 busy is retried) streams the file afresh from its first byte;
+        the digest returned is that of the attempt the server acknowledged."""
+        digests: list[hashlib._Hash] = []
 
         async def body() -> AsyncIterator[bytes]:
+            digest = hashlib.sha256()
+            digests.append(digest)
             yield _part_head(token, f"load-{seed}.bin")
             for piece in _Pieces(size, seed):
                 digest.update(piece)
-                self.recorder.bytes_up += len(piece)
                 yield piece
                 await asyncio.sleep(0)  # let the other sessions run between pieces
             yield f"\r\n--{BOUNDARY}--\r\n".encode()
@@ -185,7 +198,7 @@ class Load:
             lambda u: self.client.post(u, content=body(), headers=headers),
             "/en/case/files",
         )
-        return digest.hexdigest()
+        return digests[-1].hexdigest()
 
     # --- what a slow-loris client does -----------------------------------------------
 
