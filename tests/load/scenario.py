@@ -37,9 +37,11 @@ from tests.conftest import PG_URL, _pg_available, _pg_exec
 from tests.load.generator import MIB, Load, Recorder, unknown_token
 from tests.server import ServerProcess
 
-# What one server holds besides its key derivations: the interpreter, FastAPI, the
-# database pool, and the buffers of the uploads in flight. Measured at about 110 MiB on
-# the development machine under the full load; stated with room to spare, and checked.
+# What one server holds besides its key derivations: the interpreter and app (about
+# 100 MiB idle), hundreds of open requests, three uploads streaming through the sealer,
+# the database pool. Under the full load (budget 1.0, two runs of 2026-12-01) a server
+# peaked at 253-306 MiB with its two derivations, i.e. at most 178 MiB besides them. A broken KDF
+# bound (more derivations at once than ARYZ_KDF_CONCURRENCY) adds 64 MiB for each.
 BASE_MIB = 192
 
 
