@@ -53,9 +53,9 @@ from service.questionnaire.reading import read_answers
 from service.questionnaire.regions import REGIONS
 from service.registry.countries import COUNTRIES
 from service.storage.db import transaction
+from service.web import assets
 from service.web.forms import parse_urlencoded, read_body, strip_invisible
 from service.web.multipart import Field
-from service.web import assets
 from service.web.render import page, stylesheet
 
 router = APIRouter(include_in_schema=False)

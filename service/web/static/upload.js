@@ -52,6 +52,13 @@
   function loadSodium(form) {
     if (sodiumPromise === null) {
       sodiumPromise = loadScript("/static/vendor/libsodium.js", form.dataset.sodium)
+        .then(() => window.libsodium.ready)
+        .then(() => {
+          // Our CSP refuses WebAssembly, so libsodium.js switches to its pure-JavaScript
+          // build; in doing so (0.8.4) it deletes its own `ready`, which the wrappers read
+          // as they load. Either way the module is initialised by now: say so.
+          window.libsodium.ready = window.libsodium.ready || Promise.resolve();
+        })
         .then(() => loadScript("/static/vendor/libsodium-wrappers.js", form.dataset.wrappers))
         .then(() => window.sodium.ready)
         .then(() => window.sodium);
