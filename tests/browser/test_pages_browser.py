@@ -12,6 +12,7 @@ for that alone, since the site's policy rightly refuses scripts it did not serve
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,10 @@ class Walk:
     seen: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     loaded: int = 0  # bytes of the page last loaded, as the server sent them
+    fetched: list[str] = field(default_factory=list)  # every URL the browser asked for
+
+    def __post_init__(self) -> None:
+        self.page.on("request", lambda request: self.fetched.append(request.url))
 
     def visit(self, name: str) -> None:
         """Check the page now shown and keep its screenshot."""
@@ -167,10 +172,14 @@ def test_every_page_in_every_language_at_360px(
             )
             try:
                 shots = ARTIFACTS / "pages" / lang
-                shots.mkdir(parents=True, exist_ok=True)
+                shutil.rmtree(shots, ignore_errors=True)  # no stale pictures from older runs
+                shots.mkdir(parents=True)
                 walk = Walk(context.new_page(), lang, axe if lang in AXE_LANGUAGES else None, shots)
                 _walk(walk, server.url)
                 violations += walk.violations
+                # No web fonts, no third-party resources: everything came from this site.
+                assert all(u.startswith(server.url + "/") for u in walk.fetched), walk.fetched
+                assert not [u for u in walk.fetched if u.endswith((".woff", ".woff2", ".ttf"))]
             finally:
                 context.close()
     assert violations == [], json.dumps(violations, ensure_ascii=False, indent=1)

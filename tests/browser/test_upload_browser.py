@@ -151,3 +151,25 @@ def _shot(name: str) -> Path:
     from tests.browser.conftest import screenshot_path
 
     return screenshot_path(name)
+
+
+def test_page_too_old_for_its_grant_falls_back_to_the_plain_form(
+    with_js: BrowserContext, tmp_path: Path, database_url: str, registry_dir: Path
+) -> None:
+    """A refused grant (a page from before a restart, or hours old) must not lose the
+    files: the script posts the form the plain way and the server seals them."""
+    photo = tmp_path / "scan.pdf"
+    photo.write_bytes(b"%PDF-1.7\n" * 3000)
+    with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
+        page = with_js.new_page()
+        _file_report(page, server.url)
+        # What a restart does to every grant in flight: the key that opens it is gone.
+        page.evaluate(
+            "document.querySelector('form[data-grant]').dataset.grant = 'RjEA' + 'A'.repeat(80)"
+        )
+        page.set_input_files("input[type=file]", str(photo))
+        with page.expect_navigation():
+            page.click("section.add form[enctype] button[type=submit]")
+        assert page.url.endswith("/en/case/files")
+        assert "scan.pdf" in page.inner_text("main")
+        assert "Your case now holds 2 sealed items" in page.content()
