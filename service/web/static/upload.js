@@ -160,6 +160,13 @@
     return out;
   }
 
+  // A request that hangs (a circuit that died without closing) counts as dropped.
+  const REQUEST_TIMEOUT = 5 * 60 * 1000;
+
+  function timeout() {
+    return AbortSignal.timeout ? AbortSignal.timeout(REQUEST_TIMEOUT) : undefined;
+  }
+
   function sleep(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
@@ -208,6 +215,7 @@
             method: "POST",
             headers: { "Content-Type": "application/json" },
             body: JSON.stringify({ grant: this.grant, size: this.size }),
+            signal: timeout(),
           }),
         () => this.ui.resuming(),
       );
@@ -224,7 +232,8 @@
     // the rest from there. The same bytes every time: they were sealed once.
     async flush() {
       let body = concat(this.pending, this.pendingBytes);
-      for (let attempt = 0; body.length > 0; attempt++) {
+      let failures = 0; // in a row: any progress starts the count again
+      while (body.length > 0) {
         let state;
         try {
           state = await answer(
@@ -232,26 +241,29 @@
               method: "PATCH",
               headers: { "Content-Type": MEDIA_TYPE, "Upload-Offset": String(this.offset) },
               body,
+              signal: timeout(),
             }),
           );
         } catch (error) {
           // "upload" (409) is a wrong offset: the server may still have been storing the
           // piece the circuit dropped. Its committed offset says where to go on.
           const retry = !(error instanceof Refused) || error.code === "upload";
-          if (!retry || attempt === RETRIES - 1) throw error;
+          if (!retry || failures === RETRIES - 1) throw error;
           this.ui.resuming();
-          await sleep(Math.min(2 ** attempt, 30) * 1000);
+          await sleep(Math.min(2 ** failures, 30) * 1000);
           state = await retrying(
-            () => fetch(`/api/v1/uploads/${this.upload}`, { method: "GET" }),
+            () => fetch(`/api/v1/uploads/${this.upload}`, { method: "GET", signal: timeout() }),
             () => this.ui.resuming(),
           );
         }
         const done = state.offset - this.offset;
         if (done < 0 || done > body.length) throw new Refused("upload");
+        failures = done > 0 ? 0 : failures + 1;
+        if (failures === RETRIES) throw new Refused("upload");
         body = body.subarray(done);
         this.offset = state.offset;
         this.ui.sent(this.offset);
-        if (state.complete) body = body.subarray(body.length);
+        if (state.complete) break;
       }
       this.pending = [];
       this.pendingBytes = 0;
@@ -343,6 +355,13 @@
     };
   }
 
+  let busy = false;
+
+  // Leaving the page would stop the upload: let the browser ask first.
+  window.addEventListener("beforeunload", (event) => {
+    if (busy) event.preventDefault();
+  });
+
   async function sendAll(form, files, ui) {
     const button = form.querySelector("button[type=submit]");
     const tooLarge = files.find((f) => f.size >= Number(form.dataset.max));
@@ -351,11 +370,13 @@
       return;
     }
     button.disabled = true;
+    busy = true;
     try {
       let sodium;
       try {
         sodium = await loadSodium(form);
       } catch {
+        busy = false;
         form.submit(); // libsodium did not load: the server seals instead
         return;
       }
@@ -366,6 +387,7 @@
           await sendFile(sodium, form, file, ui);
         } catch (error) {
           if (index === 0 && error instanceof Refused && error.code === "upload_grant") {
+            busy = false;
             form.submit(); // the page is too old for its grant: the plain form still works
             return;
           }
@@ -378,6 +400,7 @@
     } catch {
       ui.show(ui.box.dataset.failed);
     } finally {
+      busy = false;
       button.disabled = false;
     }
   }
