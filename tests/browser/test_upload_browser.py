@@ -1,6 +1,7 @@
 """Files sealed in the browser (JavaScript on) and uploaded in resumable pieces.
 
-A report is filed in Chromium with JavaScript on; a 2.5 MiB file is added from the token
+A report is filed in Chromium with JavaScript on; a 2.5 MiB file (a canary in every
+chunk) is added from the token
 page while one piece of the upload is cut off half-way (the server keeps what arrived, the
 browser sees a dropped connection); the script asks the server for its offset and goes on
 from there. Then the case is checked with the token, the same file is sent again through
@@ -10,12 +11,15 @@ the plain form with JavaScript off, and the desk keys open both: same bytes, sam
 from __future__ import annotations
 
 import re
+import secrets
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from service.crypto.keys import BoxKeyPair
+from tests.security.test_canary import _pg_rows_and_files as pg_rows_and_files
 from tests.server import ServerProcess
 from tests.support import opened_items_at
 
@@ -80,8 +84,13 @@ def test_upload_cut_off_resumes_and_matches_the_form_path(
     registry_dir: Path,
     desk_keys: dict[str, BoxKeyPair],
 ) -> None:
+    canary = f"CANARY-{secrets.token_hex(8)}".encode()
+    content = bytearray(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 10_000)  # 2.5 MiB
+    for offset in range(0, len(content) - 64, 65_536):  # in every chunk
+        content[offset + 100 : offset + 100 + len(canary)] = canary
     photo = tmp_path / "фото 1.jpg"
-    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 10_000)  # 2.5 MiB
+    photo.write_bytes(content)
+    started = time.time() - 1
     errors: list[str] = []
     requests: list[Request] = []
     with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
@@ -128,6 +137,17 @@ def test_upload_cut_off_resumes_and_matches_the_form_path(
         plain.set_input_files("input[type=file]", str(photo))
         plain.click("section.add form[enctype] button[type=submit]")
         assert "Your case now holds 3 sealed items" in plain.content()
+
+    # Only ciphertext reached the server's disk, database and output, either way.
+    found = [
+        str(path)
+        for path in tmp_path.rglob("*")
+        if path.is_file() and path != photo and canary in path.read_bytes()
+    ]
+    if database_url.startswith("postgresql"):
+        rows = pg_rows_and_files(database_url, started)
+        found += [where for where, data in rows if canary in data]
+    assert found == []
 
     items = opened_items_at(tmp_path, database_url, registry_dir, desk_keys)
     files = [(meta, body) for meta, body in items if meta["type"] == "file"]
