@@ -86,9 +86,7 @@ class SecurityMiddleware:
     for our own forms.
     """
 
-    def __init__(
-        self, app: ASGIApp, allowed_hosts: Iterable[str], csp: bytes = STRICT_CSP
-    ) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str], csp: bytes = STRICT_CSP) -> None:
         self.app = app
         self.allowed_hosts = {h.lower().encode("latin-1") for h in allowed_hosts}
         self.headers = header_set(csp)

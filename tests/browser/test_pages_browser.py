@@ -167,9 +167,7 @@ def test_every_page_in_every_language_at_360px(
     with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
         for lang in LANGUAGES:
             # bypass_csp only so axe can be injected; JavaScript on, as most people have it.
-            context = browser.new_context(
-                viewport={"width": WIDTH, "height": 780}, bypass_csp=True
-            )
+            context = browser.new_context(viewport={"width": WIDTH, "height": 780}, bypass_csp=True)
             try:
                 shots = ARTIFACTS / "pages" / lang
                 shutil.rmtree(shots, ignore_errors=True)  # no stale pictures from older runs

@@ -19,16 +19,18 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from service.crypto.keys import BoxKeyPair
+from service.crypto.payload import encode_payload_prefix
 from tests.security.test_canary import _pg_rows_and_files as pg_rows_and_files
 from tests.server import ServerProcess
 from tests.support import opened_items_at
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page, Request, Route
+    from playwright.sync_api import BrowserContext, FilePayload, Page, Request, Route
 
 pytestmark = pytest.mark.slow
 
 SEND_SIZE = 1024 * 1024  # upload.js sends this much ciphertext per PATCH
+CHUNK_SIZE = 65_536  # envelope v1 plaintext chunk
 MAX_PAGE = 50 * 1024
 # Expected, and the point: the CSP refuses WebAssembly and libsodium.js says so before it
 # falls back to its pure-JavaScript build.
@@ -193,3 +195,71 @@ def test_page_too_old_for_its_grant_falls_back_to_the_plain_form(
         assert page.url.endswith("/en/case/files")
         assert "scan.pdf" in page.inner_text("main")
         assert "Your case now holds 2 sealed items" in page.content()
+
+
+def test_several_files_at_chunk_edges_are_sealed_as_the_spec_says(
+    with_js: BrowserContext,
+    tmp_path: Path,
+    database_url: str,
+    registry_dir: Path,
+    desk_keys: dict[str, BoxKeyPair],
+) -> None:
+    """An empty file, and files whose payload is exactly two chunks and one byte over:
+    the browser must end each stream with one final chunk (never an extra empty one) and
+    the desk must open them all, in the order chosen."""
+    with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
+        page = with_js.new_page()
+        _file_report(page, server.url)
+        form = page.locator("form[data-grant]")
+        meta = {
+            "type": "file",
+            "media_type": "application/octet-stream",
+            "created": form.get_attribute("data-week"),
+            "case_public_key": form.get_attribute("data-case-key"),
+        }
+        meta_keys = form.get_attribute("data-keys")
+        # The payload is prefix || body; choose bodies that put its end on a chunk edge.
+        edge = 2 * CHUNK_SIZE - len(encode_payload_prefix({**meta, "name": "edge.bin"}))
+        over = 2 * CHUNK_SIZE + 1 - len(encode_payload_prefix({**meta, "name": "over.bin"}))
+        files: list[FilePayload] = [
+            {"name": name, "mimeType": "application/octet-stream", "buffer": data}
+            for name, data in (
+                ("empty.bin", b""),
+                ("edge.bin", bytes([7]) * edge),
+                ("over.bin", bytes([9]) * over),
+            )
+        ]
+        page.set_input_files("input[type=file]", files=files)
+        page.click("section.add form[enctype] button[type=submit]")
+        page.wait_for_selector(".upload-done li:nth-child(3)")
+        assert page.locator(".upload-done li").all_inner_texts() == [f["name"] for f in files]
+
+    items = opened_items_at(tmp_path, database_url, registry_dir, desk_keys)
+    opened = [(m["name"], m, body) for m, body in items if m["type"] == "file"]
+    assert [(name, body) for name, _m, body in opened] == [(f["name"], f["buffer"]) for f in files]
+    for name, m, _body in opened:
+        assert m == {**meta, "name": name}
+    # Stored lengths are the spec's, p + 17·max(1, ⌈p / 65 536⌉) after the header: so at an
+    # edge the stream ends with a full final chunk, not an extra empty one.
+    keys = len(str(meta_keys).split())
+    header = 6 + 88 * keys + 24
+    plain = [
+        len(encode_payload_prefix({**meta, "name": f["name"]})) + len(f["buffer"]) for f in files
+    ]
+    wanted = [header + p + 17 * max(1, -(-p // CHUNK_SIZE)) for p in plain]
+    assert _stored_sizes(tmp_path, database_url, registry_dir)[-3:] == wanted
+
+
+def _stored_sizes(data_dir: Path, database_url: str, registry_dir: Path) -> list[int]:
+    from sqlalchemy import select
+
+    from service.app import build_runtime
+    from service.models import Item
+    from tests.conftest import make_settings
+
+    runtime = build_runtime(make_settings(data_dir, database_url, registry_dir))
+    try:
+        with runtime.sessions() as session:
+            return list(session.scalars(select(Item.size).order_by(Item.id)))
+    finally:
+        runtime.engine.dispose()
