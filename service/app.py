@@ -24,7 +24,7 @@ from service.storage.db import make_engine, make_sessionmaker, transaction
 from service.storage.items import sweep_unfinished
 from service.storage.migrate import is_current
 from service.web import errors
-from service.web.security import BodyLimitMiddleware, SecurityMiddleware
+from service.web.security import INTAKE_CSP, STRICT_CSP, BodyLimitMiddleware, SecurityMiddleware
 
 
 def configure_logging() -> None:
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         allowed_hosts=settings.allowed_hosts,
         small=settings.max_answers_bytes * 2,
         upload=settings.max_submission_bytes,
+        csp=INTAKE_CSP,
     )
 
 
@@ -130,6 +131,7 @@ def _hardened_app(
     allowed_hosts: list[str],
     small: int,
     upload: int,
+    csp: bytes = STRICT_CSP,
 ) -> FastAPI:
     """One app with the security wiring every listener shares: Host and origin checks,
     security headers, body caps and the fixed, non-echoing error responses."""
@@ -152,5 +154,5 @@ def _hardened_app(
         upload=upload,
         idle_timeout=runtime.settings.body_idle_timeout,
     )
-    app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts)
+    app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts, csp=csp)
     return app

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.crypto.formstate import FormStateKey
+from service.crypto.grants import GRANT_HOURS
 from service.crypto.token import Deriver, KdfLimits
 from service.registry.logic import Registry
 from service.settings import Settings
@@ -25,6 +26,11 @@ class Runtime:
     # Seals the answers of earlier form steps into the page; lives only in this process's
     # memory, so a restart makes pages in flight ask the person to start again.
     form_state: FormStateKey = field(default_factory=FormStateKey)
+    # Seals the upload grants pages hand the browser-side sealing script (service/cases/
+    # grants.py); its own key, so a grant can never be read as form state or back.
+    upload_grants: FormStateKey = field(
+        default_factory=lambda: FormStateKey(max_age_hours=GRANT_HOURS)
+    )
 
     @property
     def kdf_limits(self) -> KdfLimits:

@@ -21,6 +21,8 @@ Tree::
     │   ├── UnknownCoalitionError    no coalition for that choice
     │   ├── OriginError              cross-origin request or wrong Host
     │   ├── UploadError              resumable upload offset or state wrong
+    │   │   └── UploadGrantError     a page's upload grant is old, altered or from before
+    │   │                            a restart
     │   └── NotFoundError            no such case / upload (same answer for every reason)
     ├── BusyError                    too many key derivations waiting (HTTP 503)
     ├── EnvelopeError                a sealed item is refused
@@ -111,6 +113,11 @@ class UploadError(InputError):
     code = "upload"
     message = "The upload could not continue. Please start it again."
     http_status = 409
+
+
+class UploadGrantError(UploadError):
+    code = "upload_grant"
+    message = "This page is too old to send files from. Please open your case again."
 
 
 class NotFoundError(InputError):

@@ -26,6 +26,7 @@ from service.api.schemas import (
     UploadState,
 )
 from service.cases import logic as cases
+from service.crypto.grants import open_grant
 from service.deps import RuntimeDep
 from service.errors import FormError, TooLargeError, UnknownCoalitionError, UploadError
 from service.storage.db import transaction
@@ -122,9 +123,15 @@ async def start_upload(body: UploadCreate, runtime: RuntimeDep) -> UploadState:
         raise TooLargeError()
 
     def start() -> bytes:
-        key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
         with transaction(runtime.sessions) as session:
-            case = cases.get_case(session, key)
+            if body.grant is not None:
+                # From a page whose browser seals (service/crypto/grants.py).
+                ref = open_grant(runtime.upload_grants, body.grant)
+                case = cases.get_case_by_ref(session, ref)
+            else:
+                assert body.lookup_id is not None  # noqa: S101 - the schema requires one
+                key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
+                case = cases.get_case(session, key)
             return logic.start_upload(session, case, body.size)
 
     capability = await run_in_threadpool(start)

@@ -7,7 +7,7 @@ import binascii
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -80,8 +80,20 @@ class CaseRef(Strict):
 
 
 class UploadCreate(Strict):
-    lookup_id: Hex32
+    lookup_id: Hex32 | None = Field(default=None, description="From the token, on the client.")
+    grant: str | None = Field(
+        default=None,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_-]+={0,2}$",
+        description="Instead of lookup_id: the upload grant an intake page gave the browser.",
+    )
     size: int = Field(gt=0, description="Total ciphertext bytes of the sealed item.")
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> UploadCreate:
+        if (self.lookup_id is None) == (self.grant is None):
+            raise ValueError("give exactly one of lookup_id and grant")
+        return self
 
 
 class UploadState(Strict):

@@ -52,6 +52,14 @@ def get_case(session: Session, key: bytes) -> Case:
     return case
 
 
+def get_case_by_ref(session: Session, ref: bytes) -> Case:
+    """The case an upload grant names (only the server can make one, see crypto/grants)."""
+    case = session.scalar(select(Case).where(Case.ref == ref))
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
 def check_sealed_for(coalition: CoalitionEntry, ciphertext_head: bytes) -> int:
     """Check an envelope header names exactly the coalition's current keys.
 

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.cases import logic as cases
 from service.crypto.envelope import Sealer, seal
+from service.crypto.grants import issue_grant
 from service.crypto.payload import encode_payload_prefix
 from service.crypto.token import TokenSecrets
 from service.deps import Runtime
@@ -37,6 +38,34 @@ NATIONAL = "national"
 class Routing:
     country: str
     coalition: CoalitionEntry
+
+
+@dataclass(frozen=True)
+class BrowserUpload:
+    """What a page gives its sealing script (as data attributes; upload.js reads them).
+
+    All public except the grant (see service/crypto/grants.py), which only adds items to
+    this one case. The ISO week comes from the server, as on the form path, so items
+    sealed either way carry the same metadata and the browser's clock is never read.
+    """
+
+    grant: str
+    keys: str  # the coalition's current X25519 public keys, hex, space-separated
+    case_public_key: str  # hex of the case's reply public key (payload metadata)
+    week: str
+    max_bytes: int
+
+
+def browser_upload(
+    runtime: Runtime, case_ref: bytes, coalition: CoalitionEntry, secrets: TokenSecrets
+) -> BrowserUpload:
+    return BrowserUpload(
+        grant=issue_grant(runtime.upload_grants, case_ref),
+        keys=" ".join(key.hex() for key in coalition.recipients),
+        case_public_key=secrets.reply.public.hex(),
+        week=current_week(),
+        max_bytes=runtime.settings.max_submission_bytes,
+    )
 
 
 @dataclass(frozen=True)

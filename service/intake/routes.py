@@ -53,6 +53,7 @@ from service.questionnaire.reading import read_answers
 from service.questionnaire.regions import REGIONS
 from service.registry.countries import COUNTRIES
 from service.storage.db import transaction
+from service.web import assets
 from service.web.forms import parse_urlencoded, read_body, strip_invisible
 from service.web.multipart import Field
 from service.web.render import page, stylesheet
@@ -77,6 +78,12 @@ async def root() -> Response:
 @router.get("/static/aryz.css")
 async def css() -> Response:
     return Response(stylesheet(), media_type="text/css; charset=utf-8")
+
+
+@router.get("/static/{name:path}")
+async def static_script(name: str) -> Response:
+    """Our upload script and the vendored libsodium files; nothing else is served."""
+    return Response(assets.script(name), media_type=assets.JS_MEDIA_TYPE)
 
 
 @router.get("/{lang}/")
@@ -249,25 +256,32 @@ async def report_submit(lang: str, request: Request, runtime: RuntimeDep) -> Res
         logic.seal_answers, routing, CURRENT, answers, language, secrets
     )
     key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
-    await run_in_threadpool(_create_case, runtime, routing, key, secrets, sealed)
+    ref = await run_in_threadpool(_create_case, runtime, routing, key, secrets, sealed)
     return page(
         "token.html",
         language,
-        {"token": token, "token_display": format_token(token), "coalition": routing.coalition},
+        {
+            "token": token,
+            "token_display": format_token(token),
+            "coalition": routing.coalition,
+            "upload": logic.browser_upload(runtime, ref, routing.coalition, secrets),
+        },
     )
 
 
 def _create_case(
     runtime: Runtime, routing: logic.Routing, key: bytes, secrets: TokenSecrets, sealed: bytes
-) -> None:
+) -> bytes:
+    """Create (or, for a re-sent page, find) the case; returns its reference."""
     with transaction(runtime.sessions) as session:
-        cases.create_case(
+        case, _created = cases.create_case(
             session,
             coalition=routing.coalition,
             key=key,
             reply_public_key=secrets.reply.public,
             answers=sealed,
         )
+        return case.ref
 
 
 async def _open_case(runtime: Runtime, token_text: str) -> tuple[Case | None, TokenSecrets]:
@@ -310,7 +324,12 @@ async def case_files(lang: str, request: Request, runtime: RuntimeDep) -> Respon
     return page(
         "files_received.html",
         language,
-        {"arrived": arrived, "view": view, "token": parse_token(first.value)},
+        {
+            "arrived": arrived,
+            "view": view,
+            "token": parse_token(first.value),
+            "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
+        },
         pad=True,
     )
 
@@ -332,6 +351,9 @@ async def status(lang: str, request: Request, runtime: RuntimeDep) -> Response:
         return page("status_form.html", language, {"error": exc.code}, status_code=400, pad=True)
     if case is None:
         return page("not_found.html", language, status_code=404, pad=True)
+    coalition = runtime.registry.get(case.coalition_id)
+    if coalition is None:
+        raise NotFoundError()
     view = await run_in_threadpool(_view, runtime, case)
     replies = await run_in_threadpool(_open_replies, view, secrets)
     return page(
@@ -342,6 +364,7 @@ async def status(lang: str, request: Request, runtime: RuntimeDep) -> Response:
             "token": parse_token(token_text),
             "replies": replies,
             "status_labels": STATUS_LABELS,
+            "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
         },
         pad=True,
     )
@@ -371,7 +394,13 @@ async def case_message(lang: str, request: Request, runtime: RuntimeDep) -> Resp
     await run_in_threadpool(_add_item, runtime, case, coalition, sealed)
     view = await run_in_threadpool(_view, runtime, case)
     token = parse_token(form["token"][-1])
-    return page("message_received.html", language, {"view": view, "token": token}, pad=True)
+    upload = logic.browser_upload(runtime, case.ref, coalition, secrets)
+    return page(
+        "message_received.html",
+        language,
+        {"view": view, "token": token, "upload": upload},
+        pad=True,
+    )
 
 
 def _add_item(runtime: Runtime, case: Case, coalition: Any, sealed: bytes) -> None:

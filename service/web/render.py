@@ -1,4 +1,5 @@
-"""Server-side rendering: Jinja2 templates with gettext, no JavaScript anywhere."""
+"""Server-side rendering: Jinja2 templates with gettext. Every page works without
+JavaScript; the pages that take files also load ``/static/upload.js`` (service/web/assets)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.responses import HTMLResponse
 
 from service.i18n import LANGUAGES, translations
+from service.web.assets import integrity
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -32,6 +34,7 @@ def environment(language: str) -> Environment:
     )
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["integrity"] = integrity
     return env
 
 

@@ -1,7 +1,11 @@
 """ASGI middleware that every response passes through: headers, Host and origin checks.
 
 Why each header (security brief item 9):
-- a strict CSP with ``default-src 'none'``: no script runs, nothing loads from elsewhere;
+- a strict CSP with ``default-src 'none'``: nothing loads from elsewhere, and no script
+  runs — except, on the intake site only (``INTAKE_CSP``), our own scripts from
+  ``/static/`` that seal files in the browser when JavaScript is on (no inline script, no
+  eval, no WebAssembly: libsodium falls back to its pure-JavaScript build); the desk and
+  the courier listener keep ``STRICT_CSP``;
 - ``no-referrer``, ``no-store``: nothing about the visit lingers or leaks onward;
 - no ``Server``/``Date``/``ETag``/``Last-Modified``: a server clock seen through an onion
   service helps locate it, and validators let a page be fingerprinted or tracked.
@@ -18,12 +22,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import FormError, TooLargeError
 
-SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (
-        b"content-security-policy",
-        b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-        b"base-uri 'none'; frame-ancestors 'none'",
-    ),
+STRICT_CSP = (
+    b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    b"base-uri 'none'; frame-ancestors 'none'"
+)
+# 'self' scripts and fetches for the browser-side sealing (service/web/static/upload.js).
+# No 'wasm-unsafe-eval': Tor Browser at "Safer" has no WebAssembly anyway, and libsodium's
+# pure-JavaScript build is fast enough for what a Tor circuit carries.
+INTAKE_CSP = (
+    b"default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+    b"img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+_OTHER_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
     (b"pragma", b"no-cache"),
@@ -36,8 +46,15 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
         b"camera=(), microphone=(), geolocation=(), interest-cohort=(), payment=(), usb=()",
     ),
 )
+
+
+def header_set(csp: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    return ((b"content-security-policy", csp), *_OTHER_HEADERS)
+
+
+SECURITY_HEADERS = header_set(STRICT_CSP)
 _DROPPED = {b"server", b"date", b"etag", b"last-modified", b"x-powered-by"}
-_OURS = {name for name, _ in SECURITY_HEADERS}
+_OURS = {b"content-security-policy"} | {name for name, _ in _OTHER_HEADERS}
 CUT_OFF = "The upload stopped before it finished. What arrived complete was kept."
 SLACK = 64 * 1024  # multipart framing and headers on top of the content caps
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -51,9 +68,12 @@ REFUSED_PAGE = (
 )
 
 
-def secure_headers(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def secure_headers(
+    headers: Iterable[tuple[bytes, bytes]],
+    ours: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS,
+) -> list[tuple[bytes, bytes]]:
     kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED and k.lower() not in _OURS]
-    return kept + list(SECURITY_HEADERS)
+    return kept + list(ours)
 
 
 class SecurityMiddleware:
@@ -66,21 +86,23 @@ class SecurityMiddleware:
     for our own forms.
     """
 
-    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: Iterable[str], csp: bytes = STRICT_CSP) -> None:
         self.app = app
         self.allowed_hosts = {h.lower().encode("latin-1") for h in allowed_hosts}
+        self.headers = header_set(csp)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if not self._acceptable(scope):
-            await _refuse(send)
+            await _refuse(send, ours=self.headers)
             return
 
         async def send_secure(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = {**message, "headers": secure_headers(message.get("headers", []))}
+                headers = secure_headers(message.get("headers", []), self.headers)
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_secure)
@@ -106,7 +128,9 @@ def _lower(headers: Iterable[tuple[bytes, bytes]]) -> Iterable[tuple[bytes, byte
     return ((k.lower(), v.strip().lower()) for k, v in headers)
 
 
-async def _refuse(send: Send, status: int = 400) -> None:
+async def _refuse(
+    send: Send, status: int = 400, ours: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -116,7 +140,8 @@ async def _refuse(send: Send, status: int = 400) -> None:
                     (b"content-type", b"text/html; charset=utf-8"),
                     (b"content-length", str(len(REFUSED_PAGE)).encode()),
                     (b"connection", b"close"),
-                ]
+                ],
+                ours,
             ),
         }
     )

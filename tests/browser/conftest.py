@@ -60,3 +60,11 @@ def no_js(browser: Browser) -> Iterator[BrowserContext]:
 def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / f"{name}.png"
+
+
+@pytest.fixture
+def with_js(browser: Browser) -> Iterator[BrowserContext]:
+    """The same phone-sized context with JavaScript on, as Tor Browser at "Standard"."""
+    context = browser.new_context(java_script_enabled=True, viewport={"width": 360, "height": 780})
+    yield context
+    context.close()

@@ -1,5 +1,6 @@
 """The courier app answers every status code with the same security headers as the
-public app, never a Server/Date/ETag header, and echoes nothing it was sent."""
+public app (but the strict CSP: it serves no script at all), never a Server/Date/ETag
+header, and echoes nothing it was sent."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from fastapi.testclient import TestClient
 
 from service.app import create_courier_app
 from service.deps import Runtime
+from service.web.security import STRICT_CSP
 from tests.courier.helpers import PREFIX, Courier
 from tests.support import file_report
 from tests.web.test_hardening import CANARY, _check_headers, _echoes
+
+STRICT = STRICT_CSP.decode()
 
 
 def test_every_courier_status_code_carries_the_security_headers(
@@ -40,7 +44,7 @@ def test_every_courier_status_code_carries_the_security_headers(
         answers[500] = c.get(f"{PREFIX}/broken")
     for status, response in answers.items():
         assert response.status_code == status, (status, response.text)
-        _check_headers(response)
+        _check_headers(response, csp=STRICT)
     assert "SECRET-DETAIL" not in answers[500].text
 
 
@@ -69,7 +73,7 @@ def test_courier_errors_echo_nothing(
     response = courier_app.request(method, path, **kwargs)  # type: ignore[arg-type]
     assert response.status_code >= 400
     assert _echoes(response) == []
-    _check_headers(response)
+    _check_headers(response, csp=STRICT)
 
 
 def test_a_signed_request_with_canaries_in_the_body_echoes_nothing(kz_courier: Courier) -> None:

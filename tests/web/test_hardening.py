@@ -12,12 +12,15 @@ from service.app import build_runtime, create_app
 from service.crypto.token import generate_token
 from service.deps import Runtime
 from service.settings import Mode
+from service.web.security import STRICT_CSP
 from tests.conftest import make_settings
 from tests.support import add_files, file_report, state_of
 
 REQUIRED = {
-    "content-security-policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    # Scripts and fetches only from this site, for the browser-side sealing (upload.js).
+    "content-security-policy": "default-src 'none'; script-src 'self'; connect-src 'self'; "
+    "style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'",
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
@@ -26,10 +29,11 @@ REQUIRED = {
 FORBIDDEN = ("server", "date", "etag", "last-modified", "x-powered-by", "set-cookie")
 
 
-def _check_headers(response: object) -> None:
+def _check_headers(response: object, csp: str | None = None) -> None:
     headers = response.headers  # type: ignore[attr-defined]
     for name, value in REQUIRED.items():
-        assert headers.get(name) == value, name
+        wanted = csp if csp is not None and name == "content-security-policy" else value
+        assert headers.get(name) == wanted, name
     for name in FORBIDDEN:
         assert name not in headers, name
 
@@ -171,7 +175,8 @@ def test_unexpected_failure_page_is_fixed_and_carries_the_headers(runtime: Runti
     assert response.status_code == 500
     assert "SECRET-DETAIL" not in response.text
     assert "Traceback" not in response.text
-    _check_headers(response)
+    # Rendered outside the middleware: the strictest policy (no script at all).
+    _check_headers(response, csp=STRICT_CSP.decode())
 
 
 def test_status_answers_have_one_size_for_typos_and_malformed_tokens_too(
