@@ -1,5 +1,5 @@
 """A person files a report in a real browser with JavaScript off: the whole questionnaire
-in Russian (every step, back and forward, a second place of detention), a photo, the
+in Russian and in Tajik (every step, back and forward, a second place of detention), a photo, the
 token written down and the case checked with it; and the short way in English (the
 first step, then straight to sending)."""
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from service.i18n import translations
 from service.web.assets import integrity
 from tests.browser.conftest import screenshot_path
 from tests.server import ServerProcess
@@ -30,8 +31,9 @@ def _next(page: Page, button: str = "next") -> None:
     assert page.locator("a.exit").count() == 1  # the quick exit on every page
 
 
-def _step(page: Page, number: int, tag: str) -> None:
-    assert f"Шаг {number} из 13" in page.inner_text(".progress")
+def _step(page: Page, number: int, tag: str, lang: str = "ru") -> None:
+    progress = translations(lang).gettext("Step %(number)s of %(total)s")
+    assert progress % {"number": number, "total": 13} in page.inner_text(".progress")
     shot = page.screenshot(path=screenshot_path(f"step{number:02d}-{tag}"), full_page=True)
     # A full-page capture is as wide as the page: nothing sticks out of a 360 px phone.
     assert int.from_bytes(shot[16:20], "big") == 360
@@ -49,23 +51,25 @@ def _attach_photo_and_check_status(page: Page, server_url: str, photo: Path, lan
     return page.content()
 
 
-def test_full_questionnaire_in_russian_with_photo_then_status(
-    no_js: object, tmp_path: Path, database_url: str, registry_dir: Path
+@pytest.mark.parametrize("lang", ["ru", "tg"])
+def test_full_questionnaire_with_photo_then_status(
+    no_js: object, tmp_path: Path, database_url: str, registry_dir: Path, lang: str
 ) -> None:
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 3000)
-    tag = f"ru-{database_url.split(':')[0].split('+')[0]}"
+    tag = f"{lang}-{database_url.split(':')[0].split('+')[0]}"
+    _ = translations(lang).gettext
     with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
         page = no_js.new_page()  # type: ignore[attr-defined]
         page.goto(f"{server.url}/")
-        page.click("a[hreflang=ru].button")
-        page.click("a[href='/ru/report']")
-        _step(page, 1, tag)
+        page.click(f"a[hreflang={lang}].button")
+        page.click(f"a[href='/{lang}/report']")
+        _step(page, 1, tag, lang)
         page.check("input[name=country][value=KZ]")
         page.check("input[name='filer.role'][value=relative]")
         page.check("input[name='filer.relation'][value=parent]")
         _next(page)
-        _step(page, 2, tag)
+        _step(page, 2, tag, lang)
         page.fill("input[name='victim.pseudonym']", "Азамат")
         page.check("input[name='victim.sex'][value=male]")
         page.check("input[name='victim.age_band'][value='18_29']")
@@ -73,7 +77,7 @@ def test_full_questionnaire_in_russian_with_photo_then_status(
         page.check("input[name='victim.situation'][value=detained]")
         page.fill("input[name='victim.situation_details']", "СИЗО-1, Алматы")
         _next(page)
-        _step(page, 3, tag)
+        _step(page, 3, tag, lang)
         # The person is alive and a relative files: the person's own consent is asked.
         page.check("input[name='consent.contact'][value=no]")
         page.check("input[name='consent.legal'][value=yes]")
@@ -81,7 +85,7 @@ def test_full_questionnaire_in_russian_with_photo_then_status(
         page.check("input[name='consent.statistics'][value=yes]")
         page.check("input[name='consent.victim'][value=not_asked]")
         _next(page)
-        _step(page, 4, tag)
+        _step(page, 4, tag, lang)
         page.fill("textarea[name='narrative.text']", NARRATIVE)
         # Back to step 3 and forward again: both pages keep what was entered.
         _next(page, "back")
@@ -89,13 +93,13 @@ def test_full_questionnaire_in_russian_with_photo_then_status(
         _next(page)
         assert page.input_value("textarea[name='narrative.text']") == NARRATIVE
         _next(page)
-        _step(page, 5, tag)
+        _step(page, 5, tag, lang)
         page.fill("input[name='arrest.date']", "март 2026")
         page.select_option("select[name='arrest.region']", "KZ-75")
         page.check("input[name='arrest.agency'][value=police]")
         page.check("input[name='arrest.registered'][value=late]")
         _next(page)
-        _step(page, 6, tag)
+        _step(page, 6, tag, lang)
         page.check("input[name='detention.0.type'][value=ivs]")
         page.select_option("select[name='detention.0.region']", "KZ-75")
         page.check("input[name='detention.0.lawyer'][value=no]")
@@ -104,46 +108,53 @@ def test_full_questionnaire_in_russian_with_photo_then_status(
         page.check("input[name='detention.1.family'][value=late]")
         assert page.is_checked("input[name='detention.0.type'][value=ivs]")
         _next(page)
-        _step(page, 7, tag)
+        _step(page, 7, tag, lang)
         page.fill("input[name='episodes.0.when']", "в первую ночь, в ИВС")
         page.check("input[name='episodes.0.methods'][value=beating]")
         page.check("input[name='episodes.0.methods'][value=suffocation]")
         page.check("input[name='episodes.0.forced_confession'][value=yes]")
         _next(page)
-        _step(page, 8, tag)
+        _step(page, 8, tag, lang)
         page.check("input[name='perpetrators.number'][value=two_to_three]")
         page.check("input[name='perpetrators.agency'][value=police]")
         _next(page)
-        _step(page, 9, tag)
+        _step(page, 9, tag, lang)
         page.check("input[name='witnesses.any'][value=yes]")
         page.fill("textarea[name='witnesses.who']", "сокамерник")
         _next(page)
-        _step(page, 10, tag)
+        _step(page, 10, tag, lang)
         page.check("input[name='effects.physical'][value=bruises]")
         page.check("input[name='effects.psychological'][value=sleep]")
         _next(page)
-        _step(page, 11, tag)
+        _step(page, 11, tag, lang)
         page.check("input[name='medical.care'][value=refused]")
         page.check("input[name='medical.records'][value=yes]")
         _next(page)
-        _step(page, 12, tag)
+        _step(page, 12, tag, lang)
         page.check("input[name='complaints.made'][value=yes]")
         page.check("input[name='complaints.to'][value=prosecutor]")
         page.check("input[name='complaints.reprisals'][value=yes]")
         _next(page)
-        _step(page, 13, tag)
+        _step(page, 13, tag, lang)
         page.check("input[name='needs.help'][value=lawyer]")
         page.fill("textarea[name='needs.urgent']", "Его снова могут избить.")
         _next(page)
         review = page.content()
-        for shown in (NARRATIVE, "Азамат", "Алматы (город)", "Следственный изолятор",
-                      "Удушение", "Его снова могут избить."):  # fmt: skip
+        translated = (
+            _("Almaty (city)"),
+            _("Pre-trial detention centre (SIZO)"),
+            _("Suffocation (a bag, a gas mask, water)"),
+        )
+        for shown in (NARRATIVE, "Азамат", *translated, "Его снова могут избить."):
             assert shown in review, shown
         page.screenshot(path=screenshot_path(f"review-{tag}"), full_page=True)
         page.click("button[name=action][value=send]")
         page.screenshot(path=screenshot_path(f"token-{tag}"), full_page=True)
-        content = _attach_photo_and_check_status(page, server.url, photo, "ru")
-        assert "2 зашифрованных" in content
+        content = _attach_photo_and_check_status(page, server.url, photo, lang)
+        held = translations(lang).ngettext(
+            "Your case holds %(num)s sealed item.", "Your case holds %(num)s sealed items.", 2
+        )
+        assert held % {"num": 2} in content
         page.screenshot(path=screenshot_path(f"status-{tag}"), full_page=True)
         # Everything above ran with JavaScript off. The page offers one script, our own,
         # for browsers that run it: no inline code, pinned by its hash.
