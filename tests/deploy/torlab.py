@@ -6,30 +6,24 @@ one that does not, before tor starts), tors run in a loopback-only network names
 when ``unshare`` allows it, carry ``__OwningControllerProcess`` (they die with the test
 process), and are stopped by their PID.
 
-Also here: onion key directories in tor's ``HiddenServiceDir`` layout made from a fresh
-Ed25519 key, and the v3 address computed offline, so a test can compare what tor writes.
+Also here: onion key directories in tor's ``HiddenServiceDir`` layout made with
+``onion.keys``, and the v3 address computed offline, so a test can compare what tor writes.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from service.crypto.keys import generate_signing_keypair
+from onion import keys
+from onion.torrc import check_torrc, parse
 from tests.conftest import require
 
 TOR = shutil.which("tor")
-# Tor's tagged-file headers (29 characters, NUL-padded to 32). Note "v1": tor names the
-# key file format, not the onion version (a header saying "ed25519v3" is refused, and tor
-# silently makes a new key in its place).
-SECRET_HEADER = b"== ed25519v1-secret: type0 ==\x00\x00\x00"
-PUBLIC_HEADER = b"== ed25519v1-public: type0 ==\x00\x00\x00"
 # Running the tests as root (CI, these machines) makes tor warn once; it is about the
 # test process, not about any shipped option, so it is the one warning we tolerate.
 ROOT_WARNING = "You are running Tor as root"
@@ -46,6 +40,7 @@ def check_offline(torrc: str) -> None:
     lines = [line.split("#", 1)[0].split() for line in torrc.splitlines()]
     if ["DisableNetwork", "1"] not in lines:
         raise AssertionError("refusing to run a torrc without 'DisableNetwork 1'")
+    check_torrc(parse(torrc), allow_public=False)  # and the gate every Aryz tor passes
 
 
 @functools.cache
@@ -133,31 +128,11 @@ def tor_hostname(hs_dir: Path, workdir: Path, timeout: float = 60.0) -> str:
 
 
 def onion_address(public_key: bytes) -> str:
-    """The v3 address: base32(pubkey | SHA3-256(".onion checksum" | pubkey | 3)[:2] | 3)."""
-    version = b"\x03"
-    checksum = hashlib.sha3_256(b".onion checksum" + public_key + version).digest()[:2]
-    return base64.b32encode(public_key + checksum + version).decode().lower() + ".onion"
+    """The v3 hostname of a public key (``onion.keys``, checked against tor there)."""
+    return keys.onion_address(public_key) + ".onion"
 
 
 def write_onion_keys(directory: Path) -> tuple[bytes, str]:
-    """Make ``directory`` a HiddenServiceDir from a fresh key; return (secret file, address).
-
-    Tor keeps the *expanded* Ed25519 key: SHA-512 of the seed, first half clamped.
-    """
-    pair = generate_signing_keypair()
-    expanded = bytearray(hashlib.sha512(pair.seed).digest())
-    expanded[0] &= 248
-    expanded[31] &= 127
-    expanded[31] |= 64
-    directory.mkdir(mode=0o700, parents=True)
-    secret = SECRET_HEADER + bytes(expanded)
-    address = onion_address(pair.verify)
-    for name, content in (
-        ("hs_ed25519_secret_key", secret),
-        ("hs_ed25519_public_key", PUBLIC_HEADER + pair.verify),
-        ("hostname", (address + "\n").encode()),
-    ):
-        fd = os.open(directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-    return secret, address
+    """Make ``directory`` a HiddenServiceDir from a fresh key; return (secret file, address)."""
+    key = keys.create_key(directory)
+    return (directory / keys.SECRET_FILE).read_bytes(), key.hostname
