@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -54,6 +55,24 @@ class ServerInfo:
         raise ClientError("No coalition on this server matches that country or id.")
 
 
+# tor's extended SOCKS replies (ExtendedErrors) that no retry can change.
+_PERMANENT = {
+    0xF2: "That is not a valid onion address.",
+    0xF3: "That is not a valid onion address.",
+    0xF4: (
+        "That onion needs client authorisation and this computer's tor has no key for it "
+        "(put the courier's .auth_private file in tor's ClientOnionAuthDir)."
+    ),
+    0xF5: "This computer's tor has a client key for that onion, but it was refused.",
+}
+
+
+def _tor_reply_code(exc: BaseException) -> int | None:
+    """The reply code socksio could not name (it says so in the ValueError behind it)."""
+    match = re.search(r"b'\\x([0-9a-f]{2})'", str(exc.__cause__ or exc.__context__ or ""))
+    return int(match.group(1), 16) if match else None
+
+
 class _ProxyErrors(httpx.BaseTransport):
     """Turn socksio's own ``ProtocolError`` into ``httpx.ProxyError``.
 
@@ -68,7 +87,11 @@ class _ProxyErrors(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         try:
             return self._inner.handle_request(request)
-        except socksio.exceptions.ProtocolError:
+        except socksio.exceptions.ProtocolError as exc:
+            code = _tor_reply_code(exc)
+            if code in _PERMANENT:
+                # Retrying cannot help: say what is wrong at once.
+                raise ClientError(_PERMANENT[code]) from None
             raise httpx.ProxyError("the proxy could not connect", request=request) from None
 
     def close(self) -> None:

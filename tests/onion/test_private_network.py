@@ -147,6 +147,7 @@ def test_staff_onion_unreachable_without_client_auth(site: Site) -> None:
         *_proxy(site),
     )
     assert pulled.returncode != 0
+    assert "client authorisation" in pulled.stderr  # said at once, not after retries
     assert "Traceback" not in pulled.stderr
     assert not (site.workdir / "never.aryz").exists()
 
