@@ -31,9 +31,11 @@ from service.deps import RuntimeDep
 from service.errors import FormError, TooLargeError, UnknownCoalitionError, UploadError
 from service.storage.db import transaction
 
+# Every fixed error the API can answer, so its OpenAPI document is complete: 413 for a
+# body or declared upload over the cap, 503 when the key-derivation queue is full.
 router = APIRouter(
     prefix="/api/v1",
-    responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+    responses={code: {"model": ErrorBody} for code in (400, 404, 409, 413, 503)},
 )
 
 UPLOAD_MEDIA_TYPE = "application/offset+octet-stream"
