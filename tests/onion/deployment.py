@@ -15,7 +15,7 @@ from pathlib import Path
 from onion.keys import load_key
 from service.crypto.token import MIN_LIMITS
 from tests.conftest import TEST_PEPPER
-from tests.onion.network import PrivateTorNetwork
+from tests.onion.network import Node, PrivateTorNetwork
 
 REACH_TIMEOUT = 150.0
 _CODE = re.compile(r"0x([0-9a-f]{2})")
@@ -23,9 +23,16 @@ _CODE = re.compile(r"0x([0-9a-f]{2})")
 
 class OnionDeployment:
     def __init__(
-        self, network: PrivateTorNetwork, workdir: Path, database_url: str, registry: Path
+        self,
+        network: PrivateTorNetwork,
+        workdir: Path,
+        database_url: str,
+        registry: Path,
+        client: Node | None = None,
     ) -> None:
         self.network = network
+        # The tor this site's users go through (its SOCKS port and control socket).
+        self.client = client or network.client
         self.workdir = workdir
         # Unix socket paths must stay short: keep them in the network's /tmp root.
         self.sockets = network.root / f"srv-{os.getpid()}-{len(list(network.root.glob('srv-*')))}"
@@ -102,6 +109,10 @@ class OnionDeployment:
 
     # --- clients --------------------------------------------------------------------------
 
+    @property
+    def socks_url(self) -> str:
+        return f"socks5h://127.0.0.1:{self.client.socks_port}"
+
     def aryz(
         self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
@@ -112,7 +123,7 @@ class OnionDeployment:
 
     def socks_code(self, host: str) -> int:
         result = self.network.run(
-            [sys.executable, "-m", "tests.onion.probe", host, str(self.network.client.socks_port)],
+            [sys.executable, "-m", "tests.onion.probe", host, str(self.client.socks_port)],
             {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
             timeout=90,
         )
@@ -129,7 +140,7 @@ class OnionDeployment:
         deadline = time.monotonic() + timeout
         code = self.socks_code(host)
         while code != want and time.monotonic() < deadline:
-            with self.network.client.control() as control:
+            with self.client.control() as control:
                 control.new_circuits()
             time.sleep(1.0)  # tor rate-limits NEWNYM; bounded by the deadline
             code = self.socks_code(host)

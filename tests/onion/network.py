@@ -1,7 +1,8 @@
 """A private Tor network on loopback, chutney-style, for end-to-end tests over real Tor.
 
-Three directory authorities, four relays, one client (with a SOCKS port) and one tor for
-the onion services — nine tors, all started through ``onion.launch`` and so through
+Three directory authorities, four relays, two clients (each with a SOCKS port: one per
+test site, so no client state carries from one site's tests to the next) and one tor for
+the onion services — ten tors, all started through ``onion.launch`` and so through
 ``check_torrc``: every torrc is ``TestingTorNetwork 1`` with loopback-only
 ``DirAuthority`` lines, ``UseDefaultFallbackDirs 0``, no fallbacks or bridges, and every
 listener on 127.0.0.1. Where the machine allows it (root, ``unshare``), the whole network
@@ -30,6 +31,7 @@ from tests.server import free_port
 
 AUTHORITIES = 3
 RELAYS = 4
+CLIENTS = 2
 BOOTSTRAP_TIMEOUT = 180.0
 
 
@@ -104,8 +106,12 @@ class PrivateTorNetwork:
     # --- the nodes the tests use ----------------------------------------------------------
 
     @property
+    def clients(self) -> list[Node]:
+        return [n for n in self.nodes if n.kind == "client"]
+
+    @property
     def client(self) -> Node:
-        return next(n for n in self.nodes if n.kind == "client")
+        return self.clients[0]
 
     @property
     def service(self) -> Node:
@@ -143,7 +149,9 @@ class PrivateTorNetwork:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _make_nodes(self) -> None:
-        kinds = ["authority"] * AUTHORITIES + ["relay"] * RELAYS + ["client", "service"]
+        kinds = (
+            ["authority"] * AUTHORITIES + ["relay"] * RELAYS + ["client"] * CLIENTS + ["service"]
+        )
         counters: dict[str, int] = {}
         for kind in kinds:
             number = counters.get(kind, 0)
@@ -288,7 +296,7 @@ class PrivateTorNetwork:
 
     def wait_bootstrapped(self, timeout: float = BOOTSTRAP_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout
-        for node in (self.client, self.service):
+        for node in (*self.clients, self.service):
             with node.control() as control:
                 while control.bootstrap_progress() < 100:
                     if time.monotonic() > deadline:

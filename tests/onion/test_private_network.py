@@ -71,7 +71,10 @@ def _database(
         _pg_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+SITES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="module", params=SITES)
 def site(
     request: pytest.FixtureRequest,
     tor_network: PrivateTorNetwork,
@@ -84,7 +87,10 @@ def site(
     aryz("desk", "init", "--dir", str(desk_dir), "--coalition", "kz-coalition", env=DESK_ENV)
     registry = registry_with_desk(workdir / "registry", desk_dir) / "registry.toml"
     for url in _database(request.param, workdir, sqlite_template, pg_template):
-        deployment = OnionDeployment(tor_network, workdir, url, registry)
+        # Each site's users have their own tor: client keys and cached descriptors of
+        # one site's tests never meet the next site's.
+        client = tor_network.clients[SITES.index(request.param)]
+        deployment = OnionDeployment(tor_network, workdir, url, registry, client)
         auth_private = workdir / "kz-courier.auth_private"
         added = deployment.aryz("onion", "client", "add", "kz-courier", "--out", str(auth_private))
         assert added.returncode == 0, added.stderr
@@ -96,7 +102,7 @@ def site(
 
 
 def _proxy(site: Site) -> list[str]:
-    return ["--proxy", site.deployment.network.socks_url]
+    return ["--proxy", site.deployment.socks_url]
 
 
 def test_report_with_a_file_over_tor_then_status(site: Site) -> None:
@@ -155,7 +161,7 @@ def test_staff_onion_unreachable_without_client_auth(site: Site) -> None:
 def test_courier_with_client_auth_round_trip(site: Site) -> None:
     d = site.deployment
     service_id, secret = read_client_private_file(site.auth_private)
-    with d.network.client.control() as control:
+    with d.client.control() as control:
         control.add_client_auth(service_id, secret)
     assert d.wait_reachable(d.staff_host) == 0x00
     credential = str(site.desk_dir / "courier-credential.json")
@@ -215,7 +221,7 @@ def test_courier_with_client_auth_round_trip(site: Site) -> None:
 def test_intake_descriptor_advertises_proof_of_work(site: Site) -> None:
     d = site.deployment
     address = d.intake_host.removesuffix(".onion")
-    with d.network.client.control() as control:
+    with d.client.control() as control:
         raw = control._info(f"hs/client/desc/id/{address}")
     descriptor = stem.descriptor.hidden_service.HiddenServiceDescriptorV3.from_str(raw)
     inner = descriptor.decrypt(d.intake_host)
@@ -231,7 +237,7 @@ def test_same_address_after_restart(site: Site) -> None:
     assert f"intake onion: http://{before}/" in d.printed().rsplit("intake onion:", 1)[0] + (
         "intake onion:" + d.printed().rsplit("intake onion:", 1)[1]
     )
-    with d.network.client.control() as control:
+    with d.client.control() as control:
         control.new_circuits()
     assert d.wait_reachable(before) == 0x00
     status = d.aryz(
