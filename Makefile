@@ -57,8 +57,8 @@ lock:
 # Re-extract translatable strings and merge them into every catalog.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
-	  --project Aryz --version 1 -o service/i18n/messages.pot .
-	$(BIN)/pybabel update -i service/i18n/messages.pot -d service/i18n/locale -D messages \
+	  --project Aryz --version 1 -o service/common/i18n/messages.pot .
+	$(BIN)/pybabel update -i service/common/i18n/messages.pot -d service/common/i18n/locale -D messages \
 	  --no-fuzzy-matching --ignore-obsolete
 
 clean:

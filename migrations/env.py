@@ -1,11 +1,11 @@
-"""Alembic environment. The URL comes from ``service.storage.migrate`` (or ARYZ_* settings)."""
+"""Alembic environment. The URL comes from ``service.server.storage.migrate`` (or ARYZ_* settings)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from service.models import Base
-from service.storage.db import make_engine
+from service.server.models import Base
+from service.server.storage.db import make_engine
 
 config = context.config
 target_metadata = Base.metadata
@@ -15,7 +15,7 @@ def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from service.settings import Settings
+    from service.server.settings import Settings
 
     return Settings().resolved_database_url
 

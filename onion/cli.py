@@ -23,7 +23,7 @@ def _say(text: str) -> None:
 
 def _cmd_keys(_args: argparse.Namespace) -> int:
     from onion.keys import load_or_create_key
-    from service.settings import Settings
+    from service.server.settings import Settings
 
     settings = Settings()
     for name in ("intake", "staff"):
@@ -37,7 +37,7 @@ def _cmd_status(_args: argparse.Namespace) -> int:
     from onion.control import ControlEndpoint, connect
     from onion.errors import OnionError
     from onion.keys import load_key
-    from service.settings import Settings
+    from service.server.settings import Settings
 
     settings = Settings()
     keys = {}
@@ -73,7 +73,7 @@ def _cmd_status(_args: argparse.Namespace) -> int:
 
 
 def _staff_dir() -> Path:
-    from service.settings import Settings
+    from service.server.settings import Settings
 
     return Settings().onion_keys_dir / "staff"
 

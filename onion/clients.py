@@ -21,7 +21,7 @@ from pathlib import Path
 
 from onion.errors import ClientAuthError
 from onion.keys import ensure_private_dir, fsync_dir, write_private_file
-from service.crypto.onion import new_client_auth_keypair
+from service.common.crypto.onion import new_client_auth_keypair
 
 CLIENTS_DIR = "authorized_clients"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

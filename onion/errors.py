@@ -1,6 +1,6 @@
 """Failures of the tor layer, one small class each, with fixed messages.
 
-Tree (all are ``service.errors.AryzError``, so the CLI prints them without a traceback)::
+Tree (all are ``service.common.errors.AryzError``, so the CLI prints them without a traceback)::
 
     OnionError
     ├── OnionKeyError            a key file is missing, malformed or readable by others
@@ -17,7 +17,7 @@ Messages never carry key material; they may name a file path the operator gave.
 
 from __future__ import annotations
 
-from service.errors import AryzError
+from service.common.errors import AryzError
 
 
 class OnionError(AryzError):

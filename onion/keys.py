@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from onion.errors import OnionKeyError
-from service.crypto.onion import OnionKeyMaterialError, new_onion_identity, onion_public_key
+from service.common.crypto.onion import OnionKeyMaterialError, new_onion_identity, onion_public_key
 
 SECRET_FILE = "hs_ed25519_secret_key"  # noqa: S105 - a file name, not a secret
 PUBLIC_FILE = "hs_ed25519_public_key"

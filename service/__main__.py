@@ -1,5 +1,5 @@
 import sys
 
-from service.cli.main import main
+from service.server.cli.main import main
 
 sys.exit(main())

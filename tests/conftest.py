@@ -23,14 +23,14 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from service.app import build_runtime, create_app
-from service.cli.demo import write_demo_registry
-from service.cli.demo_read import demo_keys
-from service.crypto.keys import BoxKeyPair
-from service.crypto.token import MIN_LIMITS
-from service.deps import Runtime
-from service.settings import Mode, Settings
-from service.storage import migrate
+from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.token import MIN_LIMITS
+from service.server.app import build_runtime, create_app
+from service.server.cli.demo import write_demo_registry
+from service.server.cli.demo_read import demo_keys
+from service.server.deps import Runtime
+from service.server.settings import Mode, Settings
+from service.server.storage import migrate
 
 PG_URL = os.environ.get("ARYZ_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from service.cli.demo_read import open_item
-from service.crypto.keys import BoxKeyPair
-from service.deps import Runtime
-from service.models import COMPLETE, Case, Item
+from service.common.crypto.keys import BoxKeyPair
+from service.server.cli.demo_read import open_item
+from service.server.deps import Runtime
+from service.server.models import COMPLETE, Case, Item
 
 TOKEN_FIELD = re.compile(r'name="token" value="(\d{24})"')
 STATE_FIELD = re.compile(r'name="state" value="([A-Za-z0-9_=-]+)"')
@@ -48,7 +48,7 @@ def reach_review(
 ) -> httpx.Response:
     """Walk the questionnaire as a browser without JavaScript does: each step that has
     answers is posted with the state the previous page carried, then the review."""
-    from service.questionnaire.known import CURRENT
+    from service.common.questionnaire.known import CURRENT
 
     fields = _keys(answers)
     sections = {s.id for s in CURRENT.parts}
@@ -129,7 +129,7 @@ def opened_items_at(
     data_dir: Path, database_url: str, registry_dir: Path, keys: dict[str, BoxKeyPair]
 ) -> list[tuple[dict[str, object], bytes]]:
     """Open every item a (stopped) server process stored, as the desk would."""
-    from service.app import build_runtime
+    from service.server.app import build_runtime
     from tests.conftest import make_settings
 
     runtime = build_runtime(make_settings(data_dir, database_url, registry_dir))

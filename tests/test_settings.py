@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from service.errors import ConfigError
-from service.settings import Mode, Settings
+from service.common.errors import ConfigError
+from service.server.settings import Mode, Settings
 
 
 def _settings(**values: object) -> Settings:

@@ -4,7 +4,7 @@ Messages are fixed sentences for coalition staff. They never contain plaintext, 
 passphrases, case or item references, filenames or any other input: a message may end up
 in a screenshot, a support request or a shell history.
 
-Tree (all under :class:`service.errors.AryzError`)::
+Tree (all under :class:`service.common.errors.AryzError`)::
 
     DeskError
     ├── DeskSetupError              a desk cannot be created or found here
@@ -38,7 +38,7 @@ Tree (all under :class:`service.errors.AryzError`)::
 
 from __future__ import annotations
 
-from service.errors import AryzError
+from service.common.errors import AryzError
 
 
 class DeskError(AryzError):

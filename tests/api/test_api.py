@@ -8,12 +8,12 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from service.crypto.envelope import seal
-from service.crypto.keys import BoxKeyPair, generate_box_keypair
-from service.crypto.payload import encode_payload_prefix
-from service.crypto.token import MIN_LIMITS, TokenSecrets, derive, generate_token
-from service.deps import Runtime
-from service.models import Case, Item
+from service.common.crypto.envelope import seal
+from service.common.crypto.keys import BoxKeyPair, generate_box_keypair
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.crypto.token import MIN_LIMITS, TokenSecrets, derive, generate_token
+from service.server.deps import Runtime
+from service.server.models import Case, Item
 from tests.support import count, opened_items
 
 

@@ -5,8 +5,8 @@ and every answer must match the schema (status code, content type, body shape).
 
 from __future__ import annotations
 
-from service.app import create_app
-from service.deps import Runtime
+from service.server.app import create_app
+from service.server.deps import Runtime
 from tests.api.schema_fuzz import fuzz_api
 
 EXAMPLES = 25

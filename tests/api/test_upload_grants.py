@@ -11,11 +11,11 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from service.crypto.envelope import seal
-from service.crypto.formstate import FormStateKey
-from service.crypto.keys import BoxKeyPair
-from service.crypto.payload import encode_payload_prefix
-from service.deps import Runtime
+from service.common.crypto.envelope import seal
+from service.common.crypto.formstate import FormStateKey
+from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.payload import encode_payload_prefix
+from service.server.deps import Runtime
 from tests.support import file_report, opened_items
 
 GRANT = re.compile(r'data-grant="([A-Za-z0-9_=-]+)"')

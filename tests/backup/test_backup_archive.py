@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from service.backup import archive
-from service.backup.errors import (
+from service.common.crypto.keys import BoxKeyPair, generate_box_keypair
+from service.server.backup import archive
+from service.server.backup.errors import (
     BackupExistsError,
     BackupFormatError,
     BackupKindError,
@@ -18,15 +19,14 @@ from service.backup.errors import (
     RestoreTargetError,
     SchemaError,
 )
-from service.backup.logic import (
+from service.server.backup.logic import (
     create_database_backup,
     create_onion_keys_archive,
     restore_database,
     restore_onion_keys,
     verify_backup,
 )
-from service.crypto.keys import BoxKeyPair, generate_box_keypair
-from service.settings import Settings
+from service.server.settings import Settings
 
 
 @pytest.fixture(scope="module")

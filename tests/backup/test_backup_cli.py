@@ -6,7 +6,11 @@ import json
 import stat
 from pathlib import Path
 
-from service.backup.errors import BackupFormatError, BackupPassphraseError, RestoreTargetError
+from service.server.backup.errors import (
+    BackupFormatError,
+    BackupPassphraseError,
+    RestoreTargetError,
+)
 from tests.support import run_aryz
 
 PASSPHRASE = "orbit candle meadow pocket silver lantern harbor"  # noqa: S105 - a test key

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from service.client.logic import make_client, submit
-from service.crypto.keys import BoxKeyPair
+from service.common.crypto.keys import BoxKeyPair
+from service.field.client import make_client, submit
 from tests.conftest import PG_URL, _pg_exec, require
 from tests.deploy.torlab import require_tor, tor_hostname, write_onion_keys
 from tests.server import ServerProcess

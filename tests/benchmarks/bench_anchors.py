@@ -44,10 +44,10 @@ from pathlib import Path
 import nacl
 from nacl.pwhash import argon2id
 
-from service.client.logic import READ_SIZE, seal_file
-from service.crypto.envelope import CHUNK_SIZE
-from service.crypto.keys import generate_box_keypair
-from service.crypto.token import PRODUCTION_LIMITS, derive, generate_token
+from service.common.crypto.envelope import CHUNK_SIZE
+from service.common.crypto.keys import generate_box_keypair
+from service.common.crypto.token import PRODUCTION_LIMITS, derive, generate_token
+from service.field.client import READ_SIZE, seal_file
 from tests.benchmarks.bench_intake import (
     MIB,
     bench_raw_secretstream,

@@ -68,17 +68,17 @@ from nacl.bindings import (
     crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
 )
 
-from service.crypto.envelope import CHUNK_SIZE, Sealer, seal
-from service.crypto.keys import BoxKeyPair, generate_box_keypair
-from service.crypto.payload import encode_payload_prefix
-from service.desk.keys import KDF_ENV
-from service.desk.logic import Desk, ImportReport, init_desk, open_desk
-from service.desk.passphrase import suggest
-from service.exchange.bundle import BundleCase, BundleItem, Manifest, head_bytes
-from service.questionnaire.basic import BASIC
-from service.questionnaire.payload import answers_plaintext
-from service.settings import Settings
-from service.storage.clock import current_week
+from service.common.clock import current_week
+from service.common.contract.bundle import BundleCase, BundleItem, Manifest, head_bytes
+from service.common.crypto.envelope import CHUNK_SIZE, Sealer, seal
+from service.common.crypto.keys import BoxKeyPair, generate_box_keypair
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.passphrase import suggest
+from service.common.questionnaire.basic import BASIC
+from service.common.questionnaire.payload import answers_plaintext
+from service.desk.casework.desk import Desk, ImportReport, init_desk, open_desk
+from service.desk.store.keys import KDF_ENV
+from service.server.settings import Settings
 from tests.benchmarks.report import Table, rate, ratio, say, timed
 
 MIB = 1024 * 1024

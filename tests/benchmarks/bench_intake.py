@@ -16,7 +16,7 @@ What is measured, in order:
 
 1. Raw ``crypto_secretstream_xchacha20poly1305_push`` over 64 KiB chunks, in memory
    (the baseline; with a 32-byte AD, as the envelope binds one to every chunk).
-2. ``service.crypto.envelope.Sealer`` on the same data, fed the client's read size.
+2. ``service.common.crypto.envelope.Sealer`` on the same data, fed the client's read size.
 3. The HTTP path end to end: a demo server in a subprocess on a free loopback port with a
    fresh data dir; a case filed with ``submit``; the file sealed to a temporary file with
    ``seal_file`` and uploaded with ``upload_item``, each timed on its own. The server's
@@ -61,8 +61,11 @@ from nacl.bindings import (
 )
 from sqlalchemy import select
 
-from service.cli.demo_read import demo_keys
-from service.client.logic import (
+from service.common.crypto.envelope import CHUNK_SIZE, Opener, Sealer
+from service.common.crypto.keys import generate_box_keypair
+from service.common.crypto.payload import PayloadReader
+from service.common.crypto.token import PRODUCTION_LIMITS, derive, generate_token
+from service.field.client import (
     READ_SIZE,
     fetch_info,
     make_client,
@@ -70,14 +73,11 @@ from service.client.logic import (
     submit,
     upload_item,
 )
-from service.crypto.envelope import CHUNK_SIZE, Opener, Sealer
-from service.crypto.keys import generate_box_keypair
-from service.crypto.payload import PayloadReader
-from service.crypto.token import PRODUCTION_LIMITS, derive, generate_token
-from service.models import COMPLETE, Case, Item
-from service.settings import Settings
-from service.storage.db import make_engine, make_sessionmaker
-from service.storage.items import iter_ciphertext
+from service.server.cli.demo_read import demo_keys
+from service.server.models import COMPLETE, Case, Item
+from service.server.settings import Settings
+from service.server.storage.db import make_engine, make_sessionmaker
+from service.server.storage.items import iter_ciphertext
 from tests.benchmarks.report import Table, rate, ratio, say, timed
 
 MIB = 1024 * 1024
@@ -96,8 +96,8 @@ DEMO_COUNTRY = "KZ"
 LAUNCHER = """
 import sys
 from pathlib import Path
-from service.cli.demo import create_demo
-from service.cli.serve import run
+from service.server.cli.demo import create_demo
+from service.server.cli.serve import run
 data_dir, port, cap = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 settings = create_demo(data_dir).model_copy(update={
     "allowed_hosts": [f"127.0.0.1:{port}"],

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from service.cli.demo import write_demo_registry
-from service.storage import migrate
+from service.server.cli.demo import write_demo_registry
+from service.server.storage import migrate
 from tests.benchmarks.report import Table, rate, ratio, say
 from tests.onion.deployment import OnionDeployment
 from tests.onion.network import PrivateTorNetwork

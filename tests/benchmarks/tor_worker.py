@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from service.client.logic import make_client, submit
+from service.field.client import make_client, submit
 
 MIB = 1024 * 1024
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from service.i18n import translations
-from service.web.assets import integrity
+from service.common.i18n import translations
+from service.server.web.assets import integrity
 from tests.browser.conftest import screenshot_path
 from tests.server import ServerProcess
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from service.i18n import LANGUAGES
+from service.common.i18n import LANGUAGES
 from tests.browser.conftest import screenshot_path
 from tests.server import ServerProcess
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from service.crypto.token import generate_token
-from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from service.common.crypto.token import generate_token
+from service.common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from tests.browser.conftest import ARTIFACTS
 from tests.conftest import require
 from tests.server import ServerProcess

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from service.crypto.keys import BoxKeyPair
-from service.crypto.payload import encode_payload_prefix
+from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.payload import encode_payload_prefix
 from tests.security.test_canary import _pg_rows_and_files as pg_rows_and_files
 from tests.server import ServerProcess
 from tests.support import opened_items_at
@@ -253,8 +253,8 @@ def test_several_files_at_chunk_edges_are_sealed_as_the_spec_says(
 def _stored_sizes(data_dir: Path, database_url: str, registry_dir: Path) -> list[int]:
     from sqlalchemy import select
 
-    from service.app import build_runtime
-    from service.models import Item
+    from service.server.app import build_runtime
+    from service.server.models import Item
     from tests.conftest import make_settings
 
     runtime = build_runtime(make_settings(data_dir, database_url, registry_dir))

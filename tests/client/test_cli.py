@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.client.logic import fetch_info, make_client, seal_file, upload_item
-from service.crypto.keys import BoxKeyPair
-from service.crypto.token import derive
+from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.token import derive
+from service.field.client import fetch_info, make_client, seal_file, upload_item
 from tests.server import ServerProcess
 from tests.support import opened_items_at, run_aryz
 
@@ -94,7 +94,7 @@ def test_upload_resumes_where_it_stopped(
     source.write_bytes(payload)
     with ServerProcess(tmp_path, database_url, registry_dir / "registry.toml") as server:
         with make_client(server.url, None) as plain:
-            from service.client.logic import submit
+            from service.field.client import submit
 
             token = submit(plain, country="KG", coalition_id=None, message="m", files=[])
             info = fetch_info(plain)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from service.client.logic import ClientError, make_client
+from service.field.client import ClientError, make_client
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_courier_app
-from service.deps import Runtime
-from service.settings import Settings
+from service.server.app import create_courier_app
+from service.server.deps import Runtime
+from service.server.settings import Settings
 from tests.conftest import make_settings
 from tests.courier.helpers import Courier, DeskKeys, courier_for, desk
 

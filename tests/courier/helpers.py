@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from service.crypto.envelope import seal
-from service.crypto.payload import encode_payload_prefix
-from service.deps import Runtime
-from service.exchange import courier_auth
-from service.exchange.bundle import Manifest, read_items, read_manifest
-from service.exchange.outbox import Record, encode
-from service.models import Case, Item
-from service.registry.logic import parse_registry
-from service.storage.clock import current_week
+from service.common.clock import current_week
+from service.common.contract import courier_auth
+from service.common.contract.bundle import Manifest, read_items, read_manifest
+from service.common.contract.outbox import Record, encode
+from service.common.crypto.envelope import seal
+from service.common.crypto.payload import encode_payload_prefix
+from service.server.deps import Runtime
+from service.server.models import Case, Item
+from service.server.registry.logic import parse_registry
 
 PREFIX = "/courier/v1"
 

@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from service.app import build_runtime, create_courier_app
-from service.courier import auth
-from service.crypto.keys import generate_signing_keypair, key_id
-from service.deps import Runtime
-from service.models import CourierChallenge
-from service.settings import Mode
+from service.common.crypto.keys import generate_signing_keypair, key_id
+from service.server.app import build_runtime, create_courier_app
+from service.server.courier import auth
+from service.server.deps import Runtime
+from service.server.models import CourierChallenge
+from service.server.settings import Mode
 from tests.conftest import make_settings
 from tests.courier.helpers import PREFIX, Courier, DeskKeys
 
@@ -185,8 +185,8 @@ def test_security_headers_and_no_openapi_in_production(
 def test_production_keeps_the_courier_off_the_public_onion(tmp_path: Path) -> None:
     from pydantic import SecretStr
 
-    from service.errors import ConfigError
-    from service.settings import Settings
+    from service.common.errors import ConfigError
+    from service.server.settings import Settings
 
     base = {
         "mode": Mode.PRODUCTION,
@@ -204,7 +204,7 @@ def test_production_keeps_the_courier_off_the_public_onion(tmp_path: Path) -> No
 def test_courier_hosts_from_environment_are_comma_separated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from service.settings import Settings
+    from service.server.settings import Settings
 
     monkeypatch.setenv("ARYZ_COURIER_ALLOWED_HOSTS", "staff.onion, 127.0.0.1:8081")
     assert Settings().courier_allowed_hosts == ["staff.onion", "127.0.0.1:8081"]

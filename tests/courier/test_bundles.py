@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.crypto.envelope import seal
-from service.crypto.payload import encode_payload_prefix
-from service.crypto.token import MIN_LIMITS, derive, generate_token
-from service.deps import Runtime
-from service.models import Case, Item
-from service.storage.items import read_ciphertext
+from service.common.crypto.envelope import seal
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.crypto.token import MIN_LIMITS, derive, generate_token
+from service.server.deps import Runtime
+from service.server.models import Case, Item
+from service.server.storage.items import read_ciphertext
 from tests.courier.helpers import (
     Courier,
     DeskKeys,

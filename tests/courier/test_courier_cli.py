@@ -12,11 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.client.logic import make_client, submit
-from service.courier.client import pull
-from service.courier.credential import credential_json, load_credential
-from service.crypto.keys import SigningKeyPair, generate_signing_keypair
-from service.registry.logic import parse_registry
+from service.common.contract.credential import credential_json, load_credential
+from service.common.crypto.keys import SigningKeyPair, generate_signing_keypair
+from service.field.client import make_client, submit
+from service.field.courier import pull
+from service.server.registry.logic import parse_registry
 from tests.courier.helpers import (
     Courier,
     DeskKeys,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import create_courier_app
-from service.deps import Runtime
-from service.web.security import STRICT_CSP
+from service.common.webkit.security import STRICT_CSP
+from service.server.app import create_courier_app
+from service.server.deps import Runtime
 from tests.courier.helpers import PREFIX, Courier
 from tests.support import file_report
 from tests.web.test_hardening import CANARY, _check_headers, _echoes

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from sqlalchemy.types import Date, DateTime, Interval, Time
 
-from service.client.logic import submit
-from service.deps import Runtime
-from service.models import Base
+from service.field.client import submit
+from service.server.deps import Runtime
+from service.server.models import Base
 from tests.courier.helpers import (
     Courier,
     DeskKeys,

@@ -7,12 +7,20 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from service.client.logic import status as client_status
-from service.crypto.keys import generate_box_keypair, generate_signing_keypair
-from service.crypto.token import format_token
-from service.deps import Runtime
-from service.exchange.outbox import Record
-from service.models import ACKNOWLEDGED, COMPLETE, AppliedOutbox, Case, Item, ItemChunk, Reply
+from service.common.contract.outbox import Record
+from service.common.crypto.keys import generate_box_keypair, generate_signing_keypair
+from service.common.crypto.token import format_token
+from service.field.client import status as client_status
+from service.server.deps import Runtime
+from service.server.models import (
+    ACKNOWLEDGED,
+    COMPLETE,
+    AppliedOutbox,
+    Case,
+    Item,
+    ItemChunk,
+    Reply,
+)
 from tests.courier.helpers import (
     Courier,
     DeskKeys,
@@ -103,7 +111,7 @@ def test_status_reply_and_ack_are_applied_and_shown(
 
 
 def _lookup_id(token: str) -> str:
-    from service.crypto.token import MIN_LIMITS, derive
+    from service.common.crypto.token import MIN_LIMITS, derive
 
     return derive(token, MIN_LIMITS).lookup_id.hex()
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from service.crypto.keys import generate_signing_keypair, key_id
-from service.errors import RegistryError
-from service.registry.logic import parse_registry
+from service.common.crypto.keys import generate_signing_keypair, key_id
+from service.common.errors import RegistryError
+from service.server.registry.logic import parse_registry
 
 COURIER_KEY = re.compile(r'verify_key = "([0-9a-f]{64})"')
 

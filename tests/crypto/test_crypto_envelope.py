@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.crypto import envelope, header
-from service.crypto.envelope import (
+from service.common.crypto import envelope, header
+from service.common.crypto.envelope import (
     CHUNK_OVERHEAD,
     CHUNK_SIZE,
     FRAME_SIZE,
@@ -27,8 +27,8 @@ from service.crypto.envelope import (
     seal,
     seal_stream,
 )
-from service.crypto.keys import BoxKeyPair, generate_box_keypair, key_id
-from service.errors import (
+from service.common.crypto.keys import BoxKeyPair, generate_box_keypair, key_id
+from service.common.errors import (
     EnvelopeCorruptError,
     EnvelopeError,
     EnvelopeFormatError,

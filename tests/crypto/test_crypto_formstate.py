@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.crypto.formstate import FormStateKey
-from service.errors import FormStateError
+from service.common.crypto.formstate import FormStateKey
+from service.common.errors import FormStateError
 
 CONTEXT = b"istanbul\n1\nabc"
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from service.crypto.envelope import open_envelope, seal
-from service.crypto.hashing import blake2b_256
-from service.crypto.keys import (
+from service.common.crypto.envelope import open_envelope, seal
+from service.common.crypto.hashing import blake2b_256
+from service.common.crypto.keys import (
     KEY_ID_LEN,
     box_keypair_from_seed,
     fingerprint,
@@ -18,7 +18,7 @@ from service.crypto.keys import (
     sign,
     verify,
 )
-from service.errors import EnvelopeKeyError
+from service.common.errors import EnvelopeKeyError
 
 # BLAKE2b-256 of the empty string (RFC 7693 parameters, 32-byte output): pins the hash.
 BLAKE2B_256_EMPTY = "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8"

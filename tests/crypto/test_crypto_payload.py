@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.crypto.payload import (
+from service.common.crypto.payload import (
     MAX_META_LEN,
     PayloadReader,
     encode_payload_prefix,
     split_payload,
 )
-from service.errors import EnvelopeFormatError
+from service.common.errors import EnvelopeFormatError
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.crypto.envelope import open_envelope, seal
-from service.crypto.token import (
+from service.common.crypto.envelope import open_envelope, seal
+from service.common.crypto.token import (
     MIN_LIMITS,
     PRODUCTION_LIMITS,
     Deriver,
@@ -26,7 +26,7 @@ from service.crypto.token import (
     parse_token,
     stored_lookup_key,
 )
-from service.errors import BusyError, TokenChecksumError, TokenFormatError
+from service.common.errors import BusyError, TokenChecksumError, TokenFormatError
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "token-v1.json"
 SAMPLE_TOKENS = [

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from service.crypto.envelope import open_envelope
-from service.crypto.keys import BoxKeyPair
-from service.errors import EnvelopeError
+from service.common.crypto.envelope import open_envelope
+from service.common.crypto.keys import BoxKeyPair
+from service.common.errors import EnvelopeError
 
 VECTORS_FILE = Path(__file__).resolve().parents[1] / "vectors" / "envelope-v1.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text(encoding="ascii"))["vectors"]

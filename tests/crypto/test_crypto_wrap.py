@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.crypto.wrap import (
+from service.common.crypto.wrap import (
     MAX_MEMLIMIT,
     MIN_LIMITS,
     MIN_PADDED,
@@ -22,7 +22,7 @@ from service.crypto.wrap import (
     wrap_secret,
     wrapped_limits,
 )
-from service.errors import EnvelopeCorruptError, EnvelopeFormatError, EnvelopeKeyError
+from service.common.errors import EnvelopeCorruptError, EnvelopeFormatError, EnvelopeKeyError
 
 SECRET = b"\x01" * 32
 PASS = b"orchard lantern walrus pebble violin harbor quilt"

@@ -1,6 +1,6 @@
 """A second, independent implementation (libsodium.js) opens the committed vectors.
 
-tests/node/open-vectors.mjs was written from service/crypto/ENVELOPE-v1.md alone. If it
+tests/node/open-vectors.mjs was written from service/common/crypto/ENVELOPE-v1.md alone. If it
 and the Python reader agree on every vector, the spec is complete enough to implement.
 """
 

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.backup.keys import create_key_pair, unlock_key
-from service.backup.logic import verify_backup
-from service.crypto.wrap import MIN_LIMITS
-from service.settings import Settings
+from service.common.crypto.wrap import MIN_LIMITS
+from service.server.backup.keys import create_key_pair, unlock_key
+from service.server.backup.logic import verify_backup
+from service.server.settings import Settings
 from tests.deploy.units import DEPLOY
 
 PASSPHRASE = "orbit candle meadow pocket silver lantern harbor"  # noqa: S105 - a test key

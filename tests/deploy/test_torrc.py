@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from service.crypto.keys import generate_box_keypair
+from service.common.crypto.keys import generate_box_keypair
 from tests.deploy.torlab import onion_address, verify_config, warnings, write_onion_keys
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.desk.logic import Desk, init_desk, open_desk
+from service.desk.casework.desk import Desk, init_desk, open_desk
 from tests.desk.helpers import COALITION, PASSPHRASE
 
 

@@ -1,6 +1,6 @@
 """Bundles built the way the server builds them, without a server.
 
-Items are sealed with ``service.crypto.envelope.seal`` to the desk's public keys, with the
+Items are sealed with ``service.common.crypto.envelope.seal`` to the desk's public keys, with the
 payload prefixes the intake writes (answers, file, message); the bundle is
 ``head_bytes(Manifest(...))`` followed by the envelopes.
 """
@@ -12,12 +12,12 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
-from service.crypto.envelope import seal
-from service.crypto.keys import BoxKeyPair, generate_box_keypair
-from service.crypto.payload import encode_payload_prefix
-from service.desk.logic import Desk
-from service.exchange.bundle import BundleCase, BundleItem, Manifest, head_bytes
-from service.questionnaire.basic import BASIC
+from service.common.contract.bundle import BundleCase, BundleItem, Manifest, head_bytes
+from service.common.crypto.envelope import seal
+from service.common.crypto.keys import BoxKeyPair, generate_box_keypair
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.questionnaire.basic import BASIC
+from service.desk.casework.desk import Desk
 
 COALITION = "kz-coalition"
 # Seven words from the desk's own list: what staff are told to use.
@@ -47,7 +47,7 @@ def answers_plaintext(
     week: str = "2026-W47",
     case_key: str | None = "",
 ) -> bytes:
-    """Like service.questionnaire.payload.answers_plaintext, with a chosen week."""
+    """Like service.common.questionnaire.payload.answers_plaintext, with a chosen week."""
     meta: dict[str, object] = {
         "type": "answers",
         "created": week,

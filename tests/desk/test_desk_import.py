@@ -11,20 +11,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.cli.main import main
-from service.crypto.envelope import open_envelope
-from service.crypto.keys import generate_box_keypair
-from service.crypto.payload import encode_payload_prefix
-from service.crypto.token import MIN_LIMITS, derive, generate_token
-from service.desk import importer
+import service.desk.inbox.importer as importer
+from service.common.contract.bundle import BundleError
+from service.common.contract.outbox import decode
+from service.common.crypto.envelope import open_envelope
+from service.common.crypto.keys import generate_box_keypair
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.crypto.token import MIN_LIMITS, derive, generate_token
+from service.common.errors import EnvelopeKeyError
+from service.common.questionnaire.basic import BASIC
+from service.common.questionnaire.payload import answers_plaintext as server_answers_plaintext
+from service.desk.casework.desk import Desk
 from service.desk.errors import DiskFullError, ForeignBundleError, ItemNotFoundError
-from service.desk.logic import Desk
-from service.desk.store import Store
-from service.errors import EnvelopeKeyError
-from service.exchange.bundle import BundleError
-from service.exchange.outbox import decode
-from service.questionnaire.basic import BASIC
-from service.questionnaire.payload import answers_plaintext as server_answers_plaintext
+from service.desk.store.database import Store
+from service.server.cli.main import main
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,

@@ -15,23 +15,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 DESK_MODULES = [
     "service.desk",
-    "service.desk.cli",
-    "service.desk.logic",
-    "service.desk.store",
-    "service.desk.keys",
-    "service.desk.importer",
-    "service.desk.export",
-    "service.desk.strip",
-    "service.desk.passphrase",
-    "service.desk.outcomes",
-    "service.desk.facts",
-    "service.desk.suppress",
-    "service.desk.stats",
-    "service.desk.casework",
-    "service.desk.report",
-    "service.desk.charts",
-    "service.desk.stats_cli",
-    "service.crypto.wrap",
+    "service.desk.cli.main",
+    "service.desk.casework.desk",
+    "service.desk.store.database",
+    "service.desk.store.keys",
+    "service.desk.inbox.importer",
+    "service.desk.casework.export",
+    "service.desk.inbox.strip",
+    "service.common.passphrase",
+    "service.desk.stats.outcomes",
+    "service.desk.stats.facts",
+    "service.desk.stats.suppress",
+    "service.desk.stats.tables",
+    "service.desk.stats.casework",
+    "service.desk.stats.report",
+    "service.desk.stats.charts",
+    "service.desk.cli.stats",
+    "service.common.crypto.wrap",
 ]
 
 FORBIDDEN = [
@@ -46,22 +46,22 @@ FORBIDDEN = [
     "pydantic",
     # the server's configuration, database and application
     "pydantic_settings",
-    "service.settings",
-    "service.app",
-    "service.deps",
-    "service.intake",
-    "service.api",
-    "service.courier",
-    "service.client",
-    "service.cases",
-    "service.models",
-    "service.registry",
-    "service.storage.db",
-    "service.storage.items",
-    "service.storage.migrate",
-    "service.web.security",
-    "service.web.multipart",
-    "service.web.render",
+    "service.server.settings",
+    "service.server.app",
+    "service.server.deps",
+    "service.server.intake",
+    "service.server.api",
+    "service.server.courier",
+    "service.field.client",
+    "service.server.cases",
+    "service.server.models",
+    "service.server.registry",
+    "service.server.storage.db",
+    "service.server.storage.items",
+    "service.server.storage.migrate",
+    "service.common.webkit.security",
+    "service.server.web.multipart",
+    "service.server.web.render",
     "sqlalchemy",
     "alembic",
     "psycopg",
@@ -73,16 +73,16 @@ FORBIDDEN = [
 # The shared ``aryz`` parser registers every domain's subcommands; the courier's module
 # only defines them (its work is imported inside the commands), which is allowed; so
 # does the onion one (stem and the controller load only inside its commands).
-ALLOWED = {"service.courier", "service.courier.cli", "onion", "onion.cli"}
+ALLOWED = {"service.server.courier", "service.field.courier_cli", "onion", "onion.cli"}
 
 SCRIPT = """
 import json, sys
 for name in {modules!r}:
     __import__(name)
-from service.cli.main import build_parser
+from service.server.cli.main import build_parser
 build_parser().parse_args(["desk", "list", "--dir", "x"])
 # What rendering answers pulls in (the questionnaire, lazily) counts too.
-import service.questionnaire.basic
+import service.common.questionnaire.basic
 print(json.dumps(sorted(sys.modules)))
 """
 

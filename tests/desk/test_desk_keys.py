@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from service.cli.main import main
-from service.courier.credential import load_credential
-from service.crypto.keys import fingerprint, key_id, sign, verify
-from service.crypto.wrap import MIN_LIMITS, SENSITIVE_LIMITS, wrapped_limits
-from service.desk import keys
+import service.desk.store.keys as keys
+from service.common.contract.credential import load_credential
+from service.common.crypto.keys import fingerprint, key_id, sign, verify
+from service.common.crypto.wrap import MIN_LIMITS, SENSITIVE_LIMITS, wrapped_limits
+from service.common.passphrase import MIN_BITS, check_strength, estimate_bits, suggest, word_list
+from service.desk.casework.desk import init_desk, open_desk, rotate_key
 from service.desk.errors import (
     DeskDamagedError,
     DeskExistsError,
@@ -24,9 +25,8 @@ from service.desk.errors import (
     WeakPassphraseError,
     WrongPassphraseError,
 )
-from service.desk.logic import init_desk, open_desk, rotate_key
-from service.desk.passphrase import MIN_BITS, check_strength, estimate_bits, suggest, word_list
-from service.registry.schemas import Coalition
+from service.server.cli.main import main
+from service.server.registry.schemas import Coalition
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,

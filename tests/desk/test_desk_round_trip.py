@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import build_runtime, create_app
-from service.cli.demo import write_demo_registry
-from service.courier.bundles import open_download, prepare, stream
-from service.courier.outboxes import apply_outbox
-from service.deps import Runtime
-from service.desk.logic import init_desk, open_desk
+from service.desk.casework.desk import init_desk, open_desk
+from service.server.app import build_runtime, create_app
+from service.server.cli.demo import write_demo_registry
+from service.server.courier.bundles import open_download, prepare, stream
+from service.server.courier.outboxes import apply_outbox
+from service.server.deps import Runtime
 from tests.conftest import make_settings
 from tests.desk.helpers import COALITION, PASSPHRASE
 from tests.support import add_files, file_report

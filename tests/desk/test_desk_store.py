@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from service.desk.casework.desk import Desk, open_desk
 from service.desk.errors import DeskDamagedError
-from service.desk.logic import Desk, open_desk
 from tests.desk.helpers import (
     PASSPHRASE,
     FakeCase,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from service.desk.casework.desk import Desk
 from service.desk.errors import StripError
-from service.desk.logic import Desk
-from service.desk.strip import stripped
+from service.desk.inbox.strip import stripped
 from tests.desk.helpers import (
     FakeCase,
     answers_plaintext,

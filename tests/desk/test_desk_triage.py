@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from service.cli.main import main
-from service.crypto.envelope import open_envelope
-from service.crypto.payload import split_payload
-from service.desk import cases, cli
+import service.desk.casework.cases as cases
+import service.desk.cli.main as cli
+from service.common.contract import outbox
+from service.common.crypto.envelope import open_envelope
+from service.common.crypto.payload import split_payload
+from service.desk.casework.desk import CaseFilter, Desk
 from service.desk.errors import (
     CaseNotFoundError,
     CaseRefAmbiguousError,
@@ -20,8 +22,7 @@ from service.desk.errors import (
     ReplyKeyUnconfirmedError,
     TriageError,
 )
-from service.desk.logic import CaseFilter, Desk
-from service.exchange import outbox
+from service.server.cli.main import main
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,
@@ -308,7 +309,7 @@ def test_failed_export_marks_nothing_and_the_next_one_sends_the_same_records(
     def stick_full(_path: Path, _data: bytes) -> None:
         raise DiskFullError()
 
-    monkeypatch.setattr("service.desk.files.replace", stick_full)
+    monkeypatch.setattr("service.common.files.replace", stick_full)
     with pytest.raises(DiskFullError):
         desk.export_outbox(tmp_path / "o.json")
     monkeypatch.undo()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.desk.logic import Desk, open_desk
+from service.desk.casework.desk import Desk, open_desk
 from tests.desk.helpers import PASSPHRASE
 from tests.desk_stats.generate import Generated, build
 

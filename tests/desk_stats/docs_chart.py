@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from service.desk.logic import Desk, open_desk
+from service.desk.casework.desk import Desk, open_desk
 from service.desk.web.render import gettext
 from service.desk.web.report import chart_views
 from tests.desk.helpers import PASSPHRASE

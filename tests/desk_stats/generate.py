@@ -2,7 +2,7 @@
 shapes, and legal paths; plus the truth it was made from, to check the statistics against.
 
 The truth is kept here in plain terms (what each case *is*), independent of how
-service.desk.facts reads answers: the tests compare the two.
+service.desk.stats.facts reads answers: the tests compare the two.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.crypto.payload import encode_payload_prefix
-from service.desk.logic import Desk, init_desk, open_desk
-from service.questionnaire.basic import BASIC
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.questionnaire.basic import BASIC
+from service.desk.casework.desk import Desk, init_desk, open_desk
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,

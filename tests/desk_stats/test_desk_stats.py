@@ -1,7 +1,7 @@
 """Statistics over a generated desk: ~300 cases in five countries, both questionnaires.
 
 Every published count is compared with the truth the cases were generated from (not
-with what service.desk.facts derives), every small count must be hidden, and no hidden
+with what service.desk.stats.facts derives), every small count must be hidden, and no hidden
 count may be derivable from the exported JSON by the attacks in attack.py.
 """
 
@@ -13,10 +13,10 @@ import json
 import statistics
 from collections import Counter
 
-from service.desk import report
-from service.desk.logic import Desk
-from service.desk.stats import ALL, COUNTRIES, Options, Statistics
-from service.registry.countries import COUNTRIES as REGISTRY
+import service.desk.stats.report as report
+from service.common.contract.countries import COUNTRIES as REGISTRY
+from service.desk.casework.desk import Desk
+from service.desk.stats.tables import ALL, COUNTRIES, Options, Statistics
 from tests.desk_stats.attack import derivable, from_json
 from tests.desk_stats.docs_chart import DOCS_CHART, chart
 from tests.desk_stats.generate import SIZES, Generated, Truth

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from service.desk.facts import derive
-from service.desk.stats import period_of
-from service.questionnaire.basic import BASIC
+from service.common.questionnaire.basic import BASIC
+from service.desk.stats.facts import derive
+from service.desk.stats.tables import period_of
 
 ISTANBUL = {"id": "istanbul", "version": 1, "sha256": "x"}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from service.desk.suppress import Grid, Suppressed, suppress, witness
+from service.desk.stats.suppress import Grid, Suppressed, suppress, witness
 from tests.desk_stats.attack import Published, derivable
 
 THRESHOLD = 5

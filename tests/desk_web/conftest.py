@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.desk.logic import Desk, open_desk
+from service.desk.casework.desk import Desk, open_desk
 from service.desk.web.app import create_desk_app
 from tests.desk.helpers import PASSPHRASE
 from tests.desk_web.seed import Seeded, seed_desk

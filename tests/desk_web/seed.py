@@ -13,7 +13,7 @@ from pathlib import Path
 import pikepdf
 from PIL import Image
 
-from service.desk.logic import init_desk, open_desk
+from service.desk.casework.desk import init_desk, open_desk
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from service.crypto.envelope import open_envelope
-from service.crypto.payload import split_payload
-from service.desk.logic import Desk
-from service.exchange import outbox
+from service.common.contract import outbox
+from service.common.crypto.envelope import open_envelope
+from service.common.crypto.payload import split_payload
+from service.desk.casework.desk import Desk
 from tests.desk.helpers import COALITION
 from tests.desk_web.seed import Seeded
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from service.crypto.envelope import open_envelope
-from service.crypto.payload import split_payload
-from service.exchange import outbox
+from service.common.contract import outbox
+from service.common.crypto.envelope import open_envelope
+from service.common.crypto.payload import split_payload
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot_path
 from tests.conftest import require
 from tests.desk.helpers import COALITION, PASSPHRASE

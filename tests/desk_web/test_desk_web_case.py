@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from service.desk.logic import Desk
-from service.i18n import translations
+from service.common.i18n import translations
+from service.desk.casework.desk import Desk
 from tests.desk_web.seed import (
     AUTHOR,
     CAMERA,

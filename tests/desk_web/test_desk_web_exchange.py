@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.desk.logic import Desk
-from service.exchange import outbox
+from service.common.contract import outbox
+from service.desk.casework.desk import Desk
 from tests.desk.helpers import (
     COALITION,
     FakeCase,

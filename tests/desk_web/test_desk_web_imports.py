@@ -34,24 +34,24 @@ WEB_MODULES = [
 FORBIDDEN = [
     # the server's configuration, database and applications
     "pydantic_settings",
-    "service.settings",
-    "service.app",
-    "service.deps",
-    "service.intake",
-    "service.api",
-    "service.courier",
-    "service.client",
-    "service.cli.serve",
-    "service.cli.demo",
-    "service.cases.logic",
-    "service.cases.replies",
-    "service.models",
-    "service.registry.logic",
-    "service.registry.schemas",
-    "service.storage.db",
-    "service.storage.items",
-    "service.storage.migrate",
-    "service.web.multipart",
+    "service.server.settings",
+    "service.server.app",
+    "service.server.deps",
+    "service.server.intake",
+    "service.server.api",
+    "service.server.courier",
+    "service.field.client",
+    "service.server.cli.serve",
+    "service.server.cli.demo",
+    "service.server.cases.logic",
+    "service.common.contract.replies",
+    "service.server.models",
+    "service.server.registry.logic",
+    "service.server.registry.schemas",
+    "service.server.storage.db",
+    "service.server.storage.items",
+    "service.server.storage.migrate",
+    "service.server.web.multipart",
     "sqlalchemy",
     "alembic",
     "psycopg",
@@ -61,7 +61,7 @@ FORBIDDEN = [
 ]
 # The shared ``aryz`` parser registers the courier's and the onion subcommands
 # (definitions only; stem and the controller load inside the commands).
-ALLOWED = {"service.courier", "service.courier.cli", "onion", "onion.cli"}
+ALLOWED = {"service.server.courier", "service.field.courier_cli", "onion", "onion.cli"}
 
 SCRIPT = """
 import json, os, sys
@@ -70,8 +70,8 @@ os.environ["ARYZ_DESK_KDF"] = "minimum"
 for name in {modules!r}:
     __import__(name)
 from fastapi.testclient import TestClient
-from service.cli.main import build_parser
-from service.desk.logic import init_desk, open_desk
+from service.server.cli.main import build_parser
+from service.desk.casework.desk import init_desk, open_desk
 from service.desk.web.app import create_desk_app
 build_parser().parse_args(["desk", "web", "--dir", "x"])
 folder = Path({folder!r})

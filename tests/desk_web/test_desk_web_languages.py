@@ -7,7 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from service.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
+from service.common.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
 from tests.desk_web.seed import Seeded
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.desk.logic import init_desk, open_desk
+from service.desk.casework.desk import init_desk, open_desk
 from service.desk.web.app import create_desk_app
 from tests.desk.helpers import COALITION, PASSPHRASE
 from tests.desk_web.conftest import BASE, PORT

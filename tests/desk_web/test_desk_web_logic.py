@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from service.desk import cases, importer
+import service.desk.casework.cases as cases
+import service.desk.inbox.importer as importer
+from service.common.contract.outbox import STATUSES
+from service.common.i18n import translations
 from service.desk.web import logic
-from service.exchange.outbox import STATUSES
-from service.i18n import translations
 
 
 def test_labels_cover_the_desks_statuses_and_priorities() -> None:

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.crypto.payload import encode_payload_prefix
-from service.desk.logic import init_desk, open_desk
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.i18n import translations
+from service.common.questionnaire.basic import BASIC
+from service.common.questionnaire.istanbul import ISTANBUL
+from service.common.questionnaire.payload import answers_plaintext as real_answers_plaintext
+from service.desk.casework.desk import init_desk, open_desk
 from service.desk.web.app import create_desk_app
-from service.i18n import translations
-from service.questionnaire.basic import BASIC
-from service.questionnaire.istanbul import ISTANBUL
-from service.questionnaire.payload import answers_plaintext as real_answers_plaintext
 from tests.desk.helpers import COALITION, PASSPHRASE, FakeCase, bundle_bytes, recipients, sealed
 from tests.desk_web.conftest import BASE, PORT
 

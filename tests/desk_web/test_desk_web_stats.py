@@ -6,7 +6,7 @@ import json
 
 from fastapi.testclient import TestClient
 
-from service.desk.logic import Desk
+from service.desk.casework.desk import Desk
 from tests.desk_web.seed import Seeded
 
 

@@ -1,4 +1,4 @@
-"""Property tests for the bundle reader (service.exchange.bundle): any bytes a damaged
+"""Property tests for the bundle reader (service.common.contract.bundle): any bytes a damaged
 USB stick or a hostile server could hand the desk end in a BundleError or a clean read,
 never another exception; a manifest written by the server reads back exactly."""
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.exchange.bundle import (
+from service.common.contract.bundle import (
     HEAD,
     MAGIC,
     VERSION,

@@ -1,4 +1,4 @@
-"""Property tests for the courier Authorization header (service.exchange.courier_auth):
+"""Property tests for the courier Authorization header (service.common.contract.courier_auth):
 any header text is a proof or None — never an exception — and a header the courier
 writes parses back to its key, challenge and a signature that verifies."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.crypto.keys import generate_signing_keypair, verify
-from service.exchange.courier_auth import authorization, message, parse
+from service.common.contract.courier_auth import authorization, message, parse
+from service.common.crypto.keys import generate_signing_keypair, verify
 
 COURIER = generate_signing_keypair()
 

@@ -1,4 +1,4 @@
-"""Property tests for the outbox reader (service.exchange.outbox): whatever a seized or
+"""Property tests for the outbox reader (service.common.contract.outbox): whatever a seized or
 buggy courier machine pushes is an OutboxError or a fully verified outbox, never another
 exception; what the desk encodes decodes to the same records."""
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.crypto.keys import generate_signing_keypair
-from service.exchange.outbox import STATUSES, OutboxError, Record, decode, encode
+from service.common.contract.outbox import STATUSES, OutboxError, Record, decode, encode
+from service.common.crypto.keys import generate_signing_keypair
 
 SIGNER = generate_signing_keypair()
 KEYS = {"kz": SIGNER.verify}

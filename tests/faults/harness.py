@@ -28,9 +28,9 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from service.client.logic import fetch_info, seal_file, submit
-from service.crypto.keys import BoxKeyPair
-from service.crypto.token import TokenSecrets, derive
+from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.token import TokenSecrets, derive
+from service.field.client import fetch_info, seal_file, submit
 from tests.server import ServerProcess
 from tests.support import file_report, opened_items_at
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from service.client.logic import make_client, submit
-from service.courier.credential import credential_json
-from service.crypto.keys import SigningKeyPair
-from service.registry.logic import parse_registry
+from service.common.contract.credential import credential_json
+from service.common.crypto.keys import SigningKeyPair
+from service.field.client import make_client, submit
+from service.server.registry.logic import parse_registry
 from tests.courier.helpers import ack, desk, outbox, reply, sealed_reply, status
 from tests.faults.harness import Tally, integrity_problems, kill
 from tests.server import ServerProcess

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from service.client.logic import fetch_info, seal_file, submit
-from service.crypto.keys import BoxKeyPair
-from service.crypto.token import derive
-from service.storage.clock import current_week
+from service.common.clock import current_week
+from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.token import derive
+from service.field.client import fetch_info, seal_file, submit
 from tests.faults.harness import integrity_problems
 from tests.server import ServerProcess
 from tests.support import add_files, file_report, opened_items_at

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from service.app import DATABASE_UNAVAILABLE, build_runtime
-from service.crypto.keys import BoxKeyPair
-from service.errors import ConfigError
+from service.common.crypto.keys import BoxKeyPair
+from service.common.errors import ConfigError
+from service.server.app import DATABASE_UNAVAILABLE, build_runtime
 from tests.conftest import make_settings
 from tests.faults.harness import integrity_problems
 from tests.server import ServerProcess

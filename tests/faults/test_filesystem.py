@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.app import DATABASE_UNAVAILABLE
-from service.crypto.keys import BoxKeyPair
-from service.errors import StorageError
+from service.common.crypto.keys import BoxKeyPair
+from service.common.errors import StorageError
+from service.server.app import DATABASE_UNAVAILABLE
 from tests.faults.harness import integrity_problems
 from tests.server import ServerProcess
 from tests.support import add_files, file_report, opened_items_at

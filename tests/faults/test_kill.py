@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.crypto.keys import BoxKeyPair
+from service.common.crypto.keys import BoxKeyPair
 from tests.faults.harness import Uploads
 from tests.faults.outbox_kills import Outboxes
 

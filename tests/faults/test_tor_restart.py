@@ -15,7 +15,7 @@ import pytest
 
 from onion.control import ControlEndpoint, OnionSpec
 from onion.keys import load_key
-from service.cli.onions import INTAKE
+from service.server.cli.onions import INTAKE
 from tests.onion.conftest import start_light_tor
 from tests.onion.test_keeper import _is_published_elsewhere
 from tests.server import ServerProcess

@@ -1,6 +1,6 @@
 """What every atheris target shares: run one parser on fuzzer bytes under libFuzzer.
 
-A crash is any exception outside our error tree (``service.errors.AryzError``) — that
+A crash is any exception outside our error tree (``service.common.errors.AryzError``) — that
 escapes ``one_input`` and libFuzzer stops with the input saved — or an input that takes
 longer than libFuzzer's ``-timeout`` (a hang). Run a target alone with::
 
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
 
-from service.errors import AryzError
+from service.common.errors import AryzError
 
 
 def fuzz(parse: Callable[[bytes], object]) -> None:

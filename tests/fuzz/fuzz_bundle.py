@@ -5,7 +5,7 @@ import io
 import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
 
 with atheris.instrument_imports():
-    from service.exchange.bundle import read_items, read_manifest
+    from service.common.contract.bundle import read_items, read_manifest
 from tests.fuzz.common import fuzz
 
 

@@ -3,7 +3,7 @@
 import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
 
 with atheris.instrument_imports():
-    from service.exchange.courier_auth import parse
+    from service.common.contract.courier_auth import parse
 from tests.fuzz.common import fuzz
 
 if __name__ == "__main__":

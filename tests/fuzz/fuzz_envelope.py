@@ -3,8 +3,8 @@
 import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
 
 with atheris.instrument_imports():
-    from service.crypto.envelope import open_envelope, seal
-    from service.crypto.keys import generate_box_keypair
+    from service.common.crypto.envelope import open_envelope, seal
+    from service.common.crypto.keys import generate_box_keypair
 from tests.fuzz.common import fuzz
 
 KEY = generate_box_keypair()

@@ -6,7 +6,7 @@ import anyio
 import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
 
 with atheris.instrument_imports():
-    from service.web.multipart import Limits, read_multipart
+    from service.server.web.multipart import Limits, read_multipart
 from tests.fuzz.common import fuzz
 
 CONTENT_TYPE = "multipart/form-data; boundary=b"

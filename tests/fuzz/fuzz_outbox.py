@@ -3,8 +3,8 @@
 import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
 
 with atheris.instrument_imports():
-    from service.crypto.keys import generate_signing_keypair
-    from service.exchange.outbox import decode
+    from service.common.contract.outbox import decode
+    from service.common.crypto.keys import generate_signing_keypair
 from tests.fuzz.common import fuzz
 
 KEYS = {"kz": generate_signing_keypair().verify}

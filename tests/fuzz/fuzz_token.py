@@ -3,7 +3,7 @@
 import atheris  # type: ignore[import-untyped]  # no stubs; only tests/fuzz uses it
 
 with atheris.instrument_imports():
-    from service.crypto.token import parse_token
+    from service.common.crypto.token import parse_token
 from tests.fuzz.common import fuzz
 
 if __name__ == "__main__":

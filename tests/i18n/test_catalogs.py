@@ -25,7 +25,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from service.i18n import LANGUAGES, LOCALES, SOURCE_LANGUAGE, catalog_path, translations
+from service.common.i18n import LANGUAGES, LOCALES, SOURCE_LANGUAGE, catalog_path, translations
 
 ROOT = Path(__file__).resolve().parents[2]
 BABEL_CFG = ROOT / "babel.cfg"

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from service.i18n import LANGUAGES, SOURCE_LANGUAGE, in_each_language, translations
+from service.common.i18n import LANGUAGES, SOURCE_LANGUAGE, in_each_language, translations
 from tests.support import file_report, reach_review, state_of
 
 language = pytest.mark.parametrize("code", sorted(LANGUAGES))

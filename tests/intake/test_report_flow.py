@@ -6,11 +6,11 @@ import json
 
 from fastapi.testclient import TestClient
 
-from service.crypto.keys import BoxKeyPair
-from service.crypto.token import format_token
-from service.deps import Runtime
-from service.models import Case, Item
-from service.questionnaire.istanbul import ISTANBUL
+from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.token import format_token
+from service.common.questionnaire.istanbul import ISTANBUL
+from service.server.deps import Runtime
+from service.server.models import Case, Item
 from tests.support import (
     TOKEN_FIELD,
     add_files,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.courier.outboxes import apply_outbox
-from service.crypto.token import generate_token
-from service.deps import Runtime
-from service.exchange.outbox import Record
+from service.common.contract.outbox import Record
+from service.common.crypto.token import generate_token
+from service.server.courier.outboxes import apply_outbox
+from service.server.deps import Runtime
 from tests.courier.helpers import (
     ack,
     case_refs,
@@ -85,7 +85,7 @@ def test_acknowledged_items_still_count_as_received(
 
 
 def _lookup_id(token: str) -> str:
-    from service.crypto.token import MIN_LIMITS, derive
+    from service.common.crypto.token import MIN_LIMITS, derive
 
     return derive(token, MIN_LIMITS).lookup_id.hex()
 

@@ -10,10 +10,10 @@ import re
 
 from fastapi.testclient import TestClient
 
-from service.crypto.formstate import FormStateKey
-from service.deps import Runtime
-from service.models import Case
-from service.questionnaire.istanbul import ISTANBUL
+from service.common.crypto.formstate import FormStateKey
+from service.common.questionnaire.istanbul import ISTANBUL
+from service.server.deps import Runtime
+from service.server.models import Case
 from tests.support import TOKEN_FIELD, count, file_report, opened_items, reach_review, state_of
 
 MAX_PAGE = 50 * 1024

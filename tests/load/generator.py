@@ -36,7 +36,7 @@ from itertools import count
 
 import httpx
 
-from service.crypto.token import generate_token
+from service.common.crypto.token import generate_token
 
 MIB = 1024 * 1024
 BUSY_RETRIES = 40

@@ -23,15 +23,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.cli.demo import write_demo_registry
-from service.cli.demo_read import demo_keys
-from service.crypto.envelope import Opener
-from service.crypto.payload import PayloadReader
-from service.crypto.token import PRODUCTION_LIMITS
-from service.models import COMPLETE, Case, Item
-from service.storage import migrate
-from service.storage.db import make_engine, make_sessionmaker
-from service.storage.items import iter_ciphertext
+from service.common.crypto.envelope import Opener
+from service.common.crypto.payload import PayloadReader
+from service.common.crypto.token import PRODUCTION_LIMITS
+from service.server.cli.demo import write_demo_registry
+from service.server.cli.demo_read import demo_keys
+from service.server.models import COMPLETE, Case, Item
+from service.server.storage import migrate
+from service.server.storage.db import make_engine, make_sessionmaker
+from service.server.storage.items import iter_ciphertext
 from tests.benchmarks.bench_intake import RssSampler, proc_status_kib
 from tests.conftest import PG_URL, _pg_available, _pg_exec
 from tests.load.generator import MIB, Load, Recorder, unknown_token

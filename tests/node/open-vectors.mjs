@@ -1,4 +1,4 @@
-// An independent reader of Aryz envelope v1, written from service/crypto/ENVELOPE-v1.md
+// An independent reader of Aryz envelope v1, written from service/common/crypto/ENVELOPE-v1.md
 // alone (libsodium.js, not PyNaCl). It opens every vector of a vector file and prints one
 // JSON line per vector:
 //   {"name": ..., "result": "ok", "sha256": "<hex of the plaintext>"}

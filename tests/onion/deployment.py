@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from onion.keys import load_key
-from service.crypto.token import MIN_LIMITS
+from service.common.crypto.token import MIN_LIMITS
 from tests.conftest import TEST_PEPPER
 from tests.onion.network import Node, PrivateTorNetwork
 

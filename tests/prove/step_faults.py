@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from service.cli.demo import write_demo_registry
-from service.cli.demo_read import demo_keys
-from service.storage import migrate
+from service.server.cli.demo import write_demo_registry
+from service.server.cli.demo_read import demo_keys
+from service.server.storage import migrate
 from tests.conftest import IN_CI, PG_URL, _pg_available, _pg_exec
 from tests.faults.harness import Tally, Uploads
 from tests.faults.outbox_kills import Outboxes

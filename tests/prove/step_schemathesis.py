@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from service.app import build_runtime, create_app
-from service.cli.demo import write_demo_registry
-from service.storage import migrate
+from service.server.app import build_runtime, create_app
+from service.server.cli.demo import write_demo_registry
+from service.server.storage import migrate
 from tests.api.schema_fuzz import fuzz_api
 from tests.benchmarks.report import say
 from tests.conftest import make_settings

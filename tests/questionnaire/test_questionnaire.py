@@ -7,14 +7,14 @@ import re
 
 import pytest
 
-from service.errors import AnswersError
-from service.questionnaire import UNKNOWN_CODE, Condition
-from service.questionnaire.answers import applicable, check_answers, read_step
-from service.questionnaire.basic import BASIC
-from service.questionnaire.istanbul import ISTANBUL
-from service.questionnaire.known import CURRENT, find
-from service.questionnaire.reading import read_answers
-from service.questionnaire.regions import REGIONS, region_name
+from service.common.errors import AnswersError
+from service.common.questionnaire import UNKNOWN_CODE, Condition
+from service.common.questionnaire.answers import applicable, check_answers, read_step
+from service.common.questionnaire.basic import BASIC
+from service.common.questionnaire.istanbul import ISTANBUL
+from service.common.questionnaire.known import CURRENT, find
+from service.common.questionnaire.reading import read_answers
+from service.common.questionnaire.regions import REGIONS, region_name
 
 # What intake-basic v1 answer sets recorded; if this changes they no longer match exactly.
 BASIC_V1_SHA256 = "05f3cef730414ff9d634e9ee78751c54daf8d75c68aa77a1dd5a82607caf8897"
@@ -259,7 +259,7 @@ def test_reading_warns_when_the_definition_differs() -> None:
 def test_whoever_seals_checks_the_answers_first() -> None:
     # The server cannot look inside what an intermediary's client seals: the shared
     # payload builder refuses answers that do not fit the questionnaire they name.
-    from service.questionnaire.payload import answers_plaintext
+    from service.common.questionnaire.payload import answers_plaintext
 
     with pytest.raises(AnswersError):
         answers_plaintext(

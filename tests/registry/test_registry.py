@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.errors import RegistryError
-from service.registry.logic import load_registry, parse_registry
+from service.common.errors import RegistryError
+from service.server.registry.logic import load_registry, parse_registry
 
 
 def _text(registry_dir: Path) -> str:

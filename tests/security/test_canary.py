@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from service.client.logic import make_client, submit
-from service.crypto.keys import BoxKeyPair
+from service.common.crypto.keys import BoxKeyPair
+from service.field.client import make_client, submit
 from tests.server import ServerProcess
 from tests.support import file_report, opened_items_at, reach_review
 

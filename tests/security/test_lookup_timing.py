@@ -18,9 +18,9 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 
-from service.crypto.token import Deriver, KdfLimits, TokenSecrets, derive, generate_token
-from service.deps import Runtime
-from service.intake.routes import _open_case
+from service.common.crypto.token import Deriver, KdfLimits, TokenSecrets, derive, generate_token
+from service.server.deps import Runtime
+from service.server.intake.routes import _open_case
 from tests.security.timing import MAX_SKEW, compare, interleaved, superiority
 from tests.support import file_report
 

@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from service.models import Base
-from service.storage import migrate
-from service.storage.db import make_engine
+from service.server.models import Base
+from service.server.storage import migrate
+from service.server.storage.db import make_engine
 
 
 def test_upgrade_downgrade_upgrade(database_url: str) -> None:

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from service.crypto.envelope import FRAME_SIZE, Sealer, parse_header, seal
-from service.crypto.hashing import blake2b_256
-from service.crypto.keys import BoxKeyPair, box_keypair_from_seed
-from service.crypto.token import (
+from service.common.crypto.envelope import FRAME_SIZE, Sealer, parse_header, seal
+from service.common.crypto.hashing import blake2b_256
+from service.common.crypto.keys import BoxKeyPair, box_keypair_from_seed
+from service.common.crypto.token import (
     MIN_LIMITS,
     PRODUCTION_LIMITS,
     damm_check_digit,
@@ -333,7 +333,7 @@ def token_vectors() -> dict[str, Any]:
         entries.append(entry)
     return {
         "format": "aryz-case-token-v1",
-        "spec": "service/crypto/ENVELOPE-v1.md section 9",
+        "spec": "service/common/crypto/ENVELOPE-v1.md section 9",
         "pepper": pepper.hex(),
         "tokens": entries,
     }
@@ -343,7 +343,7 @@ def main() -> None:
     """Write both vector files next to this script."""
     envelope_file = {
         "format": "aryz-envelope-v1",
-        "spec": "service/crypto/ENVELOPE-v1.md",
+        "spec": "service/common/crypto/ENVELOPE-v1.md",
         "note": "Throwaway test keys. expect is 'ok' or the error code a reader must give.",
         "vectors": ok_vectors() + bad_vectors(),
     }

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from service.crypto.token import generate_token
-from service.web import assets
+from service.common.crypto.token import generate_token
+from service.server.web import assets
 from tests.conftest import require
 from tests.support import file_report
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from service.crypto.keys import BoxKeyPair
-from service.deps import Runtime
-from service.models import Case, Item
+from service.common.crypto.keys import BoxKeyPair
+from service.server.deps import Runtime
+from service.server.models import Case, Item
 from tests.support import add_files, count, file_report, opened_items
 
 

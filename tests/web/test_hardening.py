@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.app import build_runtime, create_app
-from service.crypto.token import generate_token
-from service.deps import Runtime
-from service.settings import Mode
-from service.web.security import STRICT_CSP
+from service.common.crypto.token import generate_token
+from service.common.webkit.security import STRICT_CSP
+from service.server.app import build_runtime, create_app
+from service.server.deps import Runtime
+from service.server.settings import Mode
 from tests.conftest import make_settings
 from tests.support import add_files, file_report, state_of
 
@@ -153,7 +153,7 @@ def test_stored_rows_carry_weeks_not_timestamps(client: TestClient, runtime: Run
 
     from sqlalchemy import select
 
-    from service.models import Case, Item
+    from service.server.models import Case, Item
 
     file_report(client)
     with runtime.sessions() as session:

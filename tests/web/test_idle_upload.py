@@ -9,9 +9,9 @@ import anyio
 import httpx
 from fastapi.testclient import TestClient
 
-from service.app import create_app
-from service.deps import Runtime
-from service.models import Item
+from service.server.app import create_app
+from service.server.deps import Runtime
+from service.server.models import Item
 from tests.support import count, file_report
 
 

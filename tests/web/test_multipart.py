@@ -1,4 +1,4 @@
-"""Tests for the streaming multipart reader (service.web.multipart).
+"""Tests for the streaming multipart reader (service.server.web.multipart).
 
 Bodies are built by hand (shaped like what Firefox/Tor Browser and Chromium send), by
 httpx's encoder, and by Hypothesis, then fed in chunks split at arbitrary points. The
@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from starlette.requests import ClientDisconnect, Request
 
-from service.errors import FormError, InputError, TooLargeError
-from service.web.multipart import (
+from service.common.errors import FormError, InputError, TooLargeError
+from service.server.web.multipart import (
     CUT_OFF_MESSAGE,
     FEED_BYTES,
     Event,

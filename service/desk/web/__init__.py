@@ -11,7 +11,7 @@ the listener is bound to loopback alone, so nothing else on a network can reach 
 - :mod:`service.desk.web.render`  Jinja templates with gettext, the intake's settings
 - :mod:`service.desk.web.errors`  the web app's own refusals
 
-It uses only the desk's public API (:mod:`service.desk.logic`) and the web layer's
+It uses only the desk's public API (:mod:`service.desk.casework.desk`) and the web layer's
 security middleware; it never imports the server's settings, database or apps
 (``tests/desk_web/test_desk_web_imports.py``).
 """

@@ -25,6 +25,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.common.errors import AryzError, FormError, NotFoundError
+from service.common.webkit.security import SecurityMiddleware
+from service.desk.casework.desk import Desk
 from service.desk.errors import (
     CaseRefError,
     ForeignBundleError,
@@ -34,13 +37,10 @@ from service.desk.errors import (
     StripError,
     TriageError,
 )
-from service.desk.logic import Desk
 from service.desk.web.cli import DEFAULT_PORT, LOOPBACK, check_port
 from service.desk.web.errors import LoopbackOnlyError
 from service.desk.web.routes import chrome, language_of, router
 from service.desk.web.stats_routes import router as stats_router
-from service.errors import AryzError, FormError, NotFoundError
-from service.web.security import SecurityMiddleware
 
 log = logging.getLogger("aryz.desk.web")
 

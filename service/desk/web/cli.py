@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from service.desk.cli import PASSPHRASE_ENV
+from service.desk.cli.main import PASSPHRASE_ENV
 from service.desk.web.errors import PortError
 
 LOOPBACK = "127.0.0.1"
@@ -53,8 +53,8 @@ def _say(text: str) -> None:
 
 
 def _cmd_web(args: argparse.Namespace) -> int:
-    from service.desk.keys import weak_limits
-    from service.desk.logic import open_desk
+    from service.desk.casework.desk import open_desk
+    from service.desk.store.keys import weak_limits
     from service.desk.web.app import serve
 
     passphrase = os.environ.get(PASSPHRASE_ENV)

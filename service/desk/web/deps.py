@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from service.desk.logic import Desk
+from service.desk.casework.desk import Desk
 
 
 def _desk(request: Request) -> Desk:

@@ -5,7 +5,7 @@ Everything a submitter sent is untrusted. It reaches a page only through
 override cannot make one answer look like another) and Jinja's autoescaping. It never
 passes through the templates' ``_()``: Jinja's new-style gettext marks a translation as
 safe HTML and formats it with ``%``, so untrusted text there would become markup. Labels
-are translated here instead, with :func:`service.i18n.translations`, and only for
+are translated here instead, with :func:`service.common.i18n.translations`, and only for
 strings that are our own msgids.
 """
 
@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from service.cases.statuses import STATUS_LABELS
-from service.desk.cli import safe
-from service.desk.logic import (
+from service.common.contract.countries import COUNTRIES
+from service.common.contract.statuses import STATUS_LABELS
+from service.common.i18n import LANGUAGES
+from service.common.i18n.markers import N_
+from service.common.questionnaire.reading import Text
+from service.desk.casework.desk import (
     SORTS,
     CaseDetail,
     CaseFilter,
@@ -32,11 +35,8 @@ from service.desk.logic import (
     ItemView,
     readable_answers,
 )
+from service.desk.cli.main import safe
 from service.desk.web.errors import BundlePathError, FilterError, OutboxTargetError
-from service.i18n import LANGUAGES
-from service.i18n.markers import N_
-from service.questionnaire.reading import Text
-from service.registry.countries import COUNTRIES
 
 Gettext = Callable[[str], str]
 
@@ -60,7 +60,7 @@ DETAINED_LABELS: dict[str, str] = {
     "deceased": N_("Died"),
     "unknown": N_("Unknown"),
 }
-# The importer's fixed reasons (service.desk.importer), marked here so that they are
+# The importer's fixed reasons (service.desk.inbox.importer), marked here so that they are
 # translated; a reason this list lacks is shown in English rather than hidden.
 IMPORT_REASONS = (
     N_("missing: the bundle ends before it"),
@@ -85,7 +85,7 @@ _RECORD_TYPES: dict[str, str] = {
     "reply": N_("reply"),
     "ack": N_("acknowledgement"),
 }
-# Values the importer accepts for the filtered fields (service.desk.importer).
+# Values the importer accepts for the filtered fields (service.desk.inbox.importer).
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _WEEK = re.compile(r"^[0-9]{4}-W[0-9]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")

@@ -1,6 +1,6 @@
 """The desk's pages: Jinja2 with gettext, the same settings as the intake site.
 
-Each language's environment is an overlay of the intake's (``service.web.render``): the
+Each language's environment is an overlay of the intake's (``service.server.web.render``): the
 same autoescaping, strict undefined, trimming and installed catalog, with the desk's own
 templates. No JavaScript anywhere; one stylesheet, served by the app itself.
 """
@@ -15,8 +15,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from starlette.responses import HTMLResponse
 
-from service.i18n import LANGUAGES, translations
-from service.web.render import environment as intake_environment
+from service.common.i18n import LANGUAGES, translations
+from service.server.web.render import environment as intake_environment
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -14,12 +14,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from service.desk import charts
-from service.desk.facts import region_label
-from service.desk.stats import ALL, OTHER_COUNTRY, Statistics, Table
+import service.desk.stats.charts as charts
+from service.common.contract.countries import COUNTRIES
+from service.common.i18n.markers import N_
+from service.desk.stats.facts import region_label
+from service.desk.stats.tables import ALL, OTHER_COUNTRY, Statistics, Table
 from service.desk.web.render import STATIC_DIR, environment, gettext
-from service.i18n.markers import N_
-from service.registry.countries import COUNTRIES
 
 Gettext = Callable[[str], str]
 HIDDEN = "×"  # what a suppressed cell shows; the legend explains it
@@ -109,7 +109,7 @@ def chart_views(stats: Statistics, _: Gettext) -> dict[str, Markup]:
         [(_(stage_labels[s]), n) for s, n in stats.funnel.get(ALL, [])],
         hidden,
     )
-    # The SVG is built with every label escaped (service.desk.charts).
+    # The SVG is built with every label escaped (service.desk.stats.charts).
     return {
         "by_country": Markup(by_country),  # noqa: S704 - escaped by charts
         "by_period": Markup(by_period),  # noqa: S704 - escaped by charts

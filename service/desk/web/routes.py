@@ -23,6 +23,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from service.common.clock import current_week
+from service.common.contract.bundle import BundleError
+from service.common.contract.outbox import MAX_REPLY_BYTES
+from service.common.errors import NotFoundError
+from service.common.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from service.common.webkit.forms import parse_urlencoded, read_body
+from service.desk.casework.desk import MAX_NOTE_BYTES, CaseDetail, Desk
 from service.desk.errors import (
     DiskFullError,
     ForeignBundleError,
@@ -31,19 +38,12 @@ from service.desk.errors import (
     ReplyError,
     TriageError,
 )
-from service.desk.keys import weak_limits
-from service.desk.logic import MAX_NOTE_BYTES, CaseDetail, Desk
-from service.desk.strip import kind_of
+from service.desk.inbox.strip import kind_of
+from service.desk.store.keys import weak_limits
 from service.desk.web import logic
 from service.desk.web.deps import DeskDep
 from service.desk.web.errors import BundlePathError, NoStrippedCopyError, OutboxTargetError
 from service.desk.web.render import gettext, page, stylesheet
-from service.errors import NotFoundError
-from service.exchange.bundle import BundleError
-from service.exchange.outbox import MAX_REPLY_BYTES
-from service.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from service.storage.clock import current_week
-from service.web.forms import parse_urlencoded, read_body
 
 router = APIRouter(include_in_schema=False)
 

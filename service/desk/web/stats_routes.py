@@ -20,16 +20,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.desk import outcomes, report
+import service.desk.stats.outcomes as outcomes
+import service.desk.stats.report as report
+from service.common.clock import current_week
+from service.desk.casework.desk import Desk
 from service.desk.errors import OutcomeError, StatsOptionError
-from service.desk.logic import Desk
-from service.desk.stats import Options, Statistics
+from service.desk.stats.tables import Options, Statistics
 from service.desk.web.deps import DeskDep
 from service.desk.web.logic import content_disposition, visible
 from service.desk.web.render import gettext, page
 from service.desk.web.report import render_report, report_context, report_stylesheet
 from service.desk.web.routes import _form, _here, _lang, chrome
-from service.storage.clock import current_week
 
 router = APIRouter(include_in_schema=False)
 FLASHES = ("added", "removed")

@@ -1,1 +1,0 @@
-"""The intermediaries' client: seals on this machine, derives the token here, resumes uploads."""

@@ -1,0 +1,166 @@
+"""Outbox v1: the desk's signed answers, applied by the server all or nothing.
+
+An outbox is JSON: ``{"format": "aryz-outbox", "version": 1, "coalition": id,
+"records": [{"body": {...}, "signature": hex}, …]}``. Each record's body is signed with
+the coalition's Ed25519 key over ``b"aryz-outbox-v1\\n" + canonical JSON(body)``; the body
+names its coalition and case, and carries a per-case sequence number that must be exactly
+one more than the last one the server applied for that case. So the server refuses
+forged records (signature), replays and reordering (sequence), and records for another
+coalition's cases (coalition and key).
+
+Record types:
+- ``status``: ``{"status": <workflow state>}``
+- ``reply``: ``{"reply": base64 envelope sealed to the case's reply key}``
+- ``ack``: ``{"items": [item refs]}`` — the desk holds these; the server deletes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from service.common.crypto.keys import sign, verify
+from service.common.errors import AryzError, EnvelopeKeyError
+
+VERSION = 1
+DOMAIN = b"aryz-outbox-v1\n"
+TYPES = ("status", "reply", "ack")
+STATUSES = ("received", "under_review", "will_contact", "need_info", "referred", "closed")
+MAX_REPLY_BYTES = 256 * 1024
+
+
+class OutboxError(AryzError):
+    code = "outbox"
+    message = "The outbox is not valid."
+    http_status = 400
+
+
+@dataclass(frozen=True)
+class Record:
+    type: str
+    coalition: str
+    case: str  # hex case ref
+    seq: int
+    status: str | None = None
+    reply: bytes | None = None
+    items: tuple[str, ...] = ()
+
+    def body(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": self.type,
+            "coalition": self.coalition,
+            "case": self.case,
+            "seq": self.seq,
+        }
+        if self.type == "status":
+            data["status"] = self.status
+        elif self.type == "reply":
+            data["reply"] = base64.b64encode(self.reply or b"").decode("ascii")
+        else:
+            data["items"] = list(self.items)
+        return data
+
+
+def canonical(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def signed_bytes(body: dict[str, Any]) -> bytes:
+    return DOMAIN + canonical(body)
+
+
+def _check(record: Record) -> Record:
+    if record.type not in TYPES or record.seq < 1 or len(record.case) != 32:
+        raise OutboxError()
+    if record.type == "status" and record.status not in STATUSES:
+        raise OutboxError("The outbox names an unknown status.")
+    if record.type == "reply" and not 0 < len(record.reply or b"") <= MAX_REPLY_BYTES:
+        raise OutboxError()
+    if record.type == "ack" and not record.items:
+        raise OutboxError()
+    return record
+
+
+def record_from_body(body: Any) -> Record:
+    try:
+        kind = body["type"]
+        reply = None
+        if kind == "reply":
+            reply = base64.b64decode(body["reply"], validate=True)
+        record = Record(
+            type=kind,
+            coalition=str(body["coalition"]),
+            case=str(body["case"]),
+            seq=int(body["seq"]),
+            status=body.get("status") if kind == "status" else None,
+            reply=reply,
+            items=tuple(str(i) for i in body["items"]) if kind == "ack" else (),
+        )
+        bytes.fromhex(record.case)
+        for item in record.items:
+            if len(bytes.fromhex(item)) != 16:
+                raise ValueError
+    # OverflowError: int() of an infinity, which Python's JSON reader accepts.
+    except (KeyError, TypeError, ValueError, OverflowError, binascii.Error):
+        raise OutboxError() from None
+    if canonical(record.body()) != canonical(body):
+        raise OutboxError()  # unknown or extra fields: refuse rather than ignore
+    return _check(record)
+
+
+def encode(coalition: str, records: list[Record], signing_seed: bytes) -> bytes:
+    """Sign every record and serialise the outbox (the desk's side)."""
+    signed = []
+    for record in records:
+        body = _check(record).body()
+        signed.append({"body": body, "signature": sign(signing_seed, signed_bytes(body)).hex()})
+    document = {
+        "format": "aryz-outbox",
+        "version": VERSION,
+        "coalition": coalition,
+        "records": signed,
+    }
+    return json.dumps(document, sort_keys=True, indent=1).encode()
+
+
+@dataclass(frozen=True)
+class Outbox:
+    coalition: str
+    records: tuple[Record, ...]
+    digest: str  # SHA-256 of the file, to recognise a re-push of the same outbox
+
+
+def decode(data: bytes, verify_key_for: dict[str, bytes]) -> Outbox:
+    """Parse and verify every signature (the server's side). All or nothing."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+        if document.get("format") != "aryz-outbox" or document.get("version") != VERSION:
+            raise OutboxError("This outbox's format version is not supported.")
+        coalition = str(document["coalition"])
+        entries = list(document["records"])
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        raise OutboxError() from None
+    key = verify_key_for.get(coalition)
+    if key is None:
+        raise OutboxError("The outbox is for a coalition this server does not know.")
+    records = []
+    for entry in entries:
+        try:
+            body, signature = entry["body"], bytes.fromhex(entry["signature"])
+        except (KeyError, TypeError, ValueError):
+            raise OutboxError() from None
+        record = record_from_body(body)
+        if record.coalition != coalition:
+            raise OutboxError("The outbox holds a record for another coalition.")
+        try:
+            verify(key, signed_bytes(body), signature)
+        except EnvelopeKeyError:
+            raise OutboxError("A signature in the outbox is not valid.") from None
+        records.append(record)
+    if not records:
+        raise OutboxError("The outbox is empty.")
+    return Outbox(coalition, tuple(records), hashlib.sha256(data).hexdigest())

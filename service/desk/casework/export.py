@@ -1,0 +1,99 @@
+"""Write an outbox: every pending status change and reply, and acknowledgements.
+
+Order of work, so that nothing is lost or sent twice:
+
+1. One transaction queues an ``ack`` record per case for the items imported since the
+   last export (marking them acknowledged-in-a-record), each with the case's next
+   sequence number.
+2. Every record not yet exported is signed into one outbox (``service.common.contract.outbox``)
+   and written durably: temporary file, fsync, rename, fsync of the folder.
+3. Only then one transaction marks those records exported.
+
+If step 2 fails (full USB stick, stick pulled), nothing is marked and the next export
+sends the same records with the same sequence numbers. The window between 2 and 3 is a
+crash right after the rename: the next export would repeat records the server may have
+applied from the first file, and the server refuses the repeat as a replay; deliver the
+first file. Sequence numbers per case are consecutive from the server's ``status_seq``.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+import service.common.files as files
+import service.desk.casework.cases as cases
+from service.common.contract.outbox import Record, encode
+from service.desk.errors import OutboxPathError
+from service.desk.store.database import Store, context
+from service.desk.store.keys import Keyring
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """``path`` is None when there was nothing to send (no file is written then)."""
+
+    path: Path | None
+    records: int
+    cases: int
+
+
+def export_outbox(store: Store, keyring: Keyring, path: Path) -> ExportReport:
+    """Write every pending record to a new outbox file at ``path``."""
+    if path.exists() or path.is_symlink() or not path.parent.is_dir():
+        # Never overwrite: an earlier outbox at that path may not be delivered yet.
+        raise OutboxPathError()
+    _queue_acks(store)
+    pending = _pending(store, keyring.coalition)
+    if not pending:
+        return ExportReport(None, 0, 0)
+    records = [record for _id, _case, record in pending]
+    files.replace(path, encode(keyring.coalition, records, keyring.signing_seed))
+    touched: dict[int, list[str]] = {}
+    with store.transaction() as db:
+        db.executemany(
+            "UPDATE outgoing SET exported = 1 WHERE id = ?", [(i,) for i, _c, _r in pending]
+        )
+        for _id, case_id, record in pending:
+            touched.setdefault(case_id, []).append(record.type)
+        for case in cases.all_cases(store):
+            if case.id in touched:
+                cases.add_entry(store, case, "history", event="exported", types=touched[case.id])
+    return ExportReport(path, len(records), len(touched))
+
+
+def _queue_acks(store: Store) -> None:
+    with store.transaction() as db:
+        waiting = db.execute("SELECT DISTINCT case_id FROM items WHERE acked = 0").fetchall()
+        wanted = {case_id for (case_id,) in waiting}
+        for case in cases.all_cases(store):
+            if case.id not in wanted:
+                continue
+            refs = sorted(i.ref for i in cases.items_of(store, case) if not i.acked)
+            cases.add_outgoing(store, case, {"type": "ack", "items": refs})
+            cases.add_entry(store, case, "history", event="acknowledged", count=len(refs))
+            db.execute("UPDATE items SET acked = 1 WHERE case_id = ?", (case.id,))
+
+
+def _pending(store: Store, coalition: str) -> list[tuple[int, int, Record]]:
+    """Every unexported record, in the order it was made (per case: by sequence)."""
+    refs = {case.id: (case.ref, case.index) for case in cases.all_cases(store)}
+    rows = store.connection.execute(
+        "SELECT id, case_id, seq, record FROM outgoing WHERE exported = 0 ORDER BY id"
+    )
+    pending = []
+    for row_id, case_id, seq, blob in rows:
+        ref, index = refs[case_id]
+        body = store.unseal(blob, context("outgoing", index, seq))
+        record = Record(
+            type=body["type"],
+            coalition=coalition,
+            case=ref,
+            seq=seq,
+            status=body.get("status"),
+            reply=base64.b64decode(body["reply"]) if body["type"] == "reply" else None,
+            items=tuple(body.get("items", ())),
+        )
+        pending.append((row_id, case_id, record))
+    return pending

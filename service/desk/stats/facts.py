@@ -1,0 +1,220 @@
+"""What statistics may know about a case: a few coded facts derived from its answers.
+
+The facts follow the contract shared with the questionnaire (``istanbul`` v1, keys like
+``victim.sex``; and the older ``intake-basic`` v1). Only codes from the contract's lists
+survive: anything else a submitter's browser sent becomes ``unknown`` (or, in a list, is
+dropped), so free text can never reach a statistic. A region counts only if it is an
+ISO 3166-2 code of the case's own country.
+
+The facts are cached, encrypted, in the case record (``record["facts"]``) the first time
+statistics need them: a case's facts come from its first answers item, which never
+changes, so the cache cannot go stale. :data:`FACTS_VERSION` invalidates it when this
+module's rules change. Pure module: no store, no crypto.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from service.common.i18n.markers import N_
+from service.common.questionnaire.regions import REGIONS
+
+FACTS_VERSION = 1
+UNKNOWN = "unknown"
+_REGION = re.compile(r"^([A-Z]{2})-[A-Z0-9]{1,3}$")
+
+# Contract codes → English labels (msgids). Order is the order tables show them in.
+SEX: dict[str, str] = {
+    "female": N_("Female"),
+    "male": N_("Male"),
+    "other": N_("Other"),
+    UNKNOWN: N_("Unknown"),
+}
+AGE_BANDS: dict[str, str] = {
+    "under_14": N_("Under 14"),
+    "14_17": N_("14–17"),
+    "18_29": N_("18–29"),
+    "30_44": N_("30–44"),
+    "45_59": N_("45–59"),
+    "60_plus": N_("60 and over"),
+    UNKNOWN: N_("Unknown"),
+}
+YES_NO: dict[str, str] = {"yes": N_("Yes"), "no": N_("No"), UNKNOWN: N_("Unknown")}
+SITUATIONS: dict[str, str] = {
+    "detained": N_("Still detained"),
+    "released": N_("Released"),
+    "deceased": N_("Died"),
+    UNKNOWN: N_("Unknown"),
+}
+FILERS: dict[str, str] = {
+    "victim": N_("The person themself"),
+    "relative": N_("A relative or friend"),
+    "lawyer": N_("A lawyer or defender"),
+    "witness": N_("A witness"),
+    UNKNOWN: N_("Unknown"),
+}
+FACILITIES: dict[str, str] = {
+    "police": N_("Police station"),
+    "ivs": N_("Temporary detention (IVS)"),
+    "sizo": N_("Pre-trial detention (SIZO)"),
+    "prison": N_("Prison or colony"),
+    "military": N_("Military"),
+    "psychiatric": N_("Psychiatric institution"),
+    "unofficial": N_("Unofficial place"),
+    "other": N_("Other place"),
+    UNKNOWN: N_("Unknown"),
+}
+AGENCIES: dict[str, str] = {
+    "police": N_("Police"),
+    "national_security": N_("National security service"),
+    "prison_service": N_("Prison service"),
+    "military": N_("Military"),
+    "prosecutor": N_("Prosecutor's office"),
+    "other": N_("Other agency"),
+    UNKNOWN: N_("Unknown"),
+}
+METHODS: dict[str, str] = {
+    "beating": N_("Beating"),
+    "suffocation": N_("Suffocation"),
+    "electric_shock": N_("Electric shock"),
+    "stress_positions": N_("Stress positions"),
+    "sexual_violence": N_("Sexual violence"),
+    "threats": N_("Threats"),
+    "sleep_deprivation": N_("Sleep deprivation"),
+    "burns": N_("Burns"),
+    "water": N_("Water"),
+    "mock_execution": N_("Mock execution"),
+    "humiliation": N_("Humiliation"),
+    "denial_of_medical_care": N_("Denial of medical care"),
+    "other": N_("Other method"),
+    UNKNOWN: N_("Unknown"),
+}
+_PLACE_V1 = {"protest": "other"}  # intake-basic's "during a protest" has no facility type
+_DETAINED_V1 = {"yes": "detained", "no": "released", "deceased": "deceased"}
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """The coded facts of one case; every field is a code from the tables above."""
+
+    consent: bool  # the person said yes to statistical use; nothing else counts
+    country: str | None
+    week: str | None  # ISO week the desk received the case
+    region: str = UNKNOWN
+    sex: str = UNKNOWN
+    age_band: str = UNKNOWN
+    minor: str = UNKNOWN
+    situation: str = UNKNOWN
+    filer: str = UNKNOWN
+    forced_confession: str = UNKNOWN
+    facilities: tuple[str, ...] = (UNKNOWN,)  # every type the person was held in
+    agencies: tuple[str, ...] = (UNKNOWN,)
+    methods: tuple[str, ...] = (UNKNOWN,)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"v": FACTS_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> CaseFacts:
+        values = {k: v for k, v in data.items() if k != "v"}
+        for name in ("facilities", "agencies", "methods"):
+            values[name] = tuple(values.get(name, (UNKNOWN,)))
+        return cls(**values)
+
+
+def derive(
+    body: Mapping[str, Any] | None,
+    questionnaire: Mapping[str, Any] | None,
+    country: str | None,
+    week: str | None,
+) -> CaseFacts:
+    """The facts of a case from its decrypted answers body (``{"answers": {...}, …}``)."""
+    answers = body.get("answers") if isinstance(body, Mapping) else None
+    asked = questionnaire or {}
+    if not isinstance(answers, Mapping):
+        return CaseFacts(consent=False, country=country, week=week)
+    if asked.get("id") == "istanbul" and asked.get("version") == 1:
+        return _istanbul(answers, country, week)
+    if asked.get("id") == "intake-basic" and asked.get("version") == 1:
+        return _basic(answers, country, week)
+    # A questionnaire this desk does not know: its consent question cannot be read.
+    return CaseFacts(consent=False, country=country, week=week)
+
+
+def _basic(answers: Mapping[str, Any], country: str | None, week: str | None) -> CaseFacts:
+    place = _code(answers.get("place"), (*FACILITIES, "protest"))
+    detained = _code(answers.get("detained"), (*_DETAINED_V1, UNKNOWN))
+    return CaseFacts(
+        consent=answers.get("consent_statistics") == "yes",
+        country=country,
+        week=week,
+        facilities=(_PLACE_V1.get(place, place),),
+        situation=_DETAINED_V1.get(detained, UNKNOWN),
+    )
+
+
+def _istanbul(answers: Mapping[str, Any], country: str | None, week: str | None) -> CaseFacts:
+    age_band = _code(answers.get("victim.age_band"), AGE_BANDS)
+    minor = _code(answers.get("victim.minor"), YES_NO)
+    if minor == UNKNOWN and age_band in ("under_14", "14_17"):
+        minor = "yes"  # a stated age under 18 answers "was the person a minor?"
+    detention = _objects(answers.get("detention"))
+    episodes = _objects(answers.get("episodes"))
+    facilities = _codes([d.get("type") for d in detention], FACILITIES)
+    methods = _codes([m for e in episodes for m in _list(e.get("methods"))], METHODS)
+    confessions = {_code(e.get("forced_confession"), YES_NO) for e in episodes}
+    confession = "yes" if "yes" in confessions else "no" if "no" in confessions else UNKNOWN
+    return CaseFacts(
+        consent=answers.get("consent.statistics") == "yes",
+        country=country,
+        week=week,
+        region=_region(answers.get("arrest.region"), country),
+        sex=_code(answers.get("victim.sex"), SEX),
+        age_band=age_band,
+        minor=minor,
+        situation=_code(answers.get("victim.situation"), SITUATIONS),
+        filer=_code(answers.get("filer.role"), FILERS),
+        forced_confession=confession,
+        facilities=facilities,
+        agencies=_codes(_list(answers.get("perpetrators.agency")), AGENCIES),
+        methods=methods,
+    )
+
+
+def _code(value: Any, allowed: Mapping[str, str] | tuple[str, ...]) -> str:
+    return value if isinstance(value, str) and value in allowed else UNKNOWN
+
+
+def _list(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [value] if isinstance(value, str) else []
+
+
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _codes(values: list[Any], allowed: Mapping[str, str]) -> tuple[str, ...]:
+    """Known codes, each once, in the table's order; ``(unknown,)`` if none is known."""
+    found = {v for v in values if isinstance(v, str) and v in allowed and v != UNKNOWN}
+    return tuple(code for code in allowed if code in found) or (UNKNOWN,)
+
+
+def _region(value: Any, country: str | None) -> str:
+    if not isinstance(value, str):
+        return UNKNOWN
+    match = _REGION.fullmatch(value)
+    return value if match is not None and match.group(1) == country else UNKNOWN
+
+
+def region_label(code: str) -> str:
+    """A region's English name from the questionnaire's list; unknown codes stand as is."""
+    for pairs in REGIONS.values():
+        for known, name in pairs:
+            if known == code:
+                return str(name)
+    return code

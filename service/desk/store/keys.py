@@ -1,0 +1,339 @@
+"""The desk's keys: made at the key ceremony, unlocked once per command, rotated by epoch.
+
+``keys.json`` (mode 0600) in the desk folder holds, in clear, only public facts: the
+coalition id, the Ed25519 signing key, the courier credentials' verify keys and each
+epoch's X25519 public key. The secrets — every epoch's X25519 seed, the Ed25519 signing
+seed and the random **store key** that encrypts the desk's database — are one JSON object
+wrapped under the passphrase (``service.common.crypto.wrap``: Argon2id, by default at libsodium's
+"sensitive" limits, then XChaCha20-Poly1305). The public part is the wrap's associated
+data, so editing it (say, swapping the signing key) makes the unlock fail; after
+unwrapping, every public key is derived again from its secret and compared.
+
+The courier credential is a separate Ed25519 key pair for the online courier machine. Its
+seed is written once to ``courier-credential.json`` to be carried to that machine; the desk
+keeps only the verify key.
+
+``ARYZ_DESK_KDF=minimum`` makes *new* wraps use libsodium's minimum limits, for tests
+only: such a desk is unprotected, and :func:`weak_limits` lets the CLI say so loudly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import service.common.files as files
+from service.common.crypto.keys import (
+    BoxKeyPair,
+    SigningKeyPair,
+    box_keypair_from_seed,
+    fingerprint,
+    generate_signing_keypair,
+    key_id,
+    sign,
+    verify,
+)
+from service.common.crypto.wrap import (
+    KEY_LEN,
+    SENSITIVE_LIMITS,
+    KdfLimits,
+    limits_named,
+    new_key,
+    unwrap_secret,
+    wrap_secret,
+    wrapped_limits,
+)
+from service.common.errors import EnvelopeFormatError, EnvelopeKeyError
+from service.common.passphrase import normalise
+from service.desk.errors import (
+    DeskDamagedError,
+    DeskNotFoundError,
+    DeskSetupError,
+    KdfSettingError,
+    WrongPassphraseError,
+)
+
+KEYS_FILE = "keys.json"
+PUBLIC_KEY_FILE = "public-key.toml"
+COURIER_FILE = "courier-credential.json"
+FORMAT = "aryz-desk-keys"
+VERSION = 1
+_WRAP_CONTEXT = b"aryz-desk-keys-v1\n"
+# The registry's rule for coalition ids (service/server/registry/schemas.py).
+_COALITION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+KDF_ENV = "ARYZ_DESK_KDF"
+
+BAD_COALITION_ID = (
+    "A coalition id is 1 to 63 lowercase letters, digits and '-' (as in the registry)."
+)
+
+
+@dataclass(frozen=True)
+class PublicKeys:
+    """What ``keys.json`` says in clear."""
+
+    coalition: str
+    signing_key: bytes
+    epochs: tuple[tuple[int, bytes], ...]  # (epoch, X25519 public key), oldest first
+    courier_keys: tuple[bytes, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "coalition": self.coalition,
+            "signing_key": self.signing_key.hex(),
+            "epochs": [{"epoch": e, "public_key": k.hex()} for e, k in self.epochs],
+            "courier_keys": [k.hex() for k in self.courier_keys],
+        }
+
+    @property
+    def latest_epoch(self) -> int:
+        return self.epochs[-1][0]
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """An unlocked desk's keys. Its repr shows no secret."""
+
+    public: PublicKeys
+    signing_seed: bytes = field(repr=False)
+    box_seeds: tuple[tuple[int, bytes], ...] = field(repr=False)  # (epoch, seed), oldest first
+    store_key: bytes = field(repr=False)
+    limits: KdfLimits  # what the key file was wrapped with
+
+    @property
+    def coalition(self) -> str:
+        return self.public.coalition
+
+    @cached_property
+    def decryption_keys(self) -> list[BoxKeyPair]:
+        """Every epoch's key pair: old items stay readable after a rotation."""
+        return [box_keypair_from_seed(seed) for _epoch, seed in self.box_seeds]
+
+
+@dataclass(frozen=True)
+class CourierCredential:
+    """The online courier machine's Ed25519 credential (the seed leaves the desk)."""
+
+    coalition: str
+    pair: SigningKeyPair
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "coalition": self.coalition,
+            "key_id": key_id(self.pair.verify).hex(),
+            "verify_key": self.pair.verify.hex(),
+            "seed": self.pair.seed.hex(),
+        }
+
+
+def kdf_limits_from_env(env: Mapping[str, str] = os.environ) -> KdfLimits:
+    """The limits for new wraps: sensitive, unless ``ARYZ_DESK_KDF=minimum`` (tests)."""
+    limits = limits_named(env.get(KDF_ENV, ""))
+    if limits is None:
+        raise KdfSettingError()
+    return limits
+
+
+def weak_limits(limits: KdfLimits) -> bool:
+    """True if ``limits`` are below the sensitive preset (a test-only desk)."""
+    return (
+        limits.opslimit < SENSITIVE_LIMITS.opslimit or limits.memlimit < SENSITIVE_LIMITS.memlimit
+    )
+
+
+def check_coalition_id(coalition: str) -> None:
+    if not _COALITION_ID.fullmatch(coalition):
+        raise DeskSetupError(BAD_COALITION_ID)
+
+
+def create_keys(
+    directory: Path, coalition: str, passphrase: str, limits: KdfLimits
+) -> tuple[Keyring, CourierCredential]:
+    """Make every key of a new desk, write ``keys.json`` and the courier credential."""
+    check_coalition_id(coalition)
+    # X25519 pairs are kept as seeds so that unlocking can re-derive and check each public.
+    box_seed = new_key()
+    signing = generate_signing_keypair()
+    courier = CourierCredential(coalition, generate_signing_keypair())
+    public = PublicKeys(
+        coalition=coalition,
+        signing_key=signing.verify,
+        epochs=((1, box_keypair_from_seed(box_seed).public),),
+        courier_keys=(courier.pair.verify,),
+    )
+    keyring = Keyring(public, signing.seed, ((1, box_seed),), new_key(), limits)
+    files.write_new(directory / KEYS_FILE, _key_file(keyring, passphrase))
+    files.write_new(
+        directory / COURIER_FILE, (json.dumps(courier.as_json(), indent=1) + "\n").encode()
+    )
+    return keyring, courier
+
+
+def unlock(directory: Path, passphrase: str) -> Keyring:
+    """Unwrap the desk's keys with ``passphrase`` (one Argon2id derivation)."""
+    public, blob = _read_key_file(directory)
+    try:
+        raw = unwrap_secret(blob, _passphrase_bytes(passphrase), context=_context(public))
+    except EnvelopeKeyError:
+        raise WrongPassphraseError() from None
+    except EnvelopeFormatError:
+        raise DeskDamagedError() from None
+    keyring = _parse_secrets(public, raw, wrapped_limits(blob))
+    _check_derivations(keyring)
+    return keyring
+
+
+def rotate(directory: Path, passphrase: str, limits: KdfLimits) -> tuple[Keyring, int]:
+    """Add a new X25519 epoch; keep every older one so old items stay readable.
+
+    The key file is re-wrapped (new salt, today's limits) and replaced atomically.
+    """
+    current = unlock(directory, passphrase)
+    epoch = current.public.latest_epoch + 1
+    seed = new_key()
+    public = replace(
+        current.public,
+        epochs=(*current.public.epochs, (epoch, box_keypair_from_seed(seed).public)),
+    )
+    keyring = replace(
+        current, public=public, box_seeds=(*current.box_seeds, (epoch, seed)), limits=limits
+    )
+    files.replace(directory / KEYS_FILE, _key_file(keyring, passphrase))
+    return keyring, epoch
+
+
+def read_public(directory: Path) -> PublicKeys:
+    """The clear part of ``keys.json`` (unverified until the desk is unlocked)."""
+    return _read_key_file(directory)[0]
+
+
+def public_key_toml(public: PublicKeys, epoch: int | None = None) -> str:
+    """The registry snippet: the whole coalition entry, or only ``epoch``'s key block."""
+    keys = dict(public.epochs)
+    lines: list[str] = []
+    if epoch is None:
+        lines += [
+            "[[coalition]]",
+            f"id = {_toml(public.coalition)}",
+            'names = { en = "<fill in>" }',
+            "countries = []",
+            f"signing_key = {_toml(public.signing_key.hex())}",
+        ]
+    shown = public.epochs[0][0] if epoch is None else epoch
+    lines += [
+        "[[coalition.keys]]",
+        f"epoch = {shown}",
+        f"public_key = {_toml(keys[shown].hex())}",
+        f"fingerprint = {_toml(fingerprint(keys[shown]))}",
+    ]
+    if epoch is None:
+        for courier in public.courier_keys:
+            lines += ["[[coalition.couriers]]", f"verify_key = {_toml(courier.hex())}"]
+    return "\n".join(lines) + "\n"
+
+
+def fingerprint_lines(public_key: bytes) -> list[str]:
+    """A fingerprint as 4 lines of 4 groups: easy to read aloud and tick off in pairs."""
+    groups = fingerprint(public_key).split()
+    return [" ".join(groups[i : i + 4]) for i in range(0, len(groups), 4)]
+
+
+def _toml(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _passphrase_bytes(passphrase: str) -> bytes:
+    return normalise(passphrase).encode("utf-8")
+
+
+def _context(public: PublicKeys) -> bytes:
+    canonical = json.dumps(public.as_json(), sort_keys=True, separators=(",", ":"))
+    return _WRAP_CONTEXT + canonical.encode("utf-8")
+
+
+def _key_file(keyring: Keyring, passphrase: str) -> bytes:
+    raw = json.dumps(
+        {
+            "box_seeds": {str(epoch): seed.hex() for epoch, seed in keyring.box_seeds},
+            "signing_seed": keyring.signing_seed.hex(),
+            "store_key": keyring.store_key.hex(),
+        },
+        sort_keys=True,
+    ).encode()
+    blob = wrap_secret(
+        raw, _passphrase_bytes(passphrase), keyring.limits, context=_context(keyring.public)
+    )
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        **keyring.public.as_json(),
+        "wrapped": base64.b64encode(blob).decode("ascii"),
+    }
+    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+
+
+def _read_key_file(directory: Path) -> tuple[PublicKeys, bytes]:
+    try:
+        text = (directory / KEYS_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DeskNotFoundError() from None
+    except (OSError, UnicodeDecodeError):
+        raise DeskDamagedError() from None
+    try:
+        data = json.loads(text)
+        if data["format"] != FORMAT or data["version"] != VERSION:
+            raise DeskDamagedError()
+        public = PublicKeys(
+            coalition=str(data["coalition"]),
+            signing_key=bytes.fromhex(data["signing_key"]),
+            epochs=tuple((int(e["epoch"]), bytes.fromhex(e["public_key"])) for e in data["epochs"]),
+            courier_keys=tuple(bytes.fromhex(k) for k in data["courier_keys"]),
+        )
+        blob = base64.b64decode(data["wrapped"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise DeskDamagedError() from None
+    if not public.epochs:
+        raise DeskDamagedError()
+    return public, blob
+
+
+def _parse_secrets(public: PublicKeys, raw: bytes, limits: KdfLimits) -> Keyring:
+    try:
+        data = json.loads(raw)
+        seeds = {int(k): bytes.fromhex(v) for k, v in data["box_seeds"].items()}
+        return Keyring(
+            public=public,
+            signing_seed=bytes.fromhex(data["signing_seed"]),
+            box_seeds=tuple((epoch, seeds[epoch]) for epoch, _ in public.epochs),
+            store_key=bytes.fromhex(data["store_key"]),
+            limits=limits,
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise DeskDamagedError() from None
+
+
+def _check_derivations(keyring: Keyring) -> None:
+    # Each public key in clear must be what its secret really gives: a key file whose
+    # clear part was edited and re-wrapped by someone with the passphrase is still caught
+    # here, and so is any mix-up of seeds between epochs.
+    published = dict(keyring.public.epochs)
+    try:
+        verify(keyring.public.signing_key, _PROBE, sign(keyring.signing_seed, _PROBE))
+        for (epoch, _seed), pair in zip(keyring.box_seeds, keyring.decryption_keys, strict=True):
+            if pair.public != published[epoch]:
+                raise DeskDamagedError()
+    except (EnvelopeKeyError, ValueError):
+        raise DeskDamagedError() from None
+    if len(keyring.store_key) != KEY_LEN:
+        raise DeskDamagedError()
+
+
+_PROBE = b"aryz-desk-keys-v1 probe"

@@ -1,0 +1,285 @@
+"""Submit a case and check it through the JSON API, as a lawyer or field monitor would.
+
+Everything is sealed and derived locally: the server never sees the token or plaintext on
+this path. A file is sealed into a private temporary file first (ciphertext only), so an
+upload cut off by a dropped Tor circuit resumes from the server's committed offset with the
+very same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import socksio.exceptions
+
+from service.common.clock import current_week
+from service.common.contract.replies import open_reply
+from service.common.crypto.envelope import Sealer, seal
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.crypto.token import KdfLimits, TokenSecrets, derive, generate_token, parse_token
+from service.common.errors import AryzError
+from service.common.questionnaire.basic import BASIC
+from service.common.questionnaire.payload import answers_plaintext
+
+READ_SIZE = 256 * 1024
+RETRIES = 8
+_T = TypeVar("_T")
+
+
+class ClientError(AryzError):
+    code = "client"
+    message = "The server could not be reached or refused the request."
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    limits: KdfLimits
+    coalitions: list[dict[str, Any]]
+    max_submission_bytes: int
+
+    def coalition(self, country: str | None, coalition_id: str | None) -> dict[str, Any]:
+        for c in self.coalitions:
+            if coalition_id is not None and c["id"] == coalition_id:
+                return c
+            if coalition_id is None and not c["fallback"] and country in c["countries"]:
+                return c
+        raise ClientError("No coalition on this server matches that country or id.")
+
+
+# tor's extended SOCKS replies (ExtendedErrors) that no retry can change.
+_PERMANENT = {
+    0xF2: "That is not a valid onion address.",
+    0xF3: "That is not a valid onion address.",
+    0xF4: (
+        "That onion needs client authorisation and this computer's tor has no key for it "
+        "(put the courier's .auth_private file in tor's ClientOnionAuthDir)."
+    ),
+    0xF5: "This computer's tor has a client key for that onion, but it was refused.",
+}
+
+
+def _tor_reply_code(exc: BaseException) -> int | None:
+    """The reply code socksio could not name (it says so in the ValueError behind it)."""
+    match = re.search(r"b'\\x([0-9a-f]{2})'", str(exc.__cause__ or exc.__context__ or ""))
+    return int(match.group(1), 16) if match else None
+
+
+class _ProxyErrors(httpx.BaseTransport):
+    """Turn socksio's own ``ProtocolError`` into ``httpx.ProxyError``.
+
+    tor answers an unreachable onion with SOCKS codes socksio does not know (0xF0-0xF7
+    with ``ExtendedErrors``) and socksio then raises past httpx. As an ``httpx`` transport
+    error it is retried where that is safe and reported as "cannot reach" everywhere.
+    """
+
+    def __init__(self, proxy: str | None) -> None:
+        self._inner = httpx.HTTPTransport(proxy=proxy)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return self._inner.handle_request(request)
+        except socksio.exceptions.ProtocolError as exc:
+            code = _tor_reply_code(exc)
+            if code in _PERMANENT:
+                # Retrying cannot help: say what is wrong at once.
+                raise ClientError(_PERMANENT[code]) from None
+            raise httpx.ProxyError("the proxy could not connect", request=request) from None
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def make_client(server: str, proxy: str | None, timeout: float = 120.0) -> httpx.Client:
+    # trust_env=False: never pick up a proxy or netrc from the environment by accident;
+    # the only proxy is the one named (for Tor: socks5h, so names resolve inside Tor).
+    return httpx.Client(
+        base_url=server.rstrip("/"),
+        transport=_ProxyErrors(proxy),
+        timeout=timeout,
+        trust_env=False,
+        follow_redirects=False,
+    )
+
+
+def _check(response: httpx.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        try:
+            message = str(response.json().get("message", ""))
+        except ValueError:
+            message = ""
+        raise ClientError(message or f"The server answered {response.status_code}.")
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def retrying(call: Callable[[], _T], sleep: Callable[[float], None]) -> _T:
+    """Run ``call`` again after a dropped connection (a Tor circuit), backing off; after
+    ``RETRIES`` tries, a fixed :class:`ClientError`. Only for calls safe to repeat."""
+    for attempt in range(RETRIES):
+        try:
+            return call()
+        except httpx.TransportError:
+            if attempt == RETRIES - 1:
+                raise ClientError() from None
+            sleep(min(2.0**attempt, 30.0))
+    raise ClientError()
+
+
+def fetch_info(client: httpx.Client, sleep: Callable[[float], None] = time.sleep) -> ServerInfo:
+    data = _check(retrying(lambda: client.get("/api/v1/info"), sleep))
+    return ServerInfo(
+        KdfLimits(int(data["kdf"]["opslimit"]), int(data["kdf"]["memlimit"])),
+        list(data["coalitions"]),
+        int(data["max_submission_bytes"]),
+    )
+
+
+def _recipients(coalition: dict[str, Any]) -> list[bytes]:
+    return [bytes.fromhex(k["public_key"]) for k in coalition["keys"]]
+
+
+def seal_file(path: Path, coalition: dict[str, Any], secrets: TokenSecrets, workdir: Path) -> Path:
+    """Seal a file into a ciphertext-only temporary file in ``workdir``."""
+    sealer = Sealer(_recipients(coalition))
+    meta = {
+        "type": "file",
+        "name": path.name,
+        "media_type": "application/octet-stream",
+        "created": current_week(),
+        "case_public_key": secrets.reply.public.hex(),
+    }
+    fd, name = tempfile.mkstemp(prefix="sealed-", suffix=".aryz", dir=workdir)
+    with os.fdopen(fd, "wb") as out, path.open("rb") as source:
+        out.write(sealer.header + sealer.update(encode_payload_prefix(meta)))
+        while block := source.read(READ_SIZE):
+            out.write(sealer.update(block))
+        out.write(sealer.finish())
+    return Path(name)
+
+
+def _file_from(path: Path, offset: int) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        f.seek(offset)
+        while block := f.read(READ_SIZE):
+            yield block
+
+
+def upload_item(
+    client: httpx.Client,
+    lookup_id: bytes,
+    sealed: Path,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Upload one sealed item, resuming from the server's committed offset after a drop."""
+    size = sealed.stat().st_size
+    state = _check(
+        retrying(
+            lambda: client.post(
+                "/api/v1/uploads", json={"lookup_id": lookup_id.hex(), "size": size}
+            ),
+            sleep,
+        )
+    )
+    upload = state["upload"]
+    offset = 0
+    for attempt in range(RETRIES):
+        try:
+            response = client.patch(
+                f"/api/v1/uploads/{upload}",
+                content=_file_from(sealed, offset),
+                headers={
+                    "Upload-Offset": str(offset),
+                    "Content-Type": "application/offset+octet-stream",
+                    "Content-Length": str(size - offset),
+                },
+            )
+            state = _check(response)
+        except httpx.TransportError:
+            if attempt == RETRIES - 1:
+                raise ClientError() from None
+            sleep(min(2.0**attempt, 30.0))
+            state = _check(retrying(lambda: client.get(f"/api/v1/uploads/{upload}"), sleep))
+        if state["complete"]:
+            return
+        offset = int(state["offset"])
+    raise ClientError("The upload did not complete.")
+
+
+def submit(
+    client: httpx.Client,
+    *,
+    country: str | None,
+    coalition_id: str | None,
+    message: str,
+    files: list[Path],
+    language: str = "en",
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """File a case; returns the token (canonical digits). Only derived values leave here."""
+    info = fetch_info(client, sleep)
+    coalition = info.coalition(country, coalition_id)
+    # Refuse before sealing anything: a file over the server's cap would only fail later.
+    if any(path.stat().st_size >= info.max_submission_bytes for path in files):
+        raise ClientError("A file is larger than this server accepts.")
+    token = generate_token()
+    secrets = derive(token, info.limits)
+    plaintext = answers_plaintext(
+        BASIC,
+        language=language,
+        country=country,
+        coalition_id=coalition["id"],
+        answers={"narrative": message} if message else {},
+        case_public_key=secrets.reply.public,
+    )
+    answers = seal(plaintext, _recipients(coalition))
+    payload = {
+        "coalition": coalition["id"],
+        "lookup_id": secrets.lookup_id.hex(),
+        "reply_public_key": secrets.reply.public.hex(),
+        "answers": base64.b64encode(answers).decode("ascii"),
+    }
+    # Creating a case is idempotent per lookup id, so a retry after a drop is safe.
+    _check(retrying(lambda: client.post("/api/v1/cases", json=payload), sleep))
+    with tempfile.TemporaryDirectory(prefix="aryz-submit-") as work:
+        for path in files:
+            sealed = seal_file(path, coalition, secrets, Path(work))
+            try:
+                upload_item(client, secrets.lookup_id, sealed, sleep)
+            finally:
+                sealed.unlink(missing_ok=True)
+    return token
+
+
+def status(
+    client: httpx.Client, token_text: str, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """The case's status, count of items and replies, opened here (text, or None when a
+    reply cannot be opened). The server sends replies sealed; only the token opens them."""
+    token = parse_token(token_text)
+    info = fetch_info(client, sleep)
+    secrets = derive(token, info.limits)
+    result = _check(
+        retrying(
+            lambda: client.post("/api/v1/status", json={"lookup_id": secrets.lookup_id.hex()}),
+            sleep,
+        )
+    )
+    result["replies"] = [_open_reply(r, secrets) for r in result.get("replies", [])]
+    return result
+
+
+def _open_reply(encoded: object, secrets: TokenSecrets) -> str | None:
+    try:
+        sealed = base64.b64decode(str(encoded), validate=True)
+    except ValueError:  # binascii.Error is a ValueError
+        return None
+    return open_reply(sealed, secrets.reply)

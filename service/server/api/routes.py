@@ -1,0 +1,178 @@
+"""JSON API v1. The client seals and derives; the server never sees a token on this path.
+
+Request bodies are capped by ``service.common.webkit.security.BodyLimitMiddleware`` before FastAPI
+reads them; validation errors are answered with a fixed message that echoes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi import APIRouter, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from service.common.crypto.grants import open_grant
+from service.common.errors import FormError, TooLargeError, UnknownCoalitionError, UploadError
+from service.server.api import logic
+from service.server.api.schemas import (
+    CaseCreate,
+    CaseCreated,
+    CaseRef,
+    CaseStatus,
+    CoalitionInfo,
+    ErrorBody,
+    Info,
+    KdfInfo,
+    KeyInfo,
+    UploadCreate,
+    UploadState,
+)
+from service.server.cases import logic as cases
+from service.server.deps import RuntimeDep
+from service.server.storage.db import transaction
+
+# Every fixed error the API can answer, so its OpenAPI document is complete: 413 for a
+# body or declared upload over the cap, 503 when the key-derivation queue is full.
+router = APIRouter(
+    prefix="/api/v1",
+    responses={code: {"model": ErrorBody} for code in (400, 404, 409, 413, 503)},
+)
+
+UPLOAD_MEDIA_TYPE = "application/offset+octet-stream"
+
+
+@router.get("/info")
+async def info(runtime: RuntimeDep) -> Info:
+    """Everything a client needs to seal and derive: coalitions, keys, KDF limits."""
+    s = runtime.settings
+    return Info(
+        kdf=KdfInfo(opslimit=s.kdf_opslimit, memlimit=s.kdf_memlimit),
+        max_submission_bytes=s.max_submission_bytes,
+        max_answers_bytes=s.max_answers_bytes,
+        coalitions=[
+            CoalitionInfo(
+                id=c.id,
+                names=c.names,
+                countries=list(c.countries),
+                fallback=c.fallback,
+                keys=[
+                    KeyInfo(
+                        epoch=k.epoch,
+                        public_key=k.public_key.hex(),
+                        key_id=k.key_id.hex(),
+                        fingerprint=k.fingerprint,
+                    )
+                    for k in c.current_keys
+                ],
+            )
+            for c in runtime.registry.coalitions
+        ],
+    )
+
+
+@router.post("/cases", status_code=201)
+async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response) -> CaseCreated:
+    """Create a case from answers sealed on the client. Retrying is safe (idempotent)."""
+    coalition = runtime.registry.get(body.coalition)
+    if coalition is None:
+        raise UnknownCoalitionError()
+    answers = base64.b64decode(body.answers)
+    if len(answers) > runtime.settings.max_answers_bytes:
+        raise TooLargeError()
+    key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
+
+    def create() -> bool:
+        with transaction(runtime.sessions) as session:
+            _case, created = cases.create_case(
+                session,
+                coalition=coalition,
+                key=key,
+                reply_public_key=bytes.fromhex(body.reply_public_key),
+                answers=answers,
+            )
+            return created
+
+    created = await run_in_threadpool(create)
+    if not created:
+        response.status_code = 200
+    return CaseCreated(created=created)
+
+
+@router.post("/status")
+async def status(body: CaseRef, runtime: RuntimeDep) -> CaseStatus:
+    """A case's status and sealed replies (POST, so the lookup id is in no URL)."""
+
+    def read() -> CaseStatus:
+        key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
+        with transaction(runtime.sessions) as session:
+            case = cases.get_case(session, key)
+            view = cases.view(session, case)
+        # Replies go out sealed: the client derives the reply key from the token and
+        # opens them locally, so this path never sees a reply's text.
+        return CaseStatus(
+            status=view.status,
+            items_received=view.items_received,
+            replies=[base64.b64encode(r).decode("ascii") for r in view.replies],
+        )
+
+    return await run_in_threadpool(read)
+
+
+@router.post("/uploads", status_code=201)
+async def start_upload(body: UploadCreate, runtime: RuntimeDep) -> UploadState:
+    """Begin a resumable upload of one sealed item into the case."""
+    if body.size > runtime.settings.max_submission_bytes:
+        raise TooLargeError()
+
+    def start() -> bytes:
+        with transaction(runtime.sessions) as session:
+            if body.grant is not None:
+                # From a page whose browser seals (service/common/crypto/grants.py).
+                ref = open_grant(runtime.upload_grants, body.grant)
+                case = cases.get_case_by_ref(session, ref)
+            else:
+                assert body.lookup_id is not None  # noqa: S101 - the schema requires one
+                key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
+                case = cases.get_case(session, key)
+            return logic.start_upload(session, case, body.size)
+
+    capability = await run_in_threadpool(start)
+    return UploadState(upload=capability.hex(), offset=0, size=body.size, complete=False)
+
+
+def _capability(upload: str) -> bytes:
+    try:
+        capability = bytes.fromhex(upload)
+    except ValueError:
+        raise UploadError() from None
+    if len(capability) != 32:
+        raise UploadError()
+    return capability
+
+
+def _state(upload: str, snap: logic.UploadSnapshot) -> UploadState:
+    return UploadState(
+        upload=upload, offset=snap.size, size=snap.expected_size, complete=snap.complete
+    )
+
+
+@router.get("/uploads/{upload}")
+async def upload_state(upload: str, runtime: RuntimeDep) -> UploadState:
+    """Where to resume: the number of bytes stored (and committed) so far."""
+    snap = await run_in_threadpool(logic.current, runtime, _capability(upload))
+    return _state(upload, snap)
+
+
+@router.patch("/uploads/{upload}")
+async def append_upload(
+    upload: str,
+    request: Request,
+    runtime: RuntimeDep,
+    upload_offset: int = Header(ge=0),
+    content_type: str = Header(),
+) -> UploadState:
+    """Append bytes at ``Upload-Offset``; the item is complete when its size is reached."""
+    if content_type.split(";")[0].strip().lower() != UPLOAD_MEDIA_TYPE:
+        raise FormError()
+    snap = await logic.append(runtime, _capability(upload), upload_offset, request.stream())
+    return _state(upload, snap)

@@ -1,0 +1,169 @@
+"""Create cases, find them by token-derived key, add items. Logic never commits.
+
+Every function takes the caller's session; the request's session dependency (or
+``service.server.storage.db.transaction``) commits. Nothing here sees plaintext: items arrive
+sealed, and a case is found by a keyed derivation of its token, never the token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from service.common.clock import current_week
+from service.common.crypto.envelope import check_framing, parse_header
+from service.common.crypto.token import stored_lookup_key
+from service.common.errors import EnvelopeFormatError, NotFoundError, UploadError
+from service.server.models import ACKNOWLEDGED, PENDING, RECEIVED_STATES, Case, Item, Reply
+from service.server.registry.logic import CoalitionEntry
+from service.server.storage.items import store_whole
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """What the submitter may learn about their own case.
+
+    ``replies`` are still sealed (to the case's reply key): the token holder opens them,
+    in memory on the status page or on their own machine with ``aryz status``.
+    """
+
+    status: str
+    items_received: int  # complete or already taken by the organisation
+    items_collected: int = 0  # of those, taken: the desk acknowledged the import
+    replies: tuple[bytes, ...] = ()  # oldest first
+
+
+def lookup_key(lookup_id: bytes, pepper: bytes) -> bytes:
+    return stored_lookup_key(lookup_id, pepper)
+
+
+def find_case(session: Session, key: bytes) -> Case | None:
+    return session.scalar(select(Case).where(Case.lookup_key == key))
+
+
+def get_case(session: Session, key: bytes) -> Case:
+    case = find_case(session, key)
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+def get_case_by_ref(session: Session, ref: bytes) -> Case:
+    """The case an upload grant names (only the server can make one, see crypto/grants)."""
+    case = session.scalar(select(Case).where(Case.ref == ref))
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+def check_sealed_for(coalition: CoalitionEntry, ciphertext_head: bytes) -> int:
+    """Check an envelope header names exactly the coalition's current keys.
+
+    The server cannot decrypt, but it can refuse an item a client sealed to a stale or
+    foreign key, which the coalition could never open. Returns the header length.
+    """
+    header, length = parse_header(ciphertext_head)
+    wanted = sorted(k.key_id for k in coalition.current_keys)
+    if sorted(kid for kid, _ in header.recipients) != wanted:
+        raise EnvelopeFormatError("The item is not sealed to this coalition's current keys.")
+    return length
+
+
+def create_case(
+    session: Session,
+    *,
+    coalition: CoalitionEntry,
+    key: bytes,
+    reply_public_key: bytes,
+    answers: bytes,
+) -> tuple[Case, bool]:
+    """Create a case holding its first sealed item (the answers).
+
+    Idempotent per token: a retried submission (a refreshed page, a client retrying after a
+    dropped circuit) finds the case it already made and returns ``(case, False)``.
+    """
+    existing = find_case(session, key)
+    if existing is not None:
+        if existing.coalition_id != coalition.id:
+            raise UploadError()
+        return existing, False
+    header_len = check_sealed_for(coalition, answers)
+    check_framing(len(answers), header_len)
+    week = current_week()
+    case = Case(
+        ref=secrets.token_bytes(16),
+        coalition_id=coalition.id,
+        lookup_key=key,
+        reply_public_key=reply_public_key,
+        status="received",
+        status_seq=0,
+        created_week=week,
+        activity_week=week,
+    )
+    session.add(case)
+    session.flush()
+    item = new_item(session, case.id)
+    session.flush()
+    store_whole(session, item, answers)
+    return case, True
+
+
+def new_item(
+    session: Session,
+    case_id: int,
+    *,
+    expected_size: int | None = None,
+    upload_key: bytes | None = None,
+) -> Item:
+    """A pending item in case ``case_id``; it becomes visible only once complete."""
+    item = Item(
+        ref=secrets.token_bytes(16),
+        case_id=case_id,
+        state=PENDING,
+        size=0,
+        next_seq=0,
+        expected_size=expected_size,
+        upload_key=upload_key,
+        created_week=current_week(),
+    )
+    session.add(item)
+    session.execute(update(Case).where(Case.id == case_id).values(activity_week=current_week()))
+    return item
+
+
+def add_whole_item(session: Session, case: Case, coalition: CoalitionEntry, sealed: bytes) -> Item:
+    """Add a small sealed item (a follow-up message) in the caller's transaction."""
+    header_len = check_sealed_for(coalition, sealed)
+    check_framing(len(sealed), header_len)
+    item = new_item(session, case.id)
+    session.flush()
+    store_whole(session, item, sealed)
+    return item
+
+
+def upload_key_hash(capability: bytes) -> bytes:
+    """Resumable uploads are addressed by a random capability; only its hash is stored."""
+    return hashlib.blake2b(capability, digest_size=32, person=b"aryz-upload-v1").digest()
+
+
+def view(session: Session, case: Case) -> CaseView:
+    counts = dict(
+        session.execute(
+            select(Item.state, func.count())
+            .where(Item.case_id == case.id, Item.state.in_(RECEIVED_STATES))
+            .group_by(Item.state)
+        ).all()
+    )
+    replies = session.scalars(
+        select(Reply.data).where(Reply.case_id == case.id).order_by(Reply.seq)
+    ).all()
+    return CaseView(
+        status=case.status,
+        items_received=int(sum(counts.values())),
+        items_collected=int(counts.get(ACKNOWLEDGED, 0)),
+        replies=tuple(replies),
+    )

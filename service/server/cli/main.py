@@ -1,0 +1,212 @@
+"""``aryz``: serve, demo, database, and the intermediaries' client.
+
+Output goes through ``_say`` (stdout) and ``_fail`` (stderr, exit 2); errors print their
+fixed message, never a traceback with values in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from service.common.errors import AryzError
+
+
+def _say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _fail(text: str) -> int:
+    sys.stderr.write(f"aryz: {text}\n")
+    return 2
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from service.server.cli.serve import run
+    from service.server.settings import Settings
+
+    run(
+        Settings(),
+        host=args.host,
+        port=args.port,
+        uds=args.uds,
+        courier_port=args.courier_port,
+        courier_uds=args.courier_uds,
+    )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from service.server.cli.demo import create_demo
+    from service.server.cli.serve import run
+
+    data_dir = Path(args.data_dir).resolve()
+    settings = create_demo(data_dir)
+    hosts = [f"127.0.0.1:{args.port}", f"localhost:{args.port}"]
+    courier_hosts = [f"127.0.0.1:{args.courier_port}"] if args.courier_port else []
+    settings = settings.model_copy(
+        update={"allowed_hosts": hosts, "courier_allowed_hosts": courier_hosts}
+    )
+    _say(f"Aryz demo: data in {data_dir} (demo keys in {data_dir / 'desk-keys'})")
+    _say(f"Open http://127.0.0.1:{args.port}/ in a browser (JavaScript may stay off).")
+    _say(f"Read what was submitted: aryz demo-read --data-dir {data_dir}")
+    if args.courier_port:
+        _say(f"Courier API: http://127.0.0.1:{args.courier_port} ({data_dir / 'couriers'})")
+    _say("Stop with Ctrl-C.")
+    run(settings, host="127.0.0.1", port=args.port, courier_port=args.courier_port)
+    return 0
+
+
+def _cmd_demo_read(args: argparse.Namespace) -> int:
+    from service.server.cli.demo_read import read_all
+
+    for line in read_all(Path(args.data_dir).resolve()):
+        _say(line)
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from service.server.settings import Settings
+    from service.server.storage import migrate
+
+    url = Settings().resolved_database_url
+    if args.action == "upgrade":
+        migrate.upgrade(url)
+    elif args.action == "downgrade":
+        migrate.downgrade(url, args.revision)
+    _say(f"schema at {migrate.head_revision(url) if args.action == 'upgrade' else args.revision}")
+    return 0
+
+
+def _cmd_submit(args: argparse.Namespace) -> int:
+    from service.field.client import make_client, submit
+
+    if not args.country and not args.coalition:
+        return _fail("give --country CODE or --coalition ID")
+    try:
+        message = Path(args.message_file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return _fail("the message file cannot be read as UTF-8 text")
+    files = [Path(f) for f in args.file]
+    for f in files:
+        if not f.is_file():
+            return _fail("a --file is not a readable file")
+    with make_client(args.server, args.proxy) as client:
+        token = submit(
+            client, country=args.country, coalition_id=args.coalition, message=message, files=files
+        )
+    _say("Write this token down and keep it hidden; it is the only key to the case:")
+    _say(token)
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from service.field.client import make_client, status
+
+    with make_client(args.server, args.proxy) as client:
+        result = status(client, args.token)
+    _say(f"status: {result['status']}")
+    _say(f"items received: {result['items_received']}")
+    _say(f"replies: {len(result['replies'])}")
+    for number, text in enumerate(result["replies"], start=1):
+        # Opened locally with the token's reply key; the server only ever had them sealed.
+        _say(f"--- reply {number}")
+        _say(text if text is not None else "(this reply could not be opened)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aryz", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the intake server (settings from ARYZ_*)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--uds", help="listen on this unix socket instead")
+    p.add_argument(
+        "--courier-port",
+        type=int,
+        help="also serve the courier API on this port (for the client-authorised staff onion)",
+    )
+    p.add_argument("--courier-uds", help="serve the courier API on this unix socket instead")
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("demo", help="create a demo instance with demo keys and serve it")
+    p.add_argument("--data-dir", default="demo-data")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--courier-port", type=int, help="also serve the courier API here")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("demo-read", help="decrypt a demo instance's items with its demo keys")
+    p.add_argument("--data-dir", default="demo-data")
+    p.set_defaults(func=_cmd_demo_read)
+
+    p = sub.add_parser("db", help="database schema migrations")
+    p.add_argument("action", choices=["upgrade", "downgrade"])
+    p.add_argument("--revision", default="base")
+    p.set_defaults(func=_cmd_db)
+
+    p = sub.add_parser("submit", help="file a case through the API (seals locally)")
+    p.add_argument("--server", required=True)
+    p.add_argument("--country", choices=["KZ", "KG", "TJ", "UZ", "TM"])
+    p.add_argument("--coalition", help="a coalition id, e.g. the international fallback")
+    p.add_argument("--message-file", required=True)
+    p.add_argument("--file", action="append", default=[])
+    p.add_argument("--proxy", help="e.g. socks5h://127.0.0.1:9050 for Tor")
+    p.set_defaults(func=_cmd_submit)
+
+    p = sub.add_parser("status", help="check a case through the API (derives locally)")
+    p.add_argument("--server", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--proxy")
+    p.set_defaults(func=_cmd_status)
+
+    # Each domain owns its subcommands; their modules import nothing heavy at load time.
+    from onion.cli import register as register_onion
+    from service.desk.cli.main import register as register_desk
+    from service.field.courier_cli import register as register_courier
+    from service.server.backup.cli import register as register_backup
+
+    register_desk(sub)
+    register_courier(sub)
+    register_onion(sub)
+    register_backup(sub)
+    return parser
+
+
+def _is_unreachable(exc: Exception) -> bool:
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
+
+
+def _os_error_message(exc: OSError) -> str:
+    # The file name is the user's own argument; the OS's reason is safe to show.
+    return f"{exc.strerror or 'input/output error'}" + (f": {exc.filename}" if exc.filename else "")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except AryzError as exc:
+        return _fail(exc.message)
+    except OSError as exc:
+        # A file the user named cannot be read or written: say so, without a traceback.
+        return _fail(_os_error_message(exc))
+    except Exception as exc:
+        if _is_unreachable(exc):
+            # A dropped Tor circuit or an onion that cannot be reached: no traceback, and
+            # nothing of the request in the message.
+            return _fail("The server could not be reached (through Tor, if a proxy was given).")
+        raise
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""Apply a coalition's signed outbox: all of it in one transaction, or none of it.
+
+Security brief item 5: every record is signed with the coalition's Ed25519 key
+(``service.common.contract.outbox.decode`` checks each signature), and each case's records must
+continue exactly from the last sequence number applied to it — one more each time, in
+order. A replay, a gap, a reordering, a record for another coalition's case, or an
+acknowledgement of an item outside its case refuses the whole outbox; nothing changes.
+
+Item 7: an ``ack`` record means the desk holds those items, so their ciphertext is
+deleted here and then; the items stay as rows so the submitter's count does not drop.
+
+An outbox identical to one already applied (same SHA-256) is answered "already applied"
+without change: the courier retrying after a lost response must not be told it failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from service.common.clock import current_week
+from service.common.contract.outbox import Record, decode
+from service.common.crypto.envelope import check_framing, parse_header
+from service.common.crypto.keys import key_id
+from service.common.errors import EnvelopeError
+from service.server.courier.errors import (
+    OutboxCaseError,
+    OutboxCoalitionError,
+    OutboxItemError,
+    OutboxReplyError,
+    OutboxSequenceError,
+)
+from service.server.deps import Runtime
+from service.server.models import (
+    ACKNOWLEDGED,
+    COMPLETE,
+    AppliedOutbox,
+    Bundle,
+    BundleItem,
+    Case,
+    Item,
+    Reply,
+)
+from service.server.registry.logic import CoalitionEntry
+from service.server.storage.db import transaction
+from service.server.storage.items import delete_pieces
+
+# Keeps every IN (...) list far below SQLite's and PostgreSQL's bound-parameter limits.
+_BATCH = 500
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class Applied:
+    applied: bool
+    already: bool
+    records: int
+
+
+def apply_outbox(runtime: Runtime, coalition: CoalitionEntry, data: bytes) -> Applied:
+    """Verify and apply ``data`` for the courier's ``coalition``."""
+    keys = {c.id: c.signing_key for c in runtime.registry.coalitions}
+    outbox = decode(data, keys)
+    if outbox.coalition != coalition.id:
+        # Signed by another coalition (and verified with its key): still not this
+        # courier's to deliver.
+        raise OutboxCoalitionError()
+    digest = bytes.fromhex(outbox.digest)
+    with transaction(runtime.sessions) as session:
+        cases = _lock_cases(session, coalition.id, outbox.records)
+        # Checked after the cases are locked: a second, concurrent push of the same
+        # outbox waits for the first and then sees it applied.
+        if session.get(AppliedOutbox, digest) is not None:
+            return Applied(applied=False, already=True, records=0)
+        acknowledged: list[int] = []
+        for record in outbox.records:
+            case = cases.get(bytes.fromhex(record.case))
+            if case is None:
+                raise OutboxCaseError()
+            if record.seq != case.status_seq + 1:
+                raise OutboxSequenceError()
+            case.status_seq = record.seq
+            if record.type == "status":
+                case.status = str(record.status)
+            elif record.type == "reply":
+                session.add(_reply(case, record))
+            else:
+                acknowledged += _acknowledge(session, case, record.items)
+        _forget_bundles(session, acknowledged)
+        session.add(AppliedOutbox(digest=digest, coalition_id=coalition.id))
+    return Applied(applied=True, already=False, records=len(outbox.records))
+
+
+def _lock_cases(
+    session: Session, coalition_id: str, records: Iterable[Record]
+) -> dict[bytes, Case]:
+    """The named cases of this coalition, by ref, locked for this transaction.
+
+    A case of another coalition is simply not found, so the error does not tell the
+    courier that it exists. Row locks (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+    serialises writers) keep two concurrent outboxes from both applying seq N+1.
+    """
+    refs = sorted({bytes.fromhex(r.case) for r in records})
+    found: dict[bytes, Case] = {}
+    for batch in _batches(refs):
+        for case in session.scalars(
+            select(Case)
+            .where(Case.ref.in_(batch), Case.coalition_id == coalition_id)
+            .order_by(Case.id)
+            .with_for_update()
+        ):
+            found[case.ref] = case
+    return found
+
+
+def _reply(case: Case, record: Record) -> Reply:
+    """Check a reply is sealed to its case's reply key only, so its family can open it."""
+    sealed = record.reply or b""
+    try:
+        header, header_len = parse_header(sealed)
+        check_framing(len(sealed), header_len)
+    except EnvelopeError:
+        raise OutboxReplyError() from None
+    if [kid for kid, _ in header.recipients] != [key_id(case.reply_public_key)]:
+        raise OutboxReplyError()
+    return Reply(case_id=case.id, seq=record.seq, data=sealed, created_week=current_week())
+
+
+def _acknowledge(session: Session, case: Case, item_refs: tuple[str, ...]) -> list[int]:
+    """Mark the case's received items acknowledged and delete their ciphertext."""
+    refs = sorted({bytes.fromhex(r) for r in item_refs})
+    rows: list[tuple[int, int, str]] = []
+    for ref_batch in _batches(refs):
+        rows += [
+            (item_id, case_id, state)
+            for item_id, case_id, state in session.execute(
+                select(Item.id, Item.case_id, Item.state).where(Item.ref.in_(ref_batch))
+            )
+        ]
+    # Every item must exist, be in this very case, and have been complete (a pending
+    # item was never in a bundle). Acknowledging an item twice changes nothing.
+    if len(rows) != len(refs) or any(
+        case_id != case.id or state not in (COMPLETE, ACKNOWLEDGED) for _, case_id, state in rows
+    ):
+        raise OutboxItemError()
+    ids = [item_id for item_id, _, state in rows if state == COMPLETE]
+    for batch in _batches(ids):
+        session.execute(update(Item).where(Item.id.in_(batch)).values(state=ACKNOWLEDGED))
+        delete_pieces(session, batch)
+    return ids
+
+
+def _forget_bundles(session: Session, item_ids: list[int]) -> None:
+    """Bundles holding an acknowledged item can no longer be served; drop them now."""
+    for batch in _batches(item_ids):
+        holding = select(BundleItem.bundle_id).where(BundleItem.item_id.in_(batch))
+        session.execute(delete(Bundle).where(Bundle.id.in_(holding)))
+
+
+def _batches(values: list[_T]) -> Iterator[list[_T]]:
+    for start in range(0, len(values), _BATCH):
+        yield values[start : start + _BATCH]

@@ -1,0 +1,106 @@
+"""Courier API v1, served only by the courier listener (``create_courier_app``).
+
+Every endpoint but ``/challenge`` needs a courier signature over a fresh challenge
+(``service.server.courier.auth``); failures are one fixed 401. Errors are fixed JSON bodies
+that echo nothing (``service.server.web.errors``).
+
+    POST /courier/v1/challenge       → {"challenge": hex}
+    POST /courier/v1/bundles         {"max_bytes"?} → {"bundle", "size", "items"}
+    GET  /courier/v1/bundles/{id}    the bundle file; "Range: bytes=N-" resumes (206)
+    POST /courier/v1/outbox          the outbox file → {"applied", "already", "records"}
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from service.common.errors import FormError, NotFoundError
+from service.server.courier import auth, bundles, outboxes
+from service.server.courier.deps import CourierDep, OutboxCourierDep
+from service.server.courier.errors import RangeError
+from service.server.courier.schemas import (
+    BundlePrepared,
+    BundleRequest,
+    ChallengeOut,
+    OutboxApplied,
+)
+from service.server.deps import RuntimeDep
+
+router = APIRouter(prefix="/courier/v1")
+
+_BUNDLE_ID = re.compile(r"^[0-9a-f]{32}$")
+_RANGE = re.compile(r"^bytes=([0-9]{1,19})-$")
+
+
+@router.post("/challenge")
+async def challenge(runtime: RuntimeDep) -> ChallengeOut:
+    """A one-time value to sign the next request with."""
+    value = await run_in_threadpool(auth.issue_challenge, runtime)
+    return ChallengeOut(challenge=value.hex())
+
+
+@router.post("/bundles")
+async def prepare_bundle(courier: CourierDep, runtime: RuntimeDep) -> BundlePrepared:
+    """Prepare the bundle of every complete item the coalition has not acknowledged."""
+    try:
+        # Strict: "1" is not a number of bytes, whatever a lax parser would make of it.
+        wanted = BundleRequest.model_validate_json(courier.body or b"{}", strict=True)
+    except ValidationError:
+        raise FormError() from None
+    prepared = await run_in_threadpool(
+        bundles.prepare, runtime, courier.coalition.id, wanted.max_bytes
+    )
+    return BundlePrepared(
+        bundle=prepared.ref.hex() if prepared.ref else None,
+        size=prepared.size,
+        items=prepared.items,
+    )
+
+
+@router.get("/bundles/{bundle}")
+async def fetch_bundle(
+    bundle: str, request: Request, courier: CourierDep, runtime: RuntimeDep
+) -> Response:
+    """Stream a prepared bundle of the courier's coalition, from a byte offset if asked."""
+    if not _BUNDLE_ID.fullmatch(bundle):
+        raise NotFoundError()
+    download = await run_in_threadpool(
+        bundles.open_download, runtime, courier.coalition.id, bytes.fromhex(bundle)
+    )
+    asked = request.headers.get("range")
+    offset = _offset(asked, download.size)
+    headers = {"content-length": str(download.size - offset), "accept-ranges": "bytes"}
+    status = 200
+    if asked is not None:
+        status = 206
+        headers["content-range"] = f"bytes {offset}-{download.size - 1}/{download.size}"
+    return StreamingResponse(
+        bundles.stream(runtime, download, offset),
+        status_code=status,
+        media_type="application/octet-stream",
+        headers=headers,
+    )
+
+
+def _offset(header: str | None, size: int) -> int:
+    """The start of a single ``bytes=N-`` range, 0 without one; anything else is refused."""
+    if header is None:
+        return 0
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or int(match.group(1)) >= size:
+        raise RangeError()
+    return int(match.group(1))
+
+
+@router.post("/outbox")
+async def deliver_outbox(courier: OutboxCourierDep, runtime: RuntimeDep) -> OutboxApplied:
+    """Apply the coalition's signed outbox, all of it or nothing."""
+    result = await run_in_threadpool(
+        outboxes.apply_outbox, runtime, courier.coalition, courier.body
+    )
+    return OutboxApplied(applied=result.applied, already=result.already, records=result.records)

@@ -1,0 +1,45 @@
+"""What a request handler needs, built once in ``create_app`` and reached through ``Annotated``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.common.crypto.formstate import FormStateKey
+from service.common.crypto.grants import GRANT_HOURS
+from service.common.crypto.token import Deriver, KdfLimits
+from service.server.registry.logic import Registry
+from service.server.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    registry: Registry
+    engine: Engine
+    sessions: sessionmaker[Session]
+    deriver: Deriver
+    # Seals the answers of earlier form steps into the page; lives only in this process's
+    # memory, so a restart makes pages in flight ask the person to start again.
+    form_state: FormStateKey = field(default_factory=FormStateKey)
+    # Seals the upload grants pages hand the browser-side sealing script (service/server/cases/
+    # grants.py); its own key, so a grant can never be read as form state or back.
+    upload_grants: FormStateKey = field(
+        default_factory=lambda: FormStateKey(max_age_hours=GRANT_HOURS)
+    )
+
+    @property
+    def kdf_limits(self) -> KdfLimits:
+        return KdfLimits(self.settings.kdf_opslimit, self.settings.kdf_memlimit)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

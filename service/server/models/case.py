@@ -1,0 +1,39 @@
+"""A case: what the server knows of one complaint. Nothing here is readable content.
+
+The server keeps only routing (which coalition), a keyed derivation of the case token, the
+public half of the case's reply key, the workflow status the desk last signed, and coarse
+ISO weeks instead of timestamps (security brief item 7).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.server.models.base import Base
+
+if TYPE_CHECKING:
+    from service.server.models.item import Item
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Opaque random reference the courier and desk use; never shown to the submitter.
+    ref: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    coalition_id: Mapped[str] = mapped_column(String(64), index=True)
+    # BLAKE2b(key=pepper, Argon2id(token)-derived lookup id). Never the token itself.
+    lookup_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    reply_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    status: Mapped[str] = mapped_column(String(32), default="received")
+    # Last desk update sequence number applied (signed updates are strictly ordered).
+    status_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_week: Mapped[str] = mapped_column(String(8))
+    activity_week: Mapped[str] = mapped_column(String(8))
+
+    items: Mapped[list[Item]] = relationship(
+        back_populates="case", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )

@@ -1,0 +1,195 @@
+"""Load, validate and query the coalition registry.
+
+The registry is configuration, not code: organisations change, split and go into exile.
+It is read once at start; the server refuses to start if anything is off, because sealing
+a complaint to the wrong key is worse than not taking it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from service.common.contract.countries import COUNTRIES
+from service.common.crypto.keys import fingerprint, key_id
+from service.common.errors import RegistryError
+from service.server.registry.schemas import Coalition, RegistryFile
+
+SUPPORTED_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SealingKey:
+    epoch: int
+    public_key: bytes
+    key_id: bytes
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class CourierCredential:
+    """A courier's Ed25519 verify key and its key id (what the request header names)."""
+
+    key_id: bytes
+    verify_key: bytes
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class CoalitionEntry:
+    """A validated coalition with decoded keys."""
+
+    id: str
+    names: dict[str, str]
+    countries: tuple[str, ...]
+    fallback: bool
+    demo: bool
+    signing_key: bytes
+    current_keys: tuple[SealingKey, ...]
+    all_keys: tuple[SealingKey, ...]
+    couriers: tuple[CourierCredential, ...] = ()
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names["en"]
+
+    @property
+    def recipients(self) -> list[bytes]:
+        """The public keys every new item for this coalition is sealed to."""
+        return [k.public_key for k in self.current_keys]
+
+    @property
+    def courier_keys(self) -> dict[bytes, bytes]:
+        """Key id → verify key of every courier credential that is not revoked."""
+        return {c.key_id: c.verify_key for c in self.couriers if not c.revoked}
+
+
+@dataclass(frozen=True)
+class Registry:
+    coalitions: tuple[CoalitionEntry, ...]
+
+    def get(self, coalition_id: str) -> CoalitionEntry | None:
+        return next((c for c in self.coalitions if c.id == coalition_id), None)
+
+    def courier(self, courier_key_id: bytes) -> tuple[CoalitionEntry, bytes] | None:
+        """The coalition and verify key of a non-revoked courier credential, by key id."""
+        for coalition in self.coalitions:
+            verify_key = coalition.courier_keys.get(courier_key_id)
+            if verify_key is not None:
+                return coalition, verify_key
+        return None
+
+    def national(self, country: str) -> CoalitionEntry | None:
+        return next((c for c in self.coalitions if not c.fallback and country in c.countries), None)
+
+    @property
+    def fallbacks(self) -> tuple[CoalitionEntry, ...]:
+        return tuple(c for c in self.coalitions if c.fallback)
+
+    @property
+    def has_demo_keys(self) -> bool:
+        return any(c.demo for c in self.coalitions)
+
+    def choices_for(self, country: str) -> list[CoalitionEntry]:
+        """Who a submitter from ``country`` may send to: the national body, then fallbacks."""
+        national = self.national(country)
+        return ([national] if national else []) + list(self.fallbacks)
+
+
+def _entry(coalition: Coalition) -> CoalitionEntry:
+    keys = []
+    for k in coalition.keys:
+        public = bytes.fromhex(k.public_key)
+        fp = fingerprint(public)
+        if k.fingerprint is not None and _squash(k.fingerprint) != _squash(fp):
+            raise RegistryError(
+                f"Coalition '{coalition.id}': a key's fingerprint does not match its key."
+            )
+        keys.append(SealingKey(k.epoch, public, key_id(public), fp))
+    current = tuple(k for k, raw in zip(keys, coalition.keys, strict=True) if not raw.retired)
+    if not current:
+        raise RegistryError(f"Coalition '{coalition.id}' has no current key.")
+    if len(current) > 8:
+        raise RegistryError(f"Coalition '{coalition.id}' has more than 8 current keys.")
+    if len({k.key_id for k in keys}) != len(keys):
+        raise RegistryError(f"Coalition '{coalition.id}' lists the same key twice.")
+    unknown = [c for c in coalition.countries if c not in COUNTRIES]
+    if unknown:
+        raise RegistryError(f"Coalition '{coalition.id}' names a country Aryz does not route.")
+    couriers = tuple(
+        CourierCredential(key_id(verify_key), verify_key, c.revoked)
+        for c in coalition.couriers
+        for verify_key in [bytes.fromhex(c.verify_key)]
+    )
+    if len({c.key_id for c in couriers}) != len(couriers):
+        raise RegistryError(f"Coalition '{coalition.id}' lists the same courier key twice.")
+    # The courier credential lives on an online machine; if it were the signing key, a
+    # seized courier laptop could forge status changes and replies.
+    if any(c.verify_key == bytes.fromhex(coalition.signing_key) for c in couriers):
+        raise RegistryError(f"Coalition '{coalition.id}' uses its signing key as a courier key.")
+    return CoalitionEntry(
+        id=coalition.id,
+        names=dict(coalition.names),
+        countries=tuple(coalition.countries),
+        fallback=coalition.fallback,
+        demo=coalition.demo,
+        signing_key=bytes.fromhex(coalition.signing_key),
+        current_keys=current,
+        all_keys=tuple(keys),
+        couriers=couriers,
+    )
+
+
+def _squash(fp: str) -> str:
+    return "".join(fp.split()).upper()
+
+
+def parse_registry(text: str) -> Registry:
+    """Validate registry TOML text. Error messages name coalition ids (public), never keys."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RegistryError(f"The registry is not valid TOML: {exc}") from None
+    try:
+        parsed = RegistryFile.model_validate(raw)
+    except ValidationError as exc:
+        where = "; ".join(
+            ".".join(str(p) for p in err["loc"]) + ": " + err["msg"] for err in exc.errors()
+        )
+        raise RegistryError(f"The registry is not valid: {where}") from None
+    if parsed.version != SUPPORTED_VERSION:
+        raise RegistryError("The registry's version is not supported by this Aryz.")
+    entries = tuple(_entry(c) for c in parsed.coalition)
+    ids = [c.id for c in entries]
+    if len(set(ids)) != len(ids):
+        raise RegistryError("Two coalitions share one id.")
+    # A courier key must name exactly one coalition, or its requests would be ambiguous.
+    courier_ids = [c.key_id for entry in entries for c in entry.couriers]
+    if len(set(courier_ids)) != len(courier_ids):
+        raise RegistryError("Two coalitions share one courier key.")
+    registry = Registry(entries)
+    for country in COUNTRIES:
+        national = [c for c in entries if not c.fallback and country in c.countries]
+        if len(national) != 1:
+            raise RegistryError(
+                f"Country {country} must be served by exactly one national coalition."
+            )
+    if not registry.fallbacks:
+        raise RegistryError("The registry needs at least one international fallback.")
+    return registry
+
+
+def load_registry(path: Path, *, allow_demo: bool) -> Registry:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise RegistryError("The registry file cannot be read.") from None
+    registry = parse_registry(text)
+    if registry.has_demo_keys and not allow_demo:
+        raise RegistryError(
+            "The registry holds demo keys, whose private halves are not on an air-gapped "
+            "desk. Replace them with the coalitions' real keys before running in production."
+        )
+    return registry
