@@ -39,6 +39,7 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_intake
 	$(BIN)/python -m tests.benchmarks.bench_desk
+	$(BIN)/python -m tests.benchmarks.bench_desk_backup
 	$(BIN)/python -m tests.benchmarks.bench_tor
 	$(BIN)/python -m tests.benchmarks.bench_anchors
 

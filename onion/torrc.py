@@ -37,15 +37,37 @@ _LISTENERS = (
 _FORBIDDEN_PRIVATE = ("FallbackDir", "Bridge", "AlternateDirAuthority", "AlternateBridgeAuthority")
 
 
+# What tor's own parser (confline.c) treats as the end of a keyword. Anything else that is
+# a control character has no business in a torrc, and Python and tor would split it
+# differently (Python's splitlines breaks at \v, \f, \x1c..., tor only at \n).
+_KEYWORD_END = " \t#"
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def parse(text: str) -> list[Line]:
-    """(keyword, value) pairs in order, comments and blank lines dropped."""
+    """(keyword, value) pairs in order, comments and blank lines dropped, read as tor reads
+    them: a keyword ends at a space, a tab or ``#``; the value follows after spaces and
+    tabs and ends at an unquoted ``#``.
+
+    Refused (``TorUnsafeConfigError``), because tor and this gate could read them
+    differently: control characters other than tab (a CR only at a line's end) and
+    lines continued with a backslash.
+    """
     lines: list[Line] = []
-    for raw in text.splitlines():
-        line = raw.strip()
+    for raw in text.split("\n"):
+        line = raw[:-1] if raw.endswith("\r") else raw
+        if _CONTROL.search(line):
+            raise TorUnsafeConfigError("A torrc line holds a control character.")
+        line = line.strip(" \t")
+        if line.endswith("\\"):
+            raise TorUnsafeConfigError("torrc lines continued with a backslash are not accepted.")
         if not line or line.startswith("#"):
             continue
-        keyword, _, value = line.partition(" ")
-        lines.append((keyword, value.strip()))
+        end = next((i for i, char in enumerate(line) if char in _KEYWORD_END), len(line))
+        keyword, value = line[:end], line[end:].lstrip(" \t")
+        if not value.startswith('"'):
+            value = value.split("#", 1)[0]
+        lines.append((keyword, value.rstrip(" \t")))
     return lines
 
 

@@ -34,7 +34,8 @@ from service.server.storage import migrate
 
 PG_URL = os.environ.get("ARYZ_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
-TEST_PEPPER = "a5" * 32
+# A fixed pepper with a random one's entropy: production settings refuse weak ones.
+TEST_PEPPER = "ed1b8d205aa02c6654d13c81678cf028b4c52694250fa91959b40fd843d83559"
 
 
 def require(available: bool, what: str) -> None:

@@ -5,6 +5,7 @@ the same process, the courier listener (``courier_port``); stopped by its PID.""
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -25,8 +26,17 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, workdir: Path, database_url: str, registry: Path) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        database_url: str,
+        registry: Path,
+        *,
+        env: dict[str, str] | None = None,
+        nofile: int | None = None,
+    ) -> None:
         self.workdir = workdir
+        self.nofile = nofile
         self.port = free_port()
         self.courier_port = free_port()
         self.data_dir = workdir / "data"
@@ -48,6 +58,7 @@ class ServerProcess:
             "ARYZ_KDF_MEMLIMIT": str(MIN_LIMITS.memlimit),
             "ARYZ_ALLOWED_HOSTS": f"127.0.0.1:{self.port}",
             "ARYZ_COURIER_ALLOWED_HOSTS": f"127.0.0.1:{self.courier_port}",
+            **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -76,6 +87,7 @@ class ServerProcess:
                 stdout=out,
                 stderr=err,
                 cwd=self.workdir,
+                preexec_fn=self._limit if self.nofile is not None else None,  # noqa: PLW1509
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -89,6 +101,16 @@ class ServerProcess:
             except OSError:
                 time.sleep(0.05)  # polling for the ports; bounded by the deadline
         raise RuntimeError("server did not start")
+
+    def _limit(self) -> None:
+        # In the child before exec: the server gets exactly this descriptor limit.
+        assert self.nofile is not None  # noqa: S101
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None  # noqa: S101
+        return self.process.pid
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is None or self.process.poll() is not None:

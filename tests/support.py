@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -12,10 +13,15 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from service.common.crypto.envelope import seal
 from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.crypto.token import MIN_LIMITS, TokenSecrets, derive, generate_token
+from service.field.trust import Trust
 from service.server.cli.demo_read import open_item
 from service.server.deps import Runtime
 from service.server.models import COMPLETE, Case, Item
+from service.server.registry.logic import parse_registry
 
 TOKEN_FIELD = re.compile(r'name="token" value="(\d{24})"')
 STATE_FIELD = re.compile(r'name="state" value="([A-Za-z0-9_=-]+)"')
@@ -85,7 +91,10 @@ def review(client: httpx.Client, lang: str = "en", **answers: Answer) -> str:
 
 
 def file_report(client: httpx.Client, lang: str = "en", **answers: Answer) -> str:
-    """File a report through the steps, review and send; return the token."""
+    """File a report through the steps, review and send; return the token. With no
+    answers given, the account is a placeholder: an empty report is refused."""
+    if not any(k not in ("country", "recipient") for k in answers):
+        answers = {**answers, "narrative": "(test report)"}
     page = reach_review(client, lang, **answers)  # type: ignore[arg-type]
     match = TOKEN_FIELD.search(page.text)
     assert match is not None
@@ -149,3 +158,40 @@ def run_aryz(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         check=False,
         env={**os.environ, **(env or {})},
     )
+
+
+def demo_trust(registry: Path | str) -> Trust:
+    """Trust the signing keys of every coalition of a demo registry (a registry.toml or
+    its folder), as a person holding their fingerprints would; remembers nothing."""
+    registry = Path(registry)
+    path = registry / "registry.toml" if registry.is_dir() else registry
+    parsed = parse_registry(path.read_text(encoding="utf-8"))
+    return Trust(given=tuple(c.signing_fingerprint for c in parsed.coalitions), store=None)
+
+
+def trust_args(registry: Path | str) -> list[str]:
+    """``--trust FP`` for every coalition of a demo registry, for ``aryz submit/status``."""
+    return [arg for fp in demo_trust(registry).given for arg in ("--trust", fp)]
+def api_recipients(client: httpx.Client, coalition: str = "kg-coalition") -> list[bytes]:
+    """The coalition's current public keys, as the API's /info gives them."""
+    info = client.get("/api/v1/info").json()
+    (entry,) = [c for c in info["coalitions"] if c["id"] == coalition]
+    return [bytes.fromhex(k["public_key"]) for k in entry["keys"]]
+
+
+def api_case(client: httpx.Client, coalition: str = "kg-coalition") -> TokenSecrets:
+    """A new case made through the JSON API, as a client that seals does it."""
+    secrets = derive(generate_token(), MIN_LIMITS)
+    body = encode_payload_prefix({"type": "answers"}) + b'{"answers": {}}'
+    sealed = seal(body, api_recipients(client, coalition))
+    created = client.post(
+        "/api/v1/cases",
+        json={
+            "coalition": coalition,
+            "lookup_id": secrets.lookup_id.hex(),
+            "reply_public_key": secrets.reply.public.hex(),
+            "answers": base64.b64encode(sealed).decode(),
+        },
+    )
+    assert created.status_code == 201, created.text
+    return secrets

@@ -1,9 +1,10 @@
 """The whole loop, as a coalition runs it, with real processes and the ``aryz`` command:
 
 a family files a report with a photo through the no-JavaScript form → the courier pulls
-the bundle → the desk imports it, sets a status and writes a reply → exports the signed
-outbox → the courier pushes it → the status page, given the token, shows the new status
-and the decrypted reply, and the server no longer holds the acknowledged ciphertext.
+the bundle → the desk imports it, sets a status and writes a reply → writes a backup →
+exports the signed outbox → the courier pushes it → the status page, given the token,
+shows the new status and the decrypted reply, and the server no longer holds the
+acknowledged ciphertext.
 Runs on SQLite and on PostgreSQL.
 """
 
@@ -21,7 +22,7 @@ from sqlalchemy import create_engine, text
 
 from tests.desk.test_desk_round_trip import registry_with_desk
 from tests.server import ServerProcess
-from tests.support import add_files, file_report
+from tests.support import add_files, file_report, trust_args
 
 pytestmark = pytest.mark.slow
 PASSPHRASE = "correct horse battery staple orbit meadow lantern"  # noqa: S105 - a test desk
@@ -45,7 +46,7 @@ def test_report_to_reply_through_courier_and_desk(tmp_path: Path, database_url: 
     desk_env = {"ARYZ_DESK_PASSPHRASE": PASSPHRASE, "ARYZ_DESK_KDF": "minimum"}
     aryz("desk", "init", "--dir", str(desk_dir), "--coalition", "kz-coalition", env=desk_env)
     credential = desk_dir / "courier-credential.json"
-    registry = registry_with_desk(tmp_path / "registry", desk_dir) / "registry.toml"
+    registry = registry_with_desk(tmp_path / "registry", desk_dir, PASSPHRASE) / "registry.toml"
     photo = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4000
 
     with ServerProcess(tmp_path, database_url, registry) as server:
@@ -101,6 +102,8 @@ def test_report_to_reply_through_courier_and_desk(tmp_path: Path, database_url: 
             str(reply),
             env=desk_env,
         )
+        # A backup holds the items, so the outbox lets the server delete them.
+        aryz("desk", "backup", "--dir", str(desk_dir), "--out", str(bundle.parent), env=desk_env)
         outbox = tmp_path / "usb" / "outbox.json"
         aryz("desk", "export", "--dir", str(desk_dir), "--out", str(outbox), env=desk_env)
 
@@ -119,8 +122,18 @@ def test_report_to_reply_through_courier_and_desk(tmp_path: Path, database_url: 
         assert status.status_code == 200
         assert "Рассматривается" in status.text  # the Russian label of under_review
         assert "Мы получили ваше обращение. Юрист свяжется с вами." in status.text
-        checked = aryz("status", "--server", server.url, "--token", token)
-        assert "status: under_review" in checked
+        checked = aryz(
+            "status",
+            "--server",
+            server.url,
+            "--token",
+            token,
+            *trust_args(registry),
+            env={"ARYZ_TRUST_FILE": str(tmp_path / "trusted.json")},
+        )
+        # The desk's signatures checked end to end against the pinned key (F-08).
+        assert "status: under_review (signed by the coalition, verified)" in checked
+        assert "--- reply 1 (signed by the coalition, verified)" in checked
         assert "Юрист свяжется с вами." in checked
 
     # The acknowledged ciphertext is gone from the server; the items are remembered as taken.

@@ -9,13 +9,14 @@ from pydantic import SecretStr
 
 from service.common.errors import ConfigError
 from service.server.settings import Mode, Settings
+from tests.conftest import TEST_PEPPER
 
 
 def _settings(**values: object) -> Settings:
     base: dict[str, object] = {
         "mode": Mode.PRODUCTION,
         "data_dir": Path("/nonexistent"),
-        "token_pepper": SecretStr("ab" * 32),
+        "token_pepper": SecretStr(TEST_PEPPER),
         "allowed_hosts": ["example.onion"],
         "tor_control": "unix:/run/tor/control",
     }
@@ -31,6 +32,31 @@ def test_good_production_settings_pass() -> None:
 def test_placeholder_or_short_pepper_refused(pepper: str) -> None:
     with pytest.raises(ConfigError, match="PEPPER"):
         _settings(token_pepper=SecretStr(pepper)).check()
+
+
+@pytest.mark.parametrize(
+    "pepper",
+    [
+        "00" * 32,  # all zero
+        "ab" * 32,  # one byte repeated
+        "0123456789abcdef" * 8,  # a short pattern repeated
+        TEST_PEPPER[:32] * 2,  # a random half, twice
+        b"correct horse battery staple, ok".hex(),  # a passphrase, hex-encoded
+    ],
+)
+@pytest.mark.parametrize("mode", [Mode.PRODUCTION, Mode.DEMO])
+def test_pepper_with_too_little_entropy_refused(pepper: str, mode: Mode) -> None:
+    # Security audit F-16: the check accepted any 32-64 bytes, all-zero included.
+    with pytest.raises(ConfigError, match="PEPPER does not look random"):
+        _settings(token_pepper=SecretStr(pepper), mode=mode).check()
+
+
+def test_random_peppers_pass() -> None:
+    import secrets
+
+    for size in (32, 48, 64):
+        for _ in range(200):
+            _settings(token_pepper=SecretStr(secrets.token_hex(size))).check()
 
 
 def test_weak_kdf_refused_outside_test_mode() -> None:
@@ -53,8 +79,8 @@ def test_hosts_from_environment_are_comma_separated(monkeypatch: pytest.MonkeyPa
 
 def test_pepper_is_never_shown() -> None:
     settings = _settings()
-    assert "abab" not in repr(settings)
-    assert "abab" not in str(settings.model_dump())
+    assert TEST_PEPPER[:8] not in repr(settings)
+    assert TEST_PEPPER[:8] not in str(settings.model_dump())
 
 
 def test_production_needs_a_way_to_publish_the_onions() -> None:

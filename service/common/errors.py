@@ -18,6 +18,10 @@ Tree::
     │   │                            or from before a restart)
     │   ├── AnswersError             answers that do not fit the named questionnaire
     │   ├── TooLargeError            body, field or file over its cap
+    │   │   └── TooManyFilesError        more files in one form than allowed: the
+    │   │                                ones before the cap were kept, no others
+    │   ├── ClientGoneError          the client went away mid-request (a dropped
+    │   │                            circuit): expected, counted, never logged
     │   ├── UnknownCoalitionError    no coalition for that choice
     │   ├── OriginError              cross-origin request or wrong Host
     │   ├── UploadError              resumable upload offset or state wrong
@@ -25,6 +29,8 @@ Tree::
     │   │                            a restart
     │   └── NotFoundError            no such case / upload (same answer for every reason)
     ├── BusyError                    too many key derivations waiting (HTTP 503)
+    ├── StorageFullError             no room for another upload now: a case, total or
+    │                                free-space bound (HTTP 503, Retry-After)
     ├── EnvelopeError                a sealed item is refused
     │   ├── EnvelopeFormatError      bad magic, version, header or framing
     │   ├── EnvelopeKeyError         not sealed to any key we hold, or the key is wrong
@@ -98,6 +104,16 @@ class TooLargeError(InputError):
     http_status = 413
 
 
+class TooManyFilesError(TooLargeError):
+    code = "too_many_files"
+    message = "More files were sent at once than allowed; only the first ones were kept."
+
+
+class ClientGoneError(InputError):
+    code = "client_gone"
+    message = "The connection closed before the request was complete."
+
+
 class UnknownCoalitionError(InputError):
     code = "unknown_coalition"
     message = "Please choose a country or an organisation from the list."
@@ -130,6 +146,13 @@ class BusyError(AryzError):
     code = "busy"
     message = "The service is busy. Please try again in a minute."
     http_status = 503
+
+
+class StorageFullError(AryzError):
+    code = "storage_full"
+    message = "The service cannot take more files right now. Please try again later."
+    http_status = 503
+    retry_after = 3600  # seconds; room returns when a courier collects, or the operator acts
 
 
 class EnvelopeError(AryzError):

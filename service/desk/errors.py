@@ -165,14 +165,17 @@ class OutboxPathError(DeskError):
 
 class StripError(DeskError):
     code = "strip"
-    message = "No stripped copy could be made of this file. The original is unchanged."
+    message = (
+        "No safe copy could be made of this file: it may be damaged, too large or made "
+        "to harm the desk. The original is unchanged."
+    )
 
 
 class StripUnavailableError(StripError):
     code = "strip_unavailable"
     message = (
-        "Stripped copies need Pillow and pikepdf, which are not installed on this desk. "
-        "The original is unchanged."
+        "Safe copies need Pillow and pypdfium2 (the desk extra), which are not installed "
+        "on this desk. The original is unchanged."
     )
 
 

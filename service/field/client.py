@@ -23,12 +23,15 @@ import socksio.exceptions
 
 from service.common.clock import current_week
 from service.common.contract.replies import open_reply
-from service.common.crypto.envelope import Sealer, seal
+from service.common.contract.signed import Signed, is_signed, reply_record, status_record
+from service.common.crypto.envelope import sealed_size
+from service.common.crypto.itemseal import case_item_sealer, seal_case_item
 from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.token import KdfLimits, TokenSecrets, derive, generate_token, parse_token
 from service.common.errors import AryzError
 from service.common.questionnaire.basic import BASIC
 from service.common.questionnaire.payload import answers_plaintext
+from service.field.trust import NotPinnedError, Trust, TrustError
 
 READ_SIZE = 256 * 1024
 RETRIES = 8
@@ -147,22 +150,33 @@ def _recipients(coalition: dict[str, Any]) -> list[bytes]:
     return [bytes.fromhex(k["public_key"]) for k in coalition["keys"]]
 
 
-def seal_file(path: Path, coalition: dict[str, Any], secrets: TokenSecrets, workdir: Path) -> Path:
-    """Seal a file into a ciphertext-only temporary file in ``workdir``."""
-    sealer = Sealer(_recipients(coalition))
+def seal_file(
+    path: Path,
+    coalition: dict[str, Any],
+    secrets: TokenSecrets,
+    workdir: Path,
+    position: int = 2,
+) -> Path:
+    """Seal a file, as item ``position`` of the case (2: the first after the answers),
+    into a ciphertext-only temporary file in ``workdir``, padded to its size class and
+    signed with the case's key."""
+    sealer, fields = case_item_sealer(
+        _recipients(coalition), secrets.signing, secrets.reply.public, position
+    )
     meta = {
         "type": "file",
         "name": path.name,
         "media_type": "application/octet-stream",
         "created": current_week(),
-        "case_public_key": secrets.reply.public.hex(),
+        **fields,
     }
     fd, name = tempfile.mkstemp(prefix="sealed-", suffix=".aryz", dir=workdir)
     with os.fdopen(fd, "wb") as out, path.open("rb") as source:
         out.write(sealer.header + sealer.update(encode_payload_prefix(meta)))
         while block := source.read(READ_SIZE):
             out.write(sealer.update(block))
-        out.write(sealer.finish())
+        for piece in sealer.finish_pieces():
+            out.write(piece)
     return Path(name)
 
 
@@ -214,6 +228,25 @@ def upload_item(
     raise ClientError("The upload did not complete.")
 
 
+def trusted_coalition(
+    info: ServerInfo, trust: Trust, country: str | None, coalition_id: str | None
+) -> dict[str, Any]:
+    """The coalition to seal to, its keys replaced by the ones its desk signed.
+
+    The server's unsigned answer only says where to look: the keys, and that the coalition
+    serves ``country``, come from the statement checked against a pinned fingerprint.
+    """
+    coalition = info.coalition(country, coalition_id)
+    statement = trust.statement(coalition)
+    if coalition_id is None and (statement.fallback or country not in statement.countries):
+        raise TrustError(
+            "The coalition the server names for that country is not signed as serving it; "
+            "nothing was sealed."
+        )
+    keys = [{"epoch": e, "public_key": k.hex()} for e, k in statement.keys]
+    return {**coalition, "keys": keys, "countries": list(statement.countries)}
+
+
 def submit(
     client: httpx.Client,
     *,
@@ -223,24 +256,43 @@ def submit(
     files: list[Path],
     language: str = "en",
     sleep: Callable[[float], None] = time.sleep,
+    trust: Trust | None = None,
 ) -> str:
-    """File a case; returns the token (canonical digits). Only derived values leave here."""
+    """File a case; returns the token (canonical digits). Only derived values leave here.
+
+    Sealed only to keys the coalition's desk signed, under a fingerprint in ``trust``
+    (``service.field.trust``); anything else is refused before a byte is sealed.
+    """
     info = fetch_info(client, sleep)
-    coalition = info.coalition(country, coalition_id)
+    coalition = trusted_coalition(info, trust or Trust(), country, coalition_id)
     # Refuse before sealing anything: a file over the server's cap would only fail later.
-    if any(path.stat().st_size >= info.max_submission_bytes for path in files):
+    # The cap is on the sealed item, padding included (a generous 64 KiB for metadata).
+    recipients = len(_recipients(coalition))
+    if any(
+        sealed_size(path.stat().st_size + 65536, recipients, padded=True)
+        > info.max_submission_bytes
+        for path in files
+    ):
         raise ClientError("A file is larger than this server accepts.")
     token = generate_token()
     secrets = derive(token, info.limits)
-    plaintext = answers_plaintext(
-        BASIC,
-        language=language,
-        country=country,
-        coalition_id=coalition["id"],
-        answers={"narrative": message} if message else {},
-        case_public_key=secrets.reply.public,
+    # Every item is padded and signed with the case's key at its position: 1 for the
+    # answers, then the files in order (ENVELOPE-v3.md), so the desk sees a complete case.
+    answers = seal_case_item(
+        _recipients(coalition),
+        secrets.signing,
+        secrets.reply.public,
+        1,
+        lambda fields: answers_plaintext(
+            BASIC,
+            language=language,
+            country=country,
+            coalition_id=coalition["id"],
+            answers={"narrative": message} if message else {},
+            case_public_key=secrets.reply.public,
+            seal=fields,
+        ),
     )
-    answers = seal(plaintext, _recipients(coalition))
     payload = {
         "coalition": coalition["id"],
         "lookup_id": secrets.lookup_id.hex(),
@@ -250,8 +302,8 @@ def submit(
     # Creating a case is idempotent per lookup id, so a retry after a drop is safe.
     _check(retrying(lambda: client.post("/api/v1/cases", json=payload), sleep))
     with tempfile.TemporaryDirectory(prefix="aryz-submit-") as work:
-        for path in files:
-            sealed = seal_file(path, coalition, secrets, Path(work))
+        for position, path in enumerate(files, start=2):
+            sealed = seal_file(path, coalition, secrets, Path(work), position)
             try:
                 upload_item(client, secrets.lookup_id, sealed, sleep)
             finally:
@@ -260,10 +312,18 @@ def submit(
 
 
 def status(
-    client: httpx.Client, token_text: str, sleep: Callable[[float], None] = time.sleep
+    client: httpx.Client,
+    token_text: str,
+    sleep: Callable[[float], None] = time.sleep,
+    trust: Trust | None = None,
 ) -> dict[str, Any]:
     """The case's status, count of items and replies, opened here (text, or None when a
-    reply cannot be opened). The server sends replies sealed; only the token opens them."""
+    reply cannot be opened). The server sends replies sealed; only the token opens them.
+
+    Each status and reply is checked against the coalition's pinned signing key and its
+    binding to this case's reply key (audit F-08): ``status_verified`` and
+    ``replies_verified`` say which the coalition really sent.
+    """
     token = parse_token(token_text)
     info = fetch_info(client, sleep)
     secrets = derive(token, info.limits)
@@ -273,13 +333,60 @@ def status(
             sleep,
         )
     )
-    result["replies"] = [_open_reply(r, secrets) for r in result.get("replies", [])]
+    sealed = [_decode(r) for r in result.get("replies", [])]
+    result["replies"] = [open_reply(s, secrets.reply) if s else None for s in sealed]
+    result["status_verified"] = False
+    result["replies_verified"] = [False] * len(sealed)
+    coalition_id, case_hex = result.get("coalition"), result.get("case")
+    if not isinstance(coalition_id, str) or not isinstance(case_hex, str):
+        return result
+    coalition = next((c for c in info.coalitions if c.get("id") == coalition_id), None)
+    if coalition is None:
+        return result
+    try:
+        # A key the server substitutes for a pinned one is refused outright; a coalition
+        # not pinned yet leaves everything "not verified" (the CLI says so loudly).
+        key = (trust or Trust()).signing_key(coalition)
+    except NotPinnedError:
+        return result
+    try:
+        case_ref = bytes.fromhex(case_hex)
+    except ValueError:
+        return result
+    mine = secrets.reply.public
+    signed = _signed(result.get("status_signature"))
+    result["status_verified"] = signed is not None and is_signed(
+        status_record(coalition_id, case_ref, str(result["status"]), signed, mine),
+        signed.signature,
+        key,
+    )
+    signatures = list(result.get("reply_signatures") or [])
+    for index, data in enumerate(sealed):
+        signed = _signed(signatures[index]) if index < len(signatures) else None
+        result["replies_verified"][index] = (
+            data is not None
+            and signed is not None
+            and is_signed(
+                reply_record(coalition_id, case_ref, data, signed, mine), signed.signature, key
+            )
+        )
     return result
 
 
-def _open_reply(encoded: object, secrets: TokenSecrets) -> str | None:
+def _signed(data: object) -> Signed | None:
+    """A signature the server passed on; only one that names the reply key (``keyed``)
+    binds the record to this family's case, so an unkeyed one never verifies here."""
+    if not isinstance(data, dict) or data.get("keyed") is not True:
+        return None
     try:
-        sealed = base64.b64decode(str(encoded), validate=True)
+        return Signed(int(data["seq"]), bytes.fromhex(str(data["signature"])), True)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _decode(encoded: object) -> bytes | None:
+    try:
+        return base64.b64decode(str(encoded), validate=True)
     except ValueError:  # binascii.Error is a ValueError
         return None
-    return open_reply(sealed, secrets.reply)
+

@@ -57,28 +57,40 @@ def pull(
     out: Path,
     *,
     max_bytes: int | None = None,
+    sync: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Pulled:
-    """Fetch the coalition's waiting items into ``out``; ``items == 0``: nothing new."""
+    """Fetch the coalition's waiting items into ``out``; ``size == 0``: nothing new.
+
+    ``sync`` (after a desk restore) asks for every case's last applied number too.
+    """
     if out.exists():
         # An earlier bundle not yet carried to the desk must not be overwritten.
         raise CourierClientError("The output file already exists; move it away first.")
     part = out.with_name(out.name + ".part")
     # Each attempt resumes from what the .part file holds by then.
-    return retrying(lambda: _pull_once(client, credential, out, part, max_bytes), sleep)
+    return retrying(lambda: _pull_once(client, credential, out, part, max_bytes, sync), sleep)
 
 
 def _pull_once(
-    client: httpx.Client, credential: Credential, out: Path, part: Path, max_bytes: int | None
+    client: httpx.Client,
+    credential: Credential,
+    out: Path,
+    part: Path,
+    max_bytes: int | None,
+    sync: bool = False,
 ) -> Pulled:
     resuming = _partial_bundle(part)
     if resuming is not None:
         resumed_from = _download(client, credential, resuming, part)
         if resumed_from is not None:
             return _finish(credential, part, out, resumed_from)
-    body = json.dumps({"max_bytes": max_bytes} if max_bytes else {}).encode()
+    asked: dict[str, Any] = {"max_bytes": max_bytes} if max_bytes else {}
+    if sync:
+        asked["sync"] = True
+    body = json.dumps(asked).encode()
     prepared = _json(_signed(client, credential, "POST", f"{PREFIX}/bundles", body))
-    if not prepared.get("items"):
+    if not prepared.get("bundle"):
         return Pulled(0, 0)
     # Whatever .part there is belongs to a bundle the server no longer serves, or is too
     # short to say which: start this one from its first byte.
@@ -204,6 +216,132 @@ def push(
     return retrying(
         lambda: _json(_signed(client, credential, "POST", f"{PREFIX}/outbox", data)), sleep
     )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The server's answer to an outbox, and the receipt file that keeps it."""
+
+    applied: bool
+    already: bool
+    records: int
+    receipt: Path
+    refused: str | None  # the server's fixed message when it refused the outbox
+
+
+def deliver(
+    client: httpx.Client,
+    credential: Credential,
+    outbox: Path,
+    receipt: Path,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Delivery:
+    """Deliver an outbox and keep the server's answer as a receipt for the desk.
+
+    Applied or refused, the receipt names each case of the outbox with the last sequence
+    number the server applied to it (service/common/contract/receipt.py); after a refusal these
+    come from ``POST /courier/v1/cases``. Only an answer about the outbox itself is kept:
+    a refused signature or an unreachable server writes no receipt.
+    """
+    from service.common.contract import receipt as receipts
+
+    data = _outbox_bytes(outbox, credential)
+    response = retrying(
+        lambda: _signed(client, credential, "POST", f"{PREFIX}/outbox", data), sleep
+    )
+    code = _error_code(response)
+    if code is not None and code.startswith("outbox"):
+        sequences = _sequences(client, credential, _case_refs(data), sleep)
+        _write_receipt(receipt, receipts.encode(credential.coalition, data, False, sequences, code))
+        try:
+            _json(response)
+        except CourierClientError as refused:
+            return Delivery(False, False, 0, receipt, refused.message)
+    result = _json(response)
+    sequences = _last_numbers(data)
+    _write_receipt(receipt, receipts.encode(credential.coalition, data, True, sequences, None))
+    return Delivery(
+        bool(result.get("applied")),
+        bool(result.get("already")),
+        int(result.get("records", 0)),
+        receipt,
+        None,
+    )
+
+
+def _outbox_bytes(outbox: Path, credential: Credential) -> bytes:
+    try:
+        with outbox.open("rb") as f:
+            data = f.read(MAX_OUTBOX_BYTES + 1)
+    except OSError:
+        raise CourierClientError("The outbox file cannot be read.") from None
+    if len(data) > MAX_OUTBOX_BYTES:
+        raise CourierClientError("The outbox file is larger than the server accepts.")
+    if _coalition_of(data) not in (None, credential.coalition):
+        raise CourierClientError("The outbox is for another coalition than this credential.")
+    return data
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    if response.status_code < 400 or response.status_code in (401, 413):
+        return None
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    code = data.get("error") if isinstance(data, dict) else None
+    return code if isinstance(code, str) else None
+
+
+def _records(data: bytes) -> list[dict[str, Any]]:
+    try:
+        records = json.loads(data)["records"]
+        return [r["body"] for r in records if isinstance(r, dict) and isinstance(r["body"], dict)]
+    except (ValueError, KeyError, TypeError):
+        return []
+
+
+def _case_refs(data: bytes) -> list[str]:
+    return sorted({str(body.get("case")) for body in _records(data)})
+
+
+def _last_numbers(data: bytes) -> dict[str, int]:
+    last: dict[str, int] = {}
+    for body in _records(data):
+        case, seq = str(body.get("case")), body.get("seq")
+        if isinstance(seq, int):
+            last[case] = max(last.get(case, 0), seq)
+    return last
+
+
+def _sequences(
+    client: httpx.Client, credential: Credential, refs: list[str], sleep: Callable[[float], None]
+) -> dict[str, int]:
+    body = json.dumps({"cases": refs}).encode()
+    answer = retrying(
+        lambda: _json(_signed(client, credential, "POST", f"{PREFIX}/cases", body)), sleep
+    )
+    found = answer.get("cases")
+    if not isinstance(found, list):
+        raise CourierClientError()
+    try:
+        return {str(c["case"]): int(c["status_seq"]) for c in found}
+    except (KeyError, TypeError, ValueError):
+        raise CourierClientError() from None
+
+
+def _write_receipt(path: Path, data: bytes) -> None:
+    part = path.with_name(path.name + ".part")
+    try:
+        with part.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(part, path)
+    except OSError:
+        part.unlink(missing_ok=True)
+        raise CourierClientError("The receipt file cannot be written.") from None
 
 
 def _coalition_of(data: bytes) -> str | None:

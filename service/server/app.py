@@ -18,8 +18,10 @@ from service.common.webkit.security import (
     STRICT_CSP,
     BodyLimitMiddleware,
     SecurityMiddleware,
+    UploadRoom,
 )
 from service.server.api.routes import router as api_router
+from service.server.courier.retention import expire_imported
 from service.server.courier.routes import router as courier_router
 from service.server.courier.schemas import MAX_OUTBOX_BYTES
 from service.server.deps import Runtime
@@ -29,6 +31,7 @@ from service.server.settings import Mode, Settings
 from service.server.storage.db import make_engine, make_sessionmaker, transaction
 from service.server.storage.items import sweep_unfinished
 from service.server.storage.migrate import is_current
+from service.server.storage.quota import StorageRoom
 from service.server.web import errors
 
 
@@ -88,6 +91,7 @@ def sweep(runtime: Runtime) -> None:
             single_instance=runtime.engine.dialect.name == "sqlite",
             stale_before=current_week(cutoff_day),
         )
+        expire_imported(session, runtime.settings.keep_imported_weeks)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -104,6 +108,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         small=settings.max_answers_bytes * 2,
         upload=settings.max_submission_bytes,
         csp=INTAKE_CSP,
+        room=StorageRoom(runtime.sessions, settings, runtime.reservations),
+        # The courier app has none: its outboxes are authenticated and up to 64 MiB.
+        small_timeout=settings.small_body_timeout,
     )
 
 
@@ -137,6 +144,8 @@ def _hardened_app(
     small: int,
     upload: int,
     csp: bytes = STRICT_CSP,
+    room: UploadRoom | None = None,
+    small_timeout: float | None = None,
 ) -> FastAPI:
     """One app with the security wiring every listener shares: Host and origin checks,
     security headers, body caps and the fixed, non-echoing error responses."""
@@ -158,6 +167,8 @@ def _hardened_app(
         small=small,
         upload=upload,
         idle_timeout=runtime.settings.body_idle_timeout,
+        small_timeout=small_timeout,
+        room=room,
     )
     app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts, csp=csp)
     return app

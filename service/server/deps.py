@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from service.common.crypto.formstate import FormStateKey
 from service.common.crypto.grants import GRANT_HOURS
 from service.common.crypto.token import Deriver, KdfLimits
+from service.server.cases.limits import CaseBucket
 from service.server.registry.logic import Registry
 from service.server.settings import Settings
+from service.server.storage.quota import Reservations
 
 
 @dataclass
@@ -31,6 +33,18 @@ class Runtime:
     upload_grants: FormStateKey = field(
         default_factory=lambda: FormStateKey(max_age_hours=GRANT_HOURS)
     )
+    # Request bodies in flight that storage bounds count (service/server/storage/quota.py).
+    reservations: Reservations = field(default_factory=Reservations)
+
+    # The global bucket of new API cases (service/server/cases/limits.py), made on first use.
+    api_cases: CaseBucket | None = None
+
+    def api_case_bucket(self) -> CaseBucket:
+        if self.api_cases is None:
+            self.api_cases = CaseBucket(
+                self.settings.api_case_burst, self.settings.api_cases_per_hour
+            )
+        return self.api_cases
 
     @property
     def kdf_limits(self) -> KdfLimits:

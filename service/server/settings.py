@@ -24,6 +24,20 @@ KDF_OPSLIMIT_FLOOR = 3
 _PLACEHOLDERS = {"", "change-me", "changeme", "secret", "placeholder", "demo", "test"}
 
 
+def _random_enough(pepper: bytes) -> bool:
+    """Whether ``pepper`` could have come from a CSPRNG (security audit F-16).
+
+    Not a proof of entropy, a net for the usual mistakes: repeated bytes or a repeated
+    block ("00" * 32, "ab" * 32), or a passphrase typed in and hex-encoded (all printable
+    ASCII). A random 32-byte value has about 30 distinct bytes; one with fewer than half
+    its length distinct, or all printable, turns up by chance less than once in 10^13.
+    """
+    half = len(pepper) // 2
+    if len(set(pepper)) < half or pepper[:half] == pepper[half : 2 * half]:
+        return False
+    return not all(0x20 <= byte < 0x7F for byte in pepper)
+
+
 class Mode(StrEnum):
     PRODUCTION = "production"
     DEMO = "demo"  # local demo: generated keys, loopback only
@@ -50,6 +64,16 @@ class Settings(BaseSettings):
     max_submission_bytes: int = Field(default=500 * MIB, ge=1)
     max_answers_bytes: int = Field(default=256 * 1024, ge=1024)
     max_files_per_request: int = Field(default=20, ge=1, le=1000)
+    # Storage bounds (service/server/storage/quota.py): what one case may hold until the
+    # coalition collects it, what all cases may hold together (unset: only the disk
+    # bounds it), and the free space kept on the disk that holds the data, below which
+    # new uploads are refused with "busy, try later".
+    max_case_bytes: int = Field(default=2048 * MIB, ge=1)
+    max_total_bytes: int | None = Field(default=None, ge=1)
+    min_free_bytes: int = Field(default=2048 * MIB, ge=0)
+    # The directory whose file system holds the stored items: data_dir for SQLite; with
+    # PostgreSQL on this machine, its data directory (e.g. /var/lib/postgresql).
+    storage_dir: Path | None = None
     # Host header values the app answers to (the .onion name in production).
     allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Host values the courier listener answers to: the staff onion (client authorisation),
@@ -58,9 +82,29 @@ class Settings(BaseSettings):
     # Unfinished resumable uploads are removed after this many days (they are not
     # acknowledged items; complete items never expire on the server).
     stale_upload_days: int = Field(default=7, ge=1)
+    # Global bounds on what the JSON API creates without a server-side derivation (F-16;
+    # service/server/cases/limits.py): new API cases per hour and burst (per process), and
+    # unfinished uploads on the whole server and in one case.
+    api_cases_per_hour: int = Field(default=600, ge=1)
+    api_case_burst: int = Field(default=60, ge=1)
+    max_pending_uploads: int = Field(default=10_000, ge=1)
+    max_pending_per_case: int = Field(default=32, ge=1)
+    # Weeks an item the desk imported stays on the server (sealed) when no desk backup is
+    # reported to hold it; then it is deleted as if acknowledged (SECURITY.md, "What the
+    # server keeps after import"). 0 deletes at the first sweep after import.
+    keep_imported_weeks: int = Field(default=8, ge=0, le=104)
     # Seconds without a byte before a request body is cut off (slow-loris, dead circuits).
     # Generous: Tor circuits stall for tens of seconds and people upload on weak networks.
     body_idle_timeout: float = Field(default=120.0, gt=0, le=3600)
+    # Seconds a whole small body (every request but an upload: forms, status checks, API
+    # JSON, at most ~0.5 MiB) may take, however its bytes trickle in.
+    small_body_timeout: float = Field(default=300.0, gt=0, le=3600)
+    # Seconds a connection may take to send a complete request head, from when it opens
+    # and again after each response; data arriving does not extend it (slow-loris).
+    head_timeout: float = Field(default=20.0, gt=0, le=600)
+    # Open connections at once, all listeners together; aryz serve lowers it to fit the
+    # process's descriptor limit (LimitNOFILE), and past it the longest-idle one goes.
+    max_connections: int = Field(default=1024, ge=16, le=1_000_000)
 
     # --- Tor (onion/) ---------------------------------------------------------------------
     # Onion keys in tor's HiddenServiceDir layout (intake/, staff/). Outside data_dir so
@@ -92,6 +136,10 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'aryz.sqlite3'}"
+
+    @cached_property
+    def resolved_storage_dir(self) -> Path:
+        return self.storage_dir or self.data_dir
 
     @cached_property
     def resolved_registry_path(self) -> Path:
@@ -126,6 +174,11 @@ class Settings(BaseSettings):
             raise ConfigError("ARYZ_TOKEN_PEPPER must be hex.") from None
         if not 32 <= len(pepper) <= 64:
             raise ConfigError("ARYZ_TOKEN_PEPPER must be 32 to 64 bytes (64-128 hex digits).")
+        if self.mode is not Mode.TEST and not _random_enough(pepper):
+            raise ConfigError(
+                "ARYZ_TOKEN_PEPPER does not look random: make it with a CSPRNG "
+                "(python3 -c 'import secrets; print(secrets.token_hex(32))')."
+            )
         if self.mode is not Mode.TEST and (
             self.kdf_memlimit < KDF_MEMLIMIT_FLOOR or self.kdf_opslimit < KDF_OPSLIMIT_FLOOR
         ):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from service.common.clock import current_week
 from service.common.crypto.keys import BoxKeyPair, generate_box_keypair
 from service.server.backup import archive
 from service.server.backup.errors import (
@@ -24,8 +25,10 @@ from service.server.backup.logic import (
     create_onion_keys_archive,
     restore_database,
     restore_onion_keys,
+    sign_verified_backup,
     verify_backup,
 )
+from service.server.backup.signing import BackupSignatureError, sign_backup
 from service.server.settings import Settings
 
 
@@ -49,6 +52,7 @@ def test_database_backup_round_trip_refuses_second_restore(
         settings.resolved_database_url, settings.resolved_registry_path, [key.public], out
     )
     assert manifest["kind"] == "database"
+    sign_verified_backup(out, key)  # on the offline machine, as it is copied offsite
     assert verify_backup(out, key)["members"] == ["registry.toml", manifest_member(settings)]
     with pytest.raises(BackupExistsError):
         create_database_backup(
@@ -92,11 +96,17 @@ def test_tampered_truncated_and_foreign_backups_restore_nothing(
     for name, data in cases.items():
         path = tmp_path / f"{name}.aryzbak"
         path.write_bytes(data)
+        with pytest.raises(BackupSignatureError):  # unsigned: refused before anything
+            restore_onion_keys(path, key, tmp_path / f"into-{name}")
+        sign_backup(path, key, current_week())  # signed as it is: the format is checked
         with pytest.raises(BackupFormatError):
             restore_onion_keys(path, key, tmp_path / f"into-{name}")
         assert not (tmp_path / f"into-{name}").exists()
-    with pytest.raises(BackupFormatError):
+    with pytest.raises(BackupSignatureError):
         verify_backup(out, generate_box_keypair())
+    sign_verified_backup(out, key)
+    with pytest.raises(BackupFormatError):
+        archive.verify(out, [generate_box_keypair()])
     with pytest.raises(BackupKindError):
         restore_database(out, key, tmp_path / "db")
 
@@ -111,6 +121,10 @@ def test_onion_keys_restore_private_and_refuse_a_used_folder(
         "intake/hostname",
         "intake/hs_ed25519_secret_key",
     ]
+    with pytest.raises(BackupSignatureError):
+        restore_onion_keys(out, key, tmp_path / "unsigned")
+    assert not (tmp_path / "unsigned").exists()
+    sign_verified_backup(out, key)
     used = tmp_path / "used"
     used.mkdir()
     (used / "something").write_text("")
@@ -152,6 +166,7 @@ def test_unknown_schema_is_refused(tmp_path: Path, key: BoxKeyPair) -> None:
         manifest = {"format": archive.FORMAT, "version": 1, "kind": "database"}
         manifest |= {"backend": "sqlite", "schema": "9999_from_the_future", "week": "2030-W01"}
         archive.write(sink, [key.public], manifest, [("registry.toml", lambda: [b""])])
+    sign_backup(out, key, current_week())
     with pytest.raises(SchemaError):
         restore_database(out, key, tmp_path / "new")
     assert not (tmp_path / "new").exists()

@@ -11,6 +11,7 @@ from service.server.backup.errors import (
     BackupPassphraseError,
     RestoreTargetError,
 )
+from service.server.backup.signing import BackupSignatureError
 from tests.support import run_aryz
 
 PASSPHRASE = "orbit candle meadow pocket silver lantern harbor"  # noqa: S105 - a test key
@@ -42,12 +43,19 @@ def test_keygen_wraps_the_private_key_and_errors_are_fixed(tmp_path: Path) -> No
         env={**ENV, "ARYZ_BACKUP_PASSPHRASE": "not the passphrase at all, no"},
     )  # fmt: skip
     assert (wrong.returncode, wrong.stderr) == (2, f"aryz: {BackupPassphraseError.message}\n")
+    unsigned = run_aryz("backup", "verify", str(archive), "--key", str(secret), env=ENV)
+    assert (unsigned.returncode, unsigned.stderr) == (2, f"aryz: {BackupSignatureError.message}\n")
+    signed = run_aryz("backup", "sign", str(archive), "--key", str(secret), env=ENV)
+    assert signed.returncode == 0, signed.stderr
     assert run_aryz("backup", "verify", str(archive), "--key", str(secret), env=ENV).returncode == 0
 
     damaged = tmp_path / "damaged.aryzbak"
     damaged.write_bytes(archive.read_bytes()[:-1])
+    (tmp_path / "damaged.aryzbak.sig").write_bytes((tmp_path / "onion.aryzbak.sig").read_bytes())
     bad = run_aryz("backup", "verify", str(damaged), "--key", str(secret), env=ENV)
-    assert (bad.returncode, bad.stderr) == (2, f"aryz: {BackupFormatError.message}\n")
+    assert (bad.returncode, bad.stderr) == (2, f"aryz: {BackupSignatureError.message}\n")
+    resigned = run_aryz("backup", "sign", str(damaged), "--key", str(secret), env=ENV)
+    assert (resigned.returncode, resigned.stderr) == (2, f"aryz: {BackupFormatError.message}\n")
 
     into = tmp_path / "busy"
     into.mkdir()

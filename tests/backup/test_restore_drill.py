@@ -28,7 +28,7 @@ from service.field.client import make_client, submit
 from tests.conftest import PG_URL, _pg_exec, require
 from tests.deploy.torlab import require_tor, tor_hostname, write_onion_keys
 from tests.server import ServerProcess
-from tests.support import add_files, file_report, opened_items_at, run_aryz
+from tests.support import add_files, demo_trust, file_report, opened_items_at, run_aryz
 
 pytestmark = pytest.mark.slow
 PASSPHRASE = "orbit candle meadow pocket silver lantern harbor"  # noqa: S105 - a test key
@@ -95,7 +95,14 @@ def test_restore_drill(
             token = file_report(web, narrative=f"form {canary}", victim__situation="detained")
             assert add_files(web, token, [(f"{canary}.jpg", evidence)]).status_code == 200
         with make_client(server.url, None) as api:
-            submit(api, country="TJ", coalition_id=None, message=f"api {canary}", files=[api_file])
+            submit(
+                api,
+                country="TJ",
+                coalition_id=None,
+                message=f"api {canary}",
+                files=[api_file],
+                trust=demo_trust(registry_dir),
+            )
         server_env = server.env
     originals = opened_items_at(old, database_url, registry_dir, desk_keys)
     assert len(originals) == 4  # form answers, its file, the API's message and file
@@ -124,6 +131,8 @@ def test_restore_drill(
     assert stat.S_IMODE((backups / "db.aryzbak").stat().st_mode) == 0o600
 
     new = tmp_path / "new"
+    ok("backup", "sign", str(backups / "db.aryzbak"), "--key", str(secret))
+    ok("backup", "sign", str(backups / "onion.aryzbak"), "--key", str(secret))
     restore = ["backup", "restore", str(backups / "db.aryzbak"), "--key", str(secret)]
     restore += ["--into", str(new / "data")]
     if empty_target is not None:

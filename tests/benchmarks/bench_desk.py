@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m tests.benchmarks.bench_desk             # 10,000 cases, 1 GiB file
+    .venv/bin/python -m tests.benchmarks.bench_desk             # 10,000 cases, 500 MiB file
     .venv/bin/python -m tests.benchmarks.bench_desk --quick     # 1,000 cases, 64 MiB
     .venv/bin/python -m tests.benchmarks.bench_desk --cases 5000 --size-mib 256
 
@@ -31,6 +31,12 @@ What is measured, in order:
    reset before each step) over the import and over reading the attachment back; the
    bytes written to storage and the desk folder's size. If that import takes longer
    than four minutes or runs out of memory, it is reported and 256 MiB is imported too.
+4. The web desk over that desk, as staff use it: a real ``aryz desk web`` process,
+   logged in through its printed link; downloading the attachment's original (streamed,
+   checked against the source's SHA-256), then exporting the outbox. The figures are
+   that process's resident memory when idle and its peak (``VmHWM``, reset between the
+   steps) during each step, read from ``/proc``; issue 12 asks for a peak under 256 MiB
+   above idle for a 500 MiB attachment. Printed, never asserted.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -84,7 +90,7 @@ from tests.benchmarks.report import Table, rate, ratio, say, timed
 MIB = 1024 * 1024
 FULL_CASES = 10_000
 QUICK_CASES = 1_000
-FULL_MIB = 1024  # the issue asks for a 1 GiB attachment
+FULL_MIB = 500  # the server's default cap on one submission (issue 12's figure)
 QUICK_MIB = 64
 FALLBACK_MIB = 256  # imported as well when the full size is too slow or too big
 SLOW_IMPORT_S = 240.0
@@ -242,10 +248,14 @@ def bench_fsync(folder: Path, count: int) -> float:
 # --- building bundles ------------------------------------------------------------------
 
 
+PASSPHRASES: dict[Path, str] = {}  # for the web desk of section 4
+
+
 @contextmanager
 def fresh_desk(folder: Path) -> Iterator[Desk]:
     """A new desk in ``folder`` (KDF limits from ARYZ_DESK_KDF), unlocked."""
     passphrase = suggest()
+    PASSPHRASES[folder] = passphrase
     init_desk(folder, COALITION, passphrase)
     with open_desk(folder, passphrase) as desk:
         yield desk
@@ -441,17 +451,169 @@ class LargeRun:
     maxrss_before_verify_kib: int
     maxrss_after_verify_kib: int
     sha256: str | None
+    web: WebRun | None = None
 
 
-def run_large(work: Path, size_mib: int) -> LargeRun:
+@dataclass(frozen=True)
+class WebRun:
+    failure: str | None
+    idle_kib: int
+    download_s: float
+    download_peak_kib: int
+    download_sha256: str | None
+    export_s: float
+    export_peak_kib: int
+    exported: bool
+
+
+def run_large(work: Path, size_mib: int, web: bool = True) -> LargeRun:
     folder = work / f"large-{size_mib}"
     folder.mkdir()
     try:
         with fresh_desk(folder / "desk") as desk:
             bundle = build_large_bundle(folder, size_mib, recipient(desk))
-            return _import_large(desk, bundle, size_mib, folder / "desk")
+            run = _import_large(desk, bundle, size_mib, folder / "desk")
+            # The bundle is no longer needed: free the disk before the download.
+            bundle.path.unlink()
+            if not web or run.failure is not None:
+                return run
+            detail = desk.list_cases()[0]
+            web_run = run_web(folder, PASSPHRASES[folder / "desk"], detail.ref, bundle.item_ref)
+            return replace(run, web=web_run)
     finally:
         shutil.rmtree(folder)
+
+
+# --- 4: the web desk ------------------------------------------------------------------
+
+
+def _status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def run_web(folder: Path, passphrase: str, case_ref: str, item_ref: str) -> WebRun:
+    """``aryz desk web`` over the desk: download the original, then export; its memory."""
+    import http.client
+    import subprocess
+    import sys
+
+    from tests.server import free_port
+
+    port = free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(folder),
+        "ARYZ_DESK_PASSPHRASE": passphrase,
+        KDF_ENV: "minimum",
+    }
+    log = folder / "web.out"
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - our interpreter, our command
+            [sys.executable, "-m", "service", "desk", "web", "--dir", str(folder / "desk"),
+             "--port", str(port)],  # fmt: skip
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        link = ""
+        deadline = time.monotonic() + 60
+        while not link and time.monotonic() < deadline:
+            link = next((w for w in log.read_text().split() if "/login?key=" in w), "")
+            time.sleep(0.1)  # polling for the printed link; bounded by the deadline
+        if not link:
+            return WebRun("the web desk printed no link", 0, 0, 0, None, 0, 0, False)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        connection.request("GET", link.split(str(port), 1)[1])
+        opened = connection.getresponse()
+        opened.read()
+        cookie = (opened.getheader("set-cookie") or "").split(";")[0]
+        headers = {"Cookie": cookie, "Host": f"127.0.0.1:{port}"}
+        time.sleep(0.5)  # let the process settle before reading its idle figure
+        idle = _status_kib(process.pid, "VmRSS")
+        _reset_peak(process.pid)
+        digest = hashlib.sha256()
+        with timed() as download_elapsed:
+            connection.request(
+                "GET", f"/en/case/{case_ref}/file/{item_ref}/original", headers=headers
+            )
+            response = connection.getresponse()
+            while piece := response.read(MIB):
+                digest.update(piece)
+        download_s = download_elapsed()
+        ok = response.status == 200
+        download_peak = _status_kib(process.pid, "VmHWM")
+        _reset_peak(process.pid)
+        target = folder / "outbox.json"
+        with timed() as export_elapsed:
+            connection.request(
+                "POST",
+                "/en/export",
+                body=f"path={target}",
+                headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+            )
+            exported = connection.getresponse()
+            exported.read()
+        export_s = export_elapsed()
+        export_peak = _status_kib(process.pid, "VmHWM")
+        connection.close()
+        return WebRun(
+            failure=None if ok else f"download answered {response.status}",
+            idle_kib=idle,
+            download_s=download_s,
+            download_peak_kib=download_peak,
+            download_sha256=digest.hexdigest() if ok else None,
+            export_s=export_s,
+            export_peak_kib=export_peak,
+            exported=exported.status == 200 and target.exists(),
+        )
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def add_web(table: Table, run: LargeRun, number: str) -> None:
+    web = run.web
+    if web is None:
+        return
+    table.section(f"{number}. web desk (aryz desk web): download and export, {run.size_mib} MiB")
+    if web.failure is not None:
+        table.add("web desk", f"FAILED: {web.failure}")
+        return
+    table.add("idle resident memory (VmRSS, logged in)", mib(web.idle_kib))
+    table.add("download the original (streamed)", f"{web.download_s:.2f} s")
+    table.add("  peak (VmHWM) / above idle", f"{mib(web.download_peak_kib)} / "
+              f"{mib(web.download_peak_kib - web.idle_kib)}")  # fmt: skip
+    same = web.download_sha256 == run.bundle.source_sha256
+    table.add("  sha256 of the download vs source", "verified" if same else "MISMATCH")
+    table.add("export the outbox", f"{web.export_s:.2f} s")
+    table.add("  peak (VmHWM) / above idle", f"{mib(web.export_peak_kib)} / "
+              f"{mib(web.export_peak_kib - web.idle_kib)}")  # fmt: skip
+    table.add("  outbox written", "yes" if web.exported else "NO")
+    table.add("issue 12's bound: peak under 256 MiB above idle", _within(web))
+
+
+def _within(web: WebRun) -> str:
+    above = max(web.download_peak_kib, web.export_peak_kib) - web.idle_kib
+    return "yes" if above < 256 * 1024 else f"NO ({mib(above)})"
+
+
+def web_verified(run: LargeRun) -> bool:
+    web = run.web
+    return web is None or (
+        web.failure is None and web.exported and web.download_sha256 == run.bundle.source_sha256
+    )
 
 
 def _import_large(desk: Desk, bundle: LargeBundle, size_mib: int, folder: Path) -> LargeRun:
@@ -475,7 +637,11 @@ def _import_large(desk: Desk, bundle: LargeBundle, size_mib: int, folder: Path) 
     with timed() as verify_elapsed:
         if failure is None:
             try:
-                digest = hashlib.sha256(desk.attachment_bytes(bundle.item_ref)).hexdigest()
+                size, pieces = desk.attachment_pieces(bundle.item_ref)
+                running = hashlib.sha256()
+                for piece in pieces:
+                    running.update(piece)
+                digest = running.hexdigest() if size == size_mib * MIB else None
             except MemoryError:
                 failure = "out of memory reading the attachment back"
     return LargeRun(
@@ -534,7 +700,7 @@ def add_large(table: Table, run: LargeRun, pull_base: float, number: str) -> Non
     if run.written is not None:
         table.add("written to storage during import", f"{run.written / MIB:,.1f} MiB")
     table.add("desk folder size after import", f"{run.desk_bytes / MIB:,.1f} MiB")
-    table.add("Desk.attachment_bytes + sha256 (verification)", f"{run.verify_s:.2f} s")
+    table.add("Desk.attachment_pieces + sha256 (verification)", f"{run.verify_s:.2f} s")
     table.add(
         "  ru_maxrss before / after",
         f"{mib(run.maxrss_before_verify_kib)} / {mib(run.maxrss_after_verify_kib)}",
@@ -561,7 +727,7 @@ def memory_notes(run: LargeRun) -> list[str]:
     if grew >= 0.9 * size_kib:
         notes.append(
             f"{run.size_mib:,} MiB: reading it back grew peak RSS by {grew / size_kib:.1f}x "
-            "the attachment (Desk.attachment_bytes returns the whole body as one bytes)."
+            "the attachment."
         )
     return notes
 
@@ -626,7 +792,7 @@ def main(argv: list[str] | None = None) -> int:
         large = [run_large(work, size_mib)]
         too_slow = large[0].import_s > SLOW_IMPORT_S
         if (too_slow or large[0].failure) and size_mib > FALLBACK_MIB:
-            large.append(run_large(work, FALLBACK_MIB))
+            large.append(run_large(work, FALLBACK_MIB, web=False))
 
     table.section(f"1. baselines: raw libsodium in memory (best of {REPEATS})")
     table.add(
@@ -689,6 +855,9 @@ def main(argv: list[str] | None = None) -> int:
             why = "ran out of memory" if large[0].failure else f"took over {SLOW_IMPORT_S:.0f} s"
             table.add(f"NOTE the {size_mib:,} MiB import {why}", f"{FALLBACK_MIB} MiB too")
         add_large(table, run, pull_base, number)
+        add_web(table, run, "4")
+        if not web_verified(run):
+            failed.append(f"{run.size_mib} MiB attachment through the web desk: {run.web}")
         if not large_verified(run):
             failed.append(
                 f"{run.size_mib} MiB attachment: {run.failure or 'imported'}, "

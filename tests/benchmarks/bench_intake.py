@@ -79,6 +79,7 @@ from service.server.settings import Settings
 from service.server.storage.db import make_engine, make_sessionmaker
 from service.server.storage.items import iter_ciphertext
 from tests.benchmarks.report import Table, rate, ratio, say, timed
+from tests.support import demo_trust
 
 MIB = 1024 * 1024
 FULL_MIB = 1024  # the issue asks for a 1 GiB file
@@ -291,6 +292,7 @@ def run_upload(work: Path, data_dir: Path, size_mib: int, cap: int) -> UploadRun
                 coalition_id=None,
                 message="Benchmark case: one large file follows.",
                 files=[],
+                trust=demo_trust(data_dir),
             )
         info = fetch_info(client)
         coalition = info.coalition(DEMO_COUNTRY, None)

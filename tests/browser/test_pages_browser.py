@@ -2,9 +2,11 @@
 screenshots/pages/, git-ignored), nothing wider than the phone, every page under 50 KB;
 and axe-core finds no WCAG 2.2 A/AA violation on any of them in Russian and English.
 
-One walk per language: home, safety, keys, every questionnaire step, review, token page,
-"files received", "message received", status (and a file sealed there in the browser,
-with its progress), an unknown token, a typo in a token and the error pages. axe-core
+One walk per language: home, safety, keys, the write page (and sent empty), every detail
+step, review, token page (with the organisation's name in that language, and kept across
+a change of language), "files received", "message received", status (and a file sealed
+there in the browser, with its progress, then an empty message refused on the page), an
+unknown token, a typo in a token and the error pages. axe-core
 (tests/node, integrity-pinned) is injected into each page; the context bypasses the CSP
 for that alone, since the site's policy rightly refuses scripts it did not serve.
 """
@@ -21,6 +23,7 @@ import pytest
 
 from service.common.crypto.token import generate_token
 from service.common.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from service.server.cli.demo import DEMO_COALITIONS
 from tests.browser.conftest import ARTIFACTS
 from tests.conftest import require
 from tests.server import ServerProcess
@@ -116,16 +119,22 @@ def _walk(walk: Walk, url: str) -> None:
     walk.goto(f"{url}/{lang}/status", "status-form")
     page.fill("input[name=token]", "1234")
     walk.click("form button[type=submit]", "status-form-typo")
+    assert page.input_value("input[name=token]") == "1234"  # what was typed stays
     page.fill("input[name=token]", generate_token())
     walk.click("form button[type=submit]", "status-no-case")
 
-    # The questionnaire: answers that open every step, then Continue to the review.
-    walk.goto(f"{url}/{lang}/report", "step01")
-    walk.press("button[name=go][value=next]")  # nothing chosen: the routing error
-    walk.visit("step01-error")
+    # The write page; sent empty, it says so on the same page.
+    walk.goto(f"{url}/{lang}/report", "write")
+    walk.press("#write .steps button:not([formaction])")
+    walk.visit("write-empty")
+    assert page.locator("p.error").count() == 1
+    page.fill("textarea[name='narrative.text']", "Тест / test")
     page.check("input[name=country][value=KZ]")
+    # The details: answers that open every step, then Continue to the review.
+    walk.press("button[formaction$='then=details']")
     page.check("input[name='filer.role'][value=relative]")
     page.check("input[name='filer.relation'][value=parent]")
+    walk.visit("step01")
     walk.press("button[name=go][value=next]")
     page.check("input[name='victim.situation'][value=detained]")
     number = 2
@@ -135,11 +144,26 @@ def _walk(walk: Walk, url: str) -> None:
         number += 1
     assert number >= 13, number  # every step was shown
     walk.visit("review")
-    walk.click("button[name=action][value=send]", "token")
+    walk.click("button[name=action][value=send] >> nth=0", "token")
+    # The organisation's name in this language, not in English (service/server/cli/demo.py).
+    names = {cid: n for cid, _c, _f, n in DEMO_COALITIONS}["kz-coalition"]
+    assert names[lang] in page.inner_text("main")
+    if lang != "en":
+        assert names["en"] not in page.content()
+    # Another language keeps the token on screen.
+    other = "en" if lang != "en" else "ru"
+    token_text = page.inner_text(".token")
+    page.click("nav.languages summary")
+    walk.press(f"nav.languages button[lang={other}]")
+    assert page.inner_text(".token") == token_text
+    assert page.evaluate("document.documentElement.lang") == other
+    page.click("nav.languages summary")
+    walk.press(f"nav.languages button[lang={lang}]")
+    assert page.inner_text(".token") == token_text
     # No file chosen: the form posts as without JavaScript and the server says so.
     walk.click("section.add form[enctype] button[type=submit]", "files-received")
     page.fill("textarea[name=message]", "Тест / test")
-    walk.click("section.add form:not([enctype]) button[type=submit]", "message-received")
+    walk.click("form[action$='/case/message'] button[type=submit]", "message-received")
     token = page.input_value("input[name=token]")
     page.goto(f"{url}/{lang}/status")
     page.fill("input[name=token]", token)
@@ -149,8 +173,9 @@ def _walk(walk: Walk, url: str) -> None:
     page.click("section.add form[enctype] button[type=submit]")
     page.wait_for_selector(".upload-done li")
     walk.visit("status-file-sealed-in-browser")
-    walk.press("section.add form:not([enctype]) button[type=submit]")  # an empty message
-    walk.visit("error-form")
+    walk.press("form[action$='/case/message'] button[type=submit]")  # an empty message
+    walk.visit("status-empty-message")
+    assert page.locator("#message-error").count() == 1
 
 
 def _small_file() -> FilePayload:

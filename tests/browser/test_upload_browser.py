@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from service.common.crypto.keys import BoxKeyPair
+from service.common.crypto.padding import size_class
 from service.common.crypto.payload import encode_payload_prefix
 from tests.security.test_canary import _pg_rows_and_files as pg_rows_and_files
 from tests.server import ServerProcess
@@ -38,11 +39,10 @@ WASM_REFUSED = "Aborted(CompileError: WebAssembly.instantiate()"
 
 
 def _file_report(page: Page, url: str) -> str:
-    page.goto(f"{url}/en/report")
+    page.goto(f"{url}/en/report")  # the write page: the account and the country, then send
     page.check("input[name=country][value=KG]")
-    page.check("input[name='filer.role'][value=victim]")
-    page.click("button[name=go][value=review]")
-    page.click("button[name=action][value=send]")
+    page.fill("textarea[name='narrative.text']", "It happened to me.")
+    page.click("#write .steps button:not([formaction])")
     token = page.inner_text(".token").strip()
     assert re.fullmatch(r"(\d{4} ){5}\d{4}", token)
     assert len(page.content().encode()) < MAX_PAGE
@@ -107,7 +107,7 @@ def test_upload_cut_off_resumes_and_matches_the_form_path(
         page.wait_for_selector(".upload-done li", timeout=120_000)
         assert page.inner_text(".upload-done li") == photo.name
         assert "These files arrived and were sealed" in page.inner_text(".upload-status")
-        assert page.url.endswith("/en/report/submit")  # no form post: the script sent it
+        assert page.url.endswith("/en/report/send")  # no form post: the script sent it
         progress = page.locator("progress")
         assert progress.evaluate("p => p.value === p.max")
         page.screenshot(path=_shot("upload-resumed-en"), full_page=True)
@@ -157,16 +157,62 @@ def test_upload_cut_off_resumes_and_matches_the_form_path(
     (sealed_here, body_here), (sealed_there, body_there) = files
     assert body_here == body_there == photo.read_bytes()
     assert _without_week(sealed_here) == _without_week(sealed_there)
+    # Both are signed with the case's key at their own place: the answers 1, the file
+    # sealed in the browser 2, the one the form's server sealed 3 (ENVELOPE-v3.md §3).
+    seals = _seals_at(tmp_path, database_url, registry_dir, desk_keys)
+    assert [(s["position"], s["valid"]) for s in seals] == [(1, True), (2, True), (3, True)]
+    assert len({s["signer"] for s in seals}) == 1
     assert sealed_here["name"] == photo.name
     assert sealed_here["media_type"] == "image/jpeg"
     for meta in (sealed_here, sealed_there):
         assert re.fullmatch(r"\d{4}-W\d{2}", str(meta["created"]))
 
 
+def _seal_of(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: meta[k] for k in ("position", "case_signing_key", "item_signature")}
+
+
 def _without_week(meta: dict[str, Any]) -> dict[str, Any]:
     # The ISO week is the server's in both cases; leave it out so that a test run across
-    # Sunday midnight cannot fail for the calendar's sake.
-    return {k: v for k, v in meta.items() if k != "created"}
+    # Sunday midnight cannot fail for the calendar's sake. Position and signature differ
+    # by design (each item has its own); _seals_at checks them.
+    ignored = ("created", "position", "item_signature")
+    return {k: v for k, v in meta.items() if k not in ignored}
+
+
+def _seals_at(
+    data_dir: Path, database_url: str, registry_dir: Path, keys: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """What each stored item's seal says, checked as the desk's importer checks it."""
+    from sqlalchemy import select
+
+    from service.common.crypto.envelope import open_envelope
+    from service.common.crypto.payload import split_payload
+    from service.desk.casework.completeness import seal_record
+    from service.server.app import build_runtime
+    from service.server.models import COMPLETE, Case, Item
+    from service.server.storage.items import iter_ciphertext
+    from tests.conftest import make_settings
+
+    runtime = build_runtime(make_settings(data_dir, database_url, registry_dir))
+    try:
+        with runtime.sessions() as session:
+            rows = session.execute(
+                select(Item.id, Case.coalition_id)
+                .join(Case, Case.id == Item.case_id)
+                .where(Item.state == COMPLETE)
+                .order_by(Item.id)
+            ).all()
+        seals = []
+        for item_id, coalition in rows:
+            envelope = b"".join(iter_ciphertext(runtime.sessions, item_id))
+            meta, _body = split_payload(open_envelope(envelope, [keys[coalition]]))
+            seal = seal_record(meta, envelope)
+            assert seal is not None
+            seals.append(seal)
+        return seals
+    finally:
+        runtime.engine.dispose()
 
 
 def _shot(name: str) -> Path:
@@ -238,13 +284,15 @@ def test_several_files_at_chunk_edges_are_sealed_as_the_spec_says(
     opened = [(m["name"], m, body) for m, body in items if m["type"] == "file"]
     assert [(name, body) for name, _m, body in opened] == [(f["name"], f["buffer"]) for f in files]
     for name, m, _body in opened:
-        assert m == {**meta, "name": name}
-    # Stored lengths are the spec's, p + 17·max(1, ⌈p / 65 536⌉) after the header: so at an
+        assert _without_week(m) == _without_week({**meta, "name": name, **_seal_of(m)})
+    # Stored lengths are the spec's, P + 17·max(1, ⌈P / 65 536⌉) after the header, where P
+    # is the size class of the content and its 0x80 marker (ENVELOPE-v3.md §2): so at an
     # edge the stream ends with a full final chunk, not an extra empty one.
     keys = len(str(meta_keys).split())
     header = 6 + 88 * keys + 24
     plain = [
-        len(encode_payload_prefix({**meta, "name": f["name"]})) + len(f["buffer"]) for f in files
+        size_class(len(encode_payload_prefix(m)) + len(f["buffer"]) + 1)
+        for (_n, m, _b), f in zip(opened, files, strict=True)
     ]
     wanted = [header + p + 17 * max(1, -(-p // CHUNK_SIZE)) for p in plain]
     assert _stored_sizes(tmp_path, database_url, registry_dir)[-3:] == wanted

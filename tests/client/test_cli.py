@@ -12,7 +12,7 @@ from service.common.crypto.keys import BoxKeyPair
 from service.common.crypto.token import derive
 from service.field.client import fetch_info, make_client, seal_file, upload_item
 from tests.server import ServerProcess
-from tests.support import opened_items_at, run_aryz
+from tests.support import demo_trust, opened_items_at, run_aryz, trust_args
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +35,8 @@ def test_submit_then_status(
             str(message),
             "--file",
             str(photo),
+            *trust_args(registry_dir),
+            env={"ARYZ_TRUST_FILE": str(tmp_path / "trusted.json")},
         )
         assert sent.returncode == 0, sent.stderr
         token = sent.stdout.strip().splitlines()[-1]
@@ -96,7 +98,14 @@ def test_upload_resumes_where_it_stopped(
         with make_client(server.url, None) as plain:
             from service.field.client import submit
 
-            token = submit(plain, country="KG", coalition_id=None, message="m", files=[])
+            token = submit(
+                plain,
+                country="KG",
+                coalition_id=None,
+                message="m",
+                files=[],
+                trust=demo_trust(registry_dir),
+            )
             info = fetch_info(plain)
         secrets = derive(token, info.limits)
         coalition = info.coalition("KG", None)
@@ -150,6 +159,8 @@ def test_file_over_the_server_cap_is_refused_before_anything_is_sent(
             str(message),
             "--file",
             str(big),
+            *trust_args(registry_dir),
+            env={"ARYZ_TRUST_FILE": str(tmp_path / "trusted.json")},
         )
     assert sent.returncode == 2
     assert "larger than this server accepts" in sent.stderr

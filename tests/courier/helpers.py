@@ -146,12 +146,13 @@ def sealed_reply(public_key: bytes, text: str, item_type: str = "reply") -> byte
     return seal(encode_payload_prefix(meta) + text.encode("utf-8"), [public_key])
 
 
-def status(coalition: str, case: str, seq: int, value: str) -> Record:
-    return Record(type="status", coalition=coalition, case=case, seq=seq, status=value)
+def status(coalition: str, case: str, seq: int, value: str, key: str | None = None) -> Record:
+    """``key``: the case's reply key (hex), as a current desk names it (F-08)."""
+    return Record(type="status", coalition=coalition, case=case, seq=seq, status=value, key=key)
 
 
-def reply(coalition: str, case: str, seq: int, sealed: bytes) -> Record:
-    return Record(type="reply", coalition=coalition, case=case, seq=seq, reply=sealed)
+def reply(coalition: str, case: str, seq: int, sealed: bytes, key: str | None = None) -> Record:
+    return Record(type="reply", coalition=coalition, case=case, seq=seq, reply=sealed, key=key)
 
 
 def ack(coalition: str, case: str, seq: int, items: list[str]) -> Record:

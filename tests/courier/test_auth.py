@@ -15,7 +15,7 @@ from service.server.courier import auth
 from service.server.deps import Runtime
 from service.server.models import CourierChallenge
 from service.server.settings import Mode
-from tests.conftest import make_settings
+from tests.conftest import TEST_PEPPER, make_settings
 from tests.courier.helpers import PREFIX, Courier, DeskKeys
 
 BUNDLES = f"{PREFIX}/bundles"
@@ -191,7 +191,7 @@ def test_production_keeps_the_courier_off_the_public_onion(tmp_path: Path) -> No
     base = {
         "mode": Mode.PRODUCTION,
         "data_dir": tmp_path,
-        "token_pepper": SecretStr("ab" * 32),
+        "token_pepper": SecretStr(TEST_PEPPER),
         "allowed_hosts": ["public.onion"],
         "onion_keys_dir": tmp_path.parent / "onion-keys",
         "tor_control": "unix:/run/tor/control",

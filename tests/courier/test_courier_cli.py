@@ -29,7 +29,7 @@ from tests.courier.helpers import (
     status,
 )
 from tests.server import ServerProcess
-from tests.support import run_aryz
+from tests.support import demo_trust, run_aryz, trust_args
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +74,14 @@ def _submit(server: ServerProcess, tmp_path: Path) -> str:
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(PHOTO)
     with make_client(server.url, None) as client:
-        return submit(client, country="KZ", coalition_id=None, message="Избили.", files=[photo])
+        return submit(
+            client,
+            country="KZ",
+            coalition_id=None,
+            message="Избили.",
+            files=[photo],
+            trust=demo_trust(server.env["ARYZ_REGISTRY_PATH"]),
+        )
 
 
 def test_pull_resume_push_and_status(
@@ -111,8 +118,8 @@ def test_pull_resume_push_and_status(
     (case,) = manifest.cases
     sealed = sealed_reply(bytes.fromhex(case.reply_public_key), ANSWER)
     records = [
-        status(KZ, case.case, 1, "will_contact"),
-        reply(KZ, case.case, 2, sealed),
+        status(KZ, case.case, 1, "will_contact", key=case.reply_public_key),
+        reply(KZ, case.case, 2, sealed, key=case.reply_public_key),
         ack(KZ, case.case, 3, [i.item for i in manifest.items]),
     ]
     outbox_file = tmp_path / "outbox.json"
@@ -125,9 +132,17 @@ def test_pull_resume_push_and_status(
     assert repeated.returncode == 0, repeated.stderr
     assert "already applied" in repeated.stdout
 
-    checked = run_aryz("status", "--server", server.url, "--token", token)
+    checked = run_aryz(
+        "status",
+        "--server",
+        server.url,
+        "--token",
+        token,
+        *trust_args(server.env["ARYZ_REGISTRY_PATH"]),
+        env={"ARYZ_TRUST_FILE": str(tmp_path / "trusted.json")},
+    )
     assert checked.returncode == 0, checked.stderr
-    assert "status: will_contact" in checked.stdout
+    assert "status: will_contact (signed by the coalition, verified)" in checked.stdout
     assert "items received: 2" in checked.stdout
     assert ANSWER in checked.stdout
 

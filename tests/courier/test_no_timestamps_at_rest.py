@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
 from sqlalchemy.types import Date, DateTime, Interval, Time
 
+from service.common.contract.outbox import Record
 from service.field.client import submit
 from service.server.deps import Runtime
 from service.server.models import Base
@@ -32,7 +33,7 @@ from tests.courier.helpers import (
     status,
 )
 from tests.courier.helpers import outbox as outbox_bytes
-from tests.support import add_files, file_report
+from tests.support import add_files, demo_trust, file_report
 
 ISO_WEEK = re.compile(r"\d{4}-W\d{2}")
 # A calendar date, a clock time, or an RFC 2822 / HTTP date, anywhere in a text value.
@@ -65,7 +66,14 @@ def _one_of_everything(
     )
     attachment = tmp_path / "api.bin"
     attachment.write_bytes(b"api file")
-    submit(client, country="KZ", coalition_id=None, message="api", files=[attachment])
+    submit(
+        client,
+        country="KZ",
+        coalition_id=None,
+        message="api",
+        files=[attachment],
+        trust=demo_trust(str(runtime.settings.registry_path)),
+    )
     bundle = kz_courier.prepare()["bundle"]
     assert kz_courier.fetch(bundle).status_code == 200
     case = case_refs(runtime, "kz-coalition")[0]
@@ -73,6 +81,8 @@ def _one_of_everything(
         status("kz-coalition", case, 1, "under_review"),
         reply("kz-coalition", case, 2, sealed_reply(reply_public_key(runtime, case), "answer")),
         ack("kz-coalition", case, 3, item_refs(runtime, case)[:1]),
+        # The desk imported the rest: the server keeps them and notes the week.
+        Record("imported", "kz-coalition", case, 4, items=tuple(item_refs(runtime, case)[1:])),
     ]
     assert kz_courier.push(outbox_bytes(kz, records)).status_code == 200
     assert client.post("/en/status", data={"token": token}).status_code == 200

@@ -3,6 +3,8 @@ delete ciphertext; the submitter then sees the status and reads the reply."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -293,3 +295,16 @@ def test_unopenable_reply_is_shown_as_such(
     assert "&lt;b&gt;second&lt;/b&gt;" in page.text
     assert page.text.index("could not be opened") < page.text.index("second")
     assert client_status(client, token)["replies"] == [None, "<b>second</b>"]
+
+
+def test_deeply_nested_outboxes_are_refused_not_a_server_error(
+    kz_courier: Courier, kz: DeskKeys, runtime: Runtime, filed: tuple[str, str]
+) -> None:
+    # Attack F5: 100,000 nested arrays, or one record body nested 50,000 deep, gave a 500
+    # and a traceback (RecursionError escaped the outbox reader).
+    _refused(kz_courier, runtime, b"[" * 100_000 + b"]" * 100_000, 400, "outbox")
+    _token, case = filed
+    document = json.loads(outbox(kz, [status(KZ, case, 1, "closed")]))
+    document["records"][0]["body"] = "NESTED"
+    nested = json.dumps(document).encode().replace(b'"NESTED"', b"[" * 50_000 + b"]" * 50_000)
+    _refused(kz_courier, runtime, nested, 400, "outbox")

@@ -50,3 +50,29 @@ def test_node_reader_agrees_with_every_vector() -> None:
         assert result["result"] == vector["expect"], vector["name"]
         if vector["expect"] == "ok":
             assert result["sha256"] == vector["plaintext_sha256"], vector["name"]
+
+
+PAYLOAD_VECTORS = ROOT / "tests" / "vectors" / "payload-v1.json"
+
+
+def test_node_reader_agrees_with_every_payload_vector() -> None:
+    """tests/node/read-payloads.mjs, its own strict JSON parser written from §8, gives
+    each payload vector's verdicts: §8.1 (``expect``) and the desk's (``desk``)."""
+    node = require("node")
+    run = subprocess.run(
+        [node, str(NODE_DIR / "read-payloads.mjs"), str(PAYLOAD_VECTORS)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    results = {r["name"]: r for r in map(json.loads, run.stdout.splitlines())}
+    vectors = json.loads(PAYLOAD_VECTORS.read_text(encoding="ascii"))["vectors"]
+    assert set(results) == {v["name"] for v in vectors}
+    for vector in vectors:
+        result = results[vector["name"]]
+        assert (result["payload"], result["desk"]) == (vector["expect"], vector["desk"]), vector
+        if vector["expect"] == "ok":
+            assert result["meta"] == vector["meta"], vector["name"]
+            assert result["sha256"] == vector["body_sha256"], vector["name"]

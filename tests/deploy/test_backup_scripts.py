@@ -10,7 +10,7 @@ from pathlib import Path
 
 from service.common.crypto.wrap import MIN_LIMITS
 from service.server.backup.keys import create_key_pair, unlock_key
-from service.server.backup.logic import verify_backup
+from service.server.backup.logic import sign_verified_backup, verify_backup
 from service.server.settings import Settings
 from tests.deploy.units import DEPLOY
 
@@ -44,4 +44,5 @@ def test_nightly_script_seals_names_and_prunes(tmp_path: Path, settings: Setting
     assert [n.rsplit("-", 1)[1] for n in names] == ["2.aryzbak", "3.aryzbak"]
     key = unlock_key(tmp_path / "op" / "backup-secret.key", PASSPHRASE)
     for name in names:
+        sign_verified_backup(out / name, key)
         assert verify_backup(out / name, key)["kind"] == "database"

@@ -29,6 +29,14 @@ REQUIRED = {
     "log_parameter_max_length_on_error": "0",
     "log_error_verbosity": "terse",
     "autovacuum": "on",
+    # What the WAL keeps, and for how long (F-04; tests/deploy/test_postgresql_wal.py).
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+    "archive_mode": "off",
+    "wal_keep_size": "0",
+    "track_commit_timestamp": "off",
+    "wal_recycle": "off",
+    "wal_init_zero": "on",
 }
 
 

@@ -63,6 +63,16 @@ def test_app_units_carry_every_hardening_directive(path: Path) -> None:
     assert "/var/lib/aryz-onion" not in " ".join(writable)
 
 
+@pytest.mark.parametrize("path", APP_UNITS, ids=lambda p: p.name)
+def test_app_units_leave_room_for_the_connection_bound(path: Path) -> None:
+    # Attack F2: with systemd's default 1024, idle connections exhausted the descriptors.
+    from service.server.cli.serve import BACKLOG, FD_RESERVE
+    from service.server.settings import Settings
+
+    limit = int(last(path, "LimitNOFILE") or 0)
+    assert limit >= Settings().max_connections + FD_RESERVE + 2 * BACKLOG
+
+
 @pytest.mark.parametrize(
     "path", [p for p in ALL_UNITS if p.suffix == ".service"], ids=lambda p: p.name
 )

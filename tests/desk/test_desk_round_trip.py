@@ -14,6 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.desk.casework.desk import init_desk, open_desk
+from service.desk.store.statement import write_statement
+from service.field.client import status as client_status
 from service.server.app import build_runtime, create_app
 from service.server.cli.demo import write_demo_registry
 from service.server.courier.bundles import open_download, prepare, stream
@@ -21,10 +23,10 @@ from service.server.courier.outboxes import apply_outbox
 from service.server.deps import Runtime
 from tests.conftest import make_settings
 from tests.desk.helpers import COALITION, PASSPHRASE
-from tests.support import add_files, file_report
+from tests.support import add_files, demo_trust, file_report
 
 
-def registry_with_desk(folder: Path, desk_dir: Path) -> Path:
+def registry_with_desk(folder: Path, desk_dir: Path, passphrase: str = PASSPHRASE) -> Path:
     """A demo registry whose kz-coalition entry is the desk's pasted snippet."""
     write_demo_registry(folder)
     path = folder / "registry.toml"
@@ -37,6 +39,11 @@ def registry_with_desk(folder: Path, desk_dir: Path) -> Path:
             'names = { en = "Coalition against Torture in Kazakhstan" }\n'
             'countries = ["KZ"]\ndemo = true',
         )
+    )
+    # The desk's signed statement of its keys (F-02), as the operator would paste it.
+    written = write_statement(desk_dir, passphrase, ["KZ"], fallback=False)
+    snippet = snippet.replace(
+        "[[coalition.keys]]", written.path.read_text().splitlines()[-1] + "\n[[coalition.keys]]", 1
     )
     start = text.index(f'[[coalition]]\nid = "{COALITION}"')
     end = text.index("[[coalition]]", start + 1)
@@ -83,15 +90,24 @@ def test_report_to_reply_through_the_desk(
         assert detail.reply_key_confirmed
         desk.set_triage(case.ref, status="will_contact")
         desk.add_reply(case.ref, "Мы получили ваш отчёт и свяжемся с вами.")
-        assert desk.export_outbox(tmp_path / "outbox.json").records == 3
+        (tmp_path / "stick").mkdir()
+        desk.backup(tmp_path / "stick")  # so the outbox lets the server delete its copies
+        assert desk.export_outbox(tmp_path / "outbox.json").records == 4
 
     entry = runtime.registry.get(COALITION)
     assert entry is not None
     applied = apply_outbox(runtime, entry, (tmp_path / "outbox.json").read_bytes())
-    assert (applied.applied, applied.records) == (True, 3)
+    assert (applied.applied, applied.records) == (True, 4)
 
     page = client.post("/ru/status", data={"token": token})
     assert page.status_code == 200
     assert "Мы получили ваш отчёт и свяжемся с вами." in page.text
+    # The desk's signatures travel with the status and reply to the family's own client,
+    # bound to the case's reply key, and check out against the pinned signing key (F-08).
+    seen = client_status(client, token, trust=demo_trust(str(runtime.settings.registry_path)))
+    assert seen["status"] == "will_contact"
+    assert seen["status_verified"] is True
+    assert seen["replies"] == ["Мы получили ваш отчёт и свяжемся с вами."]
+    assert seen["replies_verified"] == [True]
     # The acknowledgement deleted the server's copies: nothing is waiting any more.
     assert prepare(runtime, COALITION, None).items == 0

@@ -91,11 +91,11 @@ def test_events_are_listed_by_date_and_removed_by_a_second_entry(
         # The case page's history and notes are untouched by the legal path.
         detail = desk.get_case(kz.ref)
         assert detail.notes == ()
-        # Desk-only: an outbox carries acknowledgements and nothing of the legal path.
+        # Desk-only: an outbox carries import notices and nothing of the legal path.
         target = tmp_path / "outbox.json"
         desk.export_outbox(target)
         records = outbox.decode(target.read_bytes(), {COALITION: desk.public.signing_key}).records
-        assert {r.type for r in records} == {"ack"}
+        assert {r.type for r in records} == {"imported"}
         assert b"complaint" not in target.read_bytes()
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.browser.conftest import ARTIFACTS, screenshot_path
 from tests.desk_stats.generate import Generated
-from tests.desk_web.test_desk_web_browser import browser, run_desk_web
+from tests.desk_web.test_desk_web_browser import browser, login_link, run_desk_web
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -24,9 +24,20 @@ __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with the des
 
 
 @pytest.fixture
-def desk_url(generated: Generated, tmp_path: Path) -> Iterator[str]:
-    with run_desk_web(generated.folder, tmp_path) as (port, _process, _stdout, _stderr):
-        yield f"http://127.0.0.1:{port}"
+def desk_run(generated: Generated, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The running desk's address and the link it printed (the only way in)."""
+    with run_desk_web(generated.folder, tmp_path) as (port, _process, stdout, _stderr):
+        yield f"http://127.0.0.1:{port}", login_link(stdout)
+
+
+@pytest.fixture
+def desk_url(desk_run: tuple[str, str]) -> str:
+    return desk_run[0]
+
+
+@pytest.fixture
+def desk_login(desk_run: tuple[str, str]) -> str:
+    return desk_run[1]
 
 
 def _submit(page: Page, selector: str) -> None:
@@ -35,12 +46,13 @@ def _submit(page: Page, selector: str) -> None:
 
 
 def test_statistics_and_the_printable_report_without_javascript(
-    browser: Browser, desk_url: str, generated: Generated
+    browser: Browser, desk_url: str, desk_login: str, generated: Generated
 ) -> None:
     context = browser.new_context(
         java_script_enabled=False, viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
+    page.goto(desk_login)
     page.goto(f"{desk_url}/ru/")
     _submit(page, "nav.sections a[href='/ru/stats']")
     assert page.locator("h1").inner_text() == "Статистика"
@@ -71,7 +83,7 @@ def test_statistics_and_the_printable_report_without_javascript(
 
 
 def test_record_a_legal_step_without_javascript(
-    browser: Browser, desk_url: str, generated: Generated
+    browser: Browser, desk_url: str, desk_login: str, generated: Generated
 ) -> None:
     # An intake-basic case: how istanbul answers are shown is the questionnaire's work.
     ref = next(t.ref for t in generated.truths if not t.istanbul)
@@ -79,6 +91,7 @@ def test_record_a_legal_step_without_javascript(
         java_script_enabled=False, viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
+    page.goto(desk_login)
     page.goto(f"{desk_url}/ru/case/{ref}")
     _submit(page, f"a[href='/ru/case/{ref}/outcomes']")
     before = page.locator("#events .event").count()

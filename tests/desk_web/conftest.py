@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.desk.casework.desk import Desk, open_desk
@@ -38,7 +40,15 @@ def desk(seeded: Seeded) -> Iterator[Desk]:
         yield opened
 
 
+def logged_in(app: FastAPI, **options: Any) -> TestClient:
+    """A client that opened the launch's link first, as staff do: it holds the cookie."""
+    client = TestClient(app, base_url=BASE, **{"follow_redirects": False, **options})
+    response = client.get(app.state.gate.login_path, follow_redirects=False)
+    assert response.status_code == 303, response.status_code
+    return client
+
+
 @pytest.fixture
 def client(desk: Desk) -> Iterator[TestClient]:
-    with TestClient(create_desk_app(desk, PORT), base_url=BASE, follow_redirects=False) as c:
+    with logged_in(create_desk_app(desk, PORT)) as c:
         yield c

@@ -51,6 +51,18 @@ class DeskProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def login(self) -> str:
+        """The one link ``aryz desk web`` printed: the only way in."""
+        return login_link(self.stdout)
+
+
+def login_link(stdout: Path) -> str:
+    for word in stdout.read_text().split():
+        if "/login?key=" in word:
+            return word
+    raise AssertionError("aryz desk web printed no link")
+
 
 @pytest.fixture
 def desk_web(tmp_path: Path) -> Iterator[DeskProcess]:
@@ -79,6 +91,7 @@ def run_desk_web(
         )
     try:
         _wait_for(port, process, stderr)
+        _wait_for_link(stdout)
         yield port, process, stdout, stderr
     finally:
         process.send_signal(signal.SIGTERM)
@@ -100,6 +113,14 @@ def _wait_for(port: int, process: subprocess.Popen[bytes], stderr: Path) -> None
         except OSError:
             time.sleep(0.05)  # polling for the port; bounded by the deadline
     raise RuntimeError("desk web did not start")
+
+
+def _wait_for_link(stdout: Path) -> None:
+    deadline = time.monotonic() + 10
+    while "/login?key=" not in stdout.read_text():
+        if time.monotonic() > deadline:
+            raise RuntimeError("desk web printed no link")
+        time.sleep(0.05)  # polling for the printed link; bounded by the deadline
 
 
 @pytest.fixture(scope="module")
@@ -135,12 +156,16 @@ def test_work_a_case_in_the_browser_without_javascript(
 ) -> None:
     seeded, base = desk_web.seeded, desk_web.url
     ref = seeded.main.ref
-    _check_raw_headers(desk_web.port)
+    _check_raw_headers(desk_web.port, desk_web.login)
 
     context = _context(browser, 1280)
     page = context.new_page()
-    # The case list, in Russian.
+    # Without the link: nothing.
     page.goto(f"{base}/")
+    assert page.locator("body.gate-login").count() == 1
+    assert seeded.main.ref[:8] not in page.content()
+    # The printed link leads to the case list, in Russian, at a clean address.
+    page.goto(desk_web.login)
     assert page.url == f"{base}/ru/"
     assert page.locator("table.cases tbody tr").count() == 5
     assert "Показано: 5. Всего на этом компьютере: 5." in page.content()
@@ -167,9 +192,9 @@ def test_work_a_case_in_the_browser_without_javascript(
     assert page.locator("#files article.file").count() == 3
     _shot(page, "case", 1280)
 
-    # The stripped copy is a download, never shown in the page.
+    # The safe copy is a download, never shown in the page.
     with page.expect_download() as download:
-        page.click("#files article.file >> nth=0 >> text=Открыть копию без метаданных")
+        page.click("#files article.file >> nth=0 >> text=Открыть безопасную копию")
     assert download.value.suggested_filename == "stripped-copy-1.jpg"
     assert page.url.startswith(f"{base}/ru/case/{ref}")
 
@@ -209,14 +234,15 @@ def test_work_a_case_in_the_browser_without_javascript(
     _shot(page, "export", 1280)
     context.close()
 
-    _narrow_screens(browser, base, ref, seeded)
+    _narrow_screens(browser, base, ref, seeded, desk_web.login)
     _check_outbox(target, seeded)
     _check_nothing_was_logged(desk_web)
 
 
-def _narrow_screens(browser: Browser, base: str, ref: str, seeded: Seeded) -> None:
+def _narrow_screens(browser: Browser, base: str, ref: str, seeded: Seeded, login: str) -> None:
     context = _context(browser, 360)
     page = context.new_page()
+    page.goto(login)
     page.goto(f"{base}/ru/")
     assert page.locator("table.cases tbody tr").count() == 5
     _shot(page, "list", 360)
@@ -234,11 +260,16 @@ def _narrow_screens(browser: Browser, base: str, ref: str, seeded: Seeded) -> No
     context.close()
 
 
-def _check_raw_headers(port: int) -> None:
+def _check_raw_headers(port: int, login: str) -> None:
     """What uvicorn itself sends: no Server or Date header, the strict CSP."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        connection.request("GET", "/ru/")
+        connection.request("GET", login.split(str(port), 1)[1])
+        opened = connection.getresponse()
+        opened.read()
+        assert opened.status == 303
+        cookie = (opened.getheader("set-cookie") or "").split(";")[0]
+        connection.request("GET", "/ru/", headers={"Cookie": cookie})
         response = connection.getresponse()
         response.read()
         names = {name.lower() for name, _value in response.getheaders()}
@@ -257,8 +288,8 @@ def _check_raw_headers(port: int) -> None:
 def _check_outbox(target: Path, seeded: Seeded) -> None:
     records = outbox.decode(target.read_bytes(), {COALITION: seeded.signing_key}).records
     mine = [r for r in records if r.case == seeded.main.ref]
-    # In the order they were made; the acknowledgement is queued at export.
-    assert [r.type for r in mine] == ["status", "reply", "ack"]
+    # In the order they were made; "imported" is queued at export (kept until a backup).
+    assert [r.type for r in mine] == ["status", "reply", "imported"]
     assert [r.seq for r in mine] == [1, 2, 3]
     assert mine[0].status == "under_review"
     sealed_reply = mine[1].reply
@@ -273,3 +304,53 @@ def _check_nothing_was_logged(desk_web: DeskProcess) -> None:
     assert "unlocked" in output  # the start-up lines are there
     for secret in (desk_web.seeded.main.ref[:12], NOTE, "Юрист", "GET /", "outbox.json"):
         assert secret not in output
+    # The link is printed once, at start, and nowhere else.
+    assert output.count("/login?key=") == 1
+
+
+def test_a_page_elsewhere_cannot_make_the_browser_download_a_file(
+    browser: Browser, desk_web: DeskProcess, tmp_path: Path
+) -> None:
+    """The audit's F-09 proof: a page on another local origin redirects the logged-in
+    browser to a decrypted original. The desk refuses it: no download, no content."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    ref = desk_web.seeded.main.ref
+    context = _context(browser, 1280)
+    page = context.new_page()
+    page.goto(desk_web.login)
+    page.goto(f"{desk_web.url}/ru/case/{ref}")
+    original = page.locator("a[href$='/original']").first.get_attribute("href")
+    assert original is not None
+    target = f"{desk_web.url}{original}"
+    lure = (
+        f'<!doctype html><meta http-equiv="refresh" content="0;url={target}"><p>lure</p>'
+    ).encode()
+
+    class Lure(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(lure)))
+            self.end_headers()
+            self.wfile.write(lure)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    other = ThreadingHTTPServer(("127.0.0.1", free_port()), Lure)
+    thread = threading.Thread(target=other.serve_forever, daemon=True)
+    thread.start()
+    downloads: list[object] = []
+    page.on("download", lambda download: downloads.append(download))
+    try:
+        page.goto(f"http://localhost:{other.server_address[1]}/")
+        page.wait_for_url(target)
+        assert page.locator("body.gate-refused").count() == 1
+        assert ref[:8] not in page.content()
+    finally:
+        other.shutdown()
+        other.server_close()
+        context.close()
+    assert downloads == []

@@ -126,14 +126,14 @@ def test_export_writes_a_signed_outbox_once(
     html = client.post("/en/export", data={"path": str(target)}).text
     assert "Outbox written" in html
     assert str(target) in html
-    # One status record, and one acknowledgement per case for its imported items.
+    # One status record, and one "imported" record per case for its imported items.
     assert "<dt>Signed records</dt><dd>6</dd>" in html
     assert "<dt>Cases</dt><dd>5</dd>" in html
     records = outbox.decode(target.read_bytes(), {COALITION: seeded.signing_key}).records
     assert [(r.case, r.status) for r in records if r.type == "status"] == [
         (seeded.main.ref, "under_review")
     ]
-    assert sum(1 for r in records if r.type == "ack") == 5
+    assert sum(1 for r in records if r.type == "imported") == 5
 
     again = tmp_path / "outbox-2.json"
     html = client.post("/en/export", data={"path": str(again)}).text

@@ -77,7 +77,9 @@ build_parser().parse_args(["desk", "web", "--dir", "x"])
 folder = Path({folder!r})
 init_desk(folder, {coalition!r}, {passphrase!r})
 with open_desk(folder, {passphrase!r}) as desk:
-    client = TestClient(create_desk_app(desk), base_url="http://127.0.0.1:8765")
+    app = create_desk_app(desk)
+    client = TestClient(app, base_url="http://127.0.0.1:8765")
+    assert client.get(app.state.gate.login_path).status_code == 200
     assert client.get("/ru/").status_code == 200
     assert client.get("/en/export").status_code == 200
     assert client.get("/en/stats").status_code == 200

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from service.desk.casework.desk import init_desk, open_desk
 from service.desk.web.app import create_desk_app
 from tests.desk.helpers import COALITION, PASSPHRASE
-from tests.desk_web.conftest import BASE, PORT
+from tests.desk_web.conftest import PORT, logged_in
 from tests.desk_web.seed import Seeded
 
 
@@ -125,7 +125,7 @@ def test_an_empty_desk_says_what_to_do(tmp_path: Path) -> None:
     init_desk(tmp_path / "empty", COALITION, PASSPHRASE)
     with (
         open_desk(tmp_path / "empty", PASSPHRASE) as desk,
-        TestClient(create_desk_app(desk, PORT), base_url=BASE) as client,
+        logged_in(create_desk_app(desk, PORT)) as client,
     ):
         html = client.get("/en/").text
     assert "There are no cases on this desk yet." in html

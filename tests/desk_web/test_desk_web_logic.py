@@ -18,14 +18,7 @@ def test_labels_cover_the_desks_statuses_and_priorities() -> None:
 
 
 def test_every_import_reason_is_translated() -> None:
-    reasons = [
-        importer.MISSING,
-        importer.CHECKSUM,
-        importer.NOT_OURS,
-        importer.ALTERED,
-        importer.WRONG_CASE,
-        importer.UNREADABLE,
-    ]
+    reasons = list(importer.REASONS.values())
     assert sorted(logic.IMPORT_REASONS) == sorted(reasons)
     ru = translations("ru").gettext
     assert all(ru(reason) != reason for reason in reasons)

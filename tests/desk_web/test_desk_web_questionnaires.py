@@ -19,7 +19,7 @@ from service.common.questionnaire.payload import answers_plaintext as real_answe
 from service.desk.casework.desk import init_desk, open_desk
 from service.desk.web.app import create_desk_app
 from tests.desk.helpers import COALITION, PASSPHRASE, FakeCase, bundle_bytes, recipients, sealed
-from tests.desk_web.conftest import BASE, PORT
+from tests.desk_web.conftest import PORT, logged_in
 
 TYPED = "Его держали в подвале.\nПотом перевели в ИВС."
 ISTANBUL_ANSWERS = {
@@ -61,7 +61,7 @@ def cases(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
         bundle.write_bytes(bundle_bytes([sealed(case, text, to) for case, text in plaintexts]))
         assert desk.import_bundle(bundle).problems == ()
         refs = {"new": new.ref, "old": old.ref, "future": future.ref}
-        with TestClient(create_desk_app(desk, PORT), base_url=BASE) as client:
+        with logged_in(create_desk_app(desk, PORT), follow_redirects=True) as client:
             yield client, refs
 
 

@@ -14,6 +14,9 @@ from hypothesis import strategies as st
 from service.common.contract.bundle import (
     HEAD,
     MAGIC,
+    MAX_ITEM_SIZE,
+    MAX_SEQ,
+    STATUSES,
     VERSION,
     BundleCase,
     BundleError,
@@ -38,8 +41,8 @@ def manifests(draw: st.DrawFn) -> Manifest:
                 BundleCase,
                 hex16,
                 hex32,
-                st.sampled_from(["received", "closed"]),
-                st.integers(0, 2**40),
+                st.sampled_from(STATUSES),
+                st.integers(0, MAX_SEQ),
             ),
             min_size=1,
             max_size=4,
@@ -52,7 +55,7 @@ def manifests(draw: st.DrawFn) -> Manifest:
                 BundleItem,
                 hex16,
                 st.sampled_from([c.case for c in cases]),
-                st.integers(1, 2**40),
+                st.integers(1, MAX_ITEM_SIZE),
                 hex32,
             ),
             max_size=6,
@@ -60,9 +63,9 @@ def manifests(draw: st.DrawFn) -> Manifest:
         )
     )
     return Manifest(
-        coalition=draw(st.text(max_size=30)),
+        coalition=draw(st.from_regex(r"[a-z0-9][a-z0-9-]{0,62}", fullmatch=True)),
         bundle=draw(hex16),
-        created=draw(st.from_regex(r"\d{4}-W\d{2}", fullmatch=True)),
+        created=draw(st.from_regex(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])", fullmatch=True)),
         cases=tuple(cases),
         items=tuple(items),
     )
@@ -92,8 +95,9 @@ def near_manifests(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(0, 3))):
         target: object = base
         for key in ("cases", "items"):
-            if draw(st.booleans()) and isinstance(target, dict) and target.get(key):
-                target = draw(st.sampled_from(target[key]))
+            inner = target.get(key) if isinstance(target, dict) else None
+            if draw(st.booleans()) and isinstance(inner, list) and inner:
+                target = draw(st.sampled_from(inner))
                 break
         if isinstance(target, dict) and target:
             key = draw(st.sampled_from(sorted(target)))
@@ -163,3 +167,9 @@ def test_json_that_is_not_an_object_or_has_infinite_numbers_is_refused() -> None
     for raw in [*shapes, infinite]:
         with pytest.raises(BundleError):
             parse_manifest(raw)
+
+
+def test_the_bundle_readers_statuses_are_the_outboxes() -> None:
+    from service.common.contract import outbox
+
+    assert STATUSES == outbox.STATUSES

@@ -32,7 +32,7 @@ from service.common.crypto.keys import BoxKeyPair
 from service.common.crypto.token import TokenSecrets, derive
 from service.field.client import fetch_info, seal_file, submit
 from tests.server import ServerProcess
-from tests.support import file_report, opened_items_at
+from tests.support import demo_trust, file_report, opened_items_at
 
 CHUNK = 64 * 1024
 
@@ -148,7 +148,14 @@ class Uploads:
             self.token = file_report(web, country="KG", narrative="before any kill")
             info = fetch_info(web)
             self.coalition = info.coalition("KZ", None)
-            token = submit(web, country="KZ", coalition_id=None, message="api", files=[])
+            token = submit(
+                web,
+                country="KZ",
+                coalition_id=None,
+                message="api",
+                files=[],
+                trust=demo_trust(self.registry_dir),
+            )
             self.api_secrets = derive(token, info.limits)
         self.answers = 2  # one case through the form, one through the API
         return self

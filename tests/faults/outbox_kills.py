@@ -22,7 +22,7 @@ from service.server.registry.logic import parse_registry
 from tests.courier.helpers import ack, desk, outbox, reply, sealed_reply, status
 from tests.faults.harness import Tally, integrity_problems, kill
 from tests.server import ServerProcess
-from tests.support import run_aryz
+from tests.support import demo_trust, run_aryz
 
 KZ = "kz-coalition"
 STATUSES = ("under_review", "need_info", "will_contact", "referred")
@@ -103,7 +103,14 @@ class Outboxes:
         photo = self.workdir / "photo.bin"
         photo.write_bytes(self.rng.randbytes(50_000))
         with make_client(self.server.url, None) as web:
-            submit(web, country="KZ", coalition_id=None, message="kill", files=[photo])
+            submit(
+                web,
+                country="KZ",
+                coalition_id=None,
+                message="kill",
+                files=[photo],
+                trust=demo_trust(self.server.env["ARYZ_REGISTRY_PATH"]),
+            )
         before = self._state()
         records, after = [], {}
         for case, (seq, replies, _held) in sorted(before.items()):

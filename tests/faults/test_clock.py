@@ -21,7 +21,7 @@ from service.common.crypto.token import derive
 from service.field.client import fetch_info, seal_file, submit
 from tests.faults.harness import integrity_problems
 from tests.server import ServerProcess
-from tests.support import add_files, file_report, opened_items_at
+from tests.support import add_files, demo_trust, file_report, opened_items_at
 
 pytestmark = pytest.mark.slow
 LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
@@ -49,7 +49,14 @@ def test_clock_jumping_back_deletes_nothing_and_keeps_serving(
         token = file_report(web, country="KG", narrative="stored in the present")
         assert add_files(web, token, [("now.bin", b"n" * 1000)]).status_code == 200
         info = fetch_info(web)
-        api_token = submit(web, country="KZ", coalition_id=None, message="api", files=[])
+        api_token = submit(
+            web,
+            country="KZ",
+            coalition_id=None,
+            message="api",
+            files=[],
+            trust=demo_trust(registry_dir),
+        )
         secrets = derive(api_token, info.limits)
         sealed = seal_file(photo, info.coalition("KZ", None), secrets, tmp_path)
         data = sealed.read_bytes()

@@ -82,6 +82,10 @@ def _server(disk: Path, sqlite_template: Path, registry_dir: Path) -> tuple[Serv
     server.data_dir = disk / "data"
     server.data_dir.mkdir()
     server.env.update(ARYZ_DATA_DIR=str(server.data_dir), TMPDIR=str(server.data_dir))
+    # The storage bounds would refuse these uploads up front on 12 MiB
+    # (tests/storage/test_quota.py): pointed at another disk, they let the test see this
+    # one fail anyway, as it can when something else fills it.
+    server.env.update(ARYZ_STORAGE_DIR=str(logs))
     return server, url
 
 

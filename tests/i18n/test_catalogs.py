@@ -200,6 +200,26 @@ def test_nothing_is_fuzzy(language: str) -> None:
     assert not fuzzy, _report(f"{language}: fuzzy entries (check, then remove the flag)", fuzzy)
 
 
+# Words that are the same in a language and in English, and so may be "translated" as
+# themselves: numbers, and units the Latin-script languages write as English does.
+SAME_AS_ENGLISH = re.compile(r"(?:[0-9–]+|%\(num\)s [KM]B)")
+
+
+@language
+def test_nothing_falls_back_to_english(language: str) -> None:
+    """A translation copied from the English source (as a tool does for a string nobody
+    translated) would pass for done and show a frightened reader English."""
+    catalog = _catalog(language)
+    copied = [
+        repr(_msgid(m))
+        for m in catalog
+        if m.id
+        and _forms(m) == _source_forms(m)[: len(_forms(m))]
+        and not SAME_AS_ENGLISH.fullmatch(_msgid(m))
+    ]
+    assert not copied, _report(f"{language}: translations that are the English text", copied)
+
+
 @language
 def test_header_matches_the_language(language: str) -> None:
     catalog = _catalog(language)

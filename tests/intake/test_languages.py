@@ -16,13 +16,14 @@ language = pytest.mark.parametrize("code", sorted(LANGUAGES))
 
 # (address after /{code}/, a string that page shows, the picker's address for it)
 PAGES = (
-    ("", "Start a report", ""),
+    ("", "Start a report: where did it happen?", ""),
     ("safety", "Your device and connection", "safety"),
     ("keys", "Who receives reports", "keys"),
     ("status", "Your case token (24 digits)", "status"),
-    # The questionnaire's first step: its labels, choices and the country names.
+    # The write page: the account, the country names, the file.
     ("report", "Uzbekistan (including Karakalpakstan)", "report"),
-    ("report", "A relative or friend of the person", "report"),
+    ("report", "What happened? Tell it in your own words.", "report"),
+    ("report", "A photo or document (optional)", "report"),
 )
 
 
@@ -58,6 +59,9 @@ def _assert_picker(html: str, code: str, here: str) -> None:
             button = re.compile(
                 rf'<button type="submit" form="step" formaction="/{other}/{here}" '
                 rf'name="go" value="[a-z_]+" class="link" lang="{other}">{re.escape(name)}</button>'
+                # The write page: the button posts what is written there.
+                rf'|<button type="submit" form="write" formaction="/{other}/{here}/send'
+                rf'\?then=page" class="link" lang="{other}">{re.escape(name)}</button>'
             )
             assert link in picker or button.search(picker), (
                 f"{code}: the picker has no way to {other} for /{here}"

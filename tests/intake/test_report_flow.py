@@ -54,7 +54,7 @@ def test_report_is_sealed_and_opens_to_exactly_the_answers(
 
 
 def test_token_page_shows_grouped_token_once(client: TestClient) -> None:
-    page = reach_review(client)
+    page = reach_review(client, narrative="x")
     token = TOKEN_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
     response = client.post("/en/report/submit", data={"state": state_of(page.text), "token": token})
     assert format_token(token) in response.text
@@ -73,12 +73,23 @@ def test_resending_the_same_review_does_not_create_a_second_case(
     assert count(runtime, Item) == 1
 
 
-def test_every_question_may_be_skipped(
+def test_every_question_but_the_account_may_be_skipped(
     client: TestClient, runtime: Runtime, desk_keys: dict[str, BoxKeyPair]
 ) -> None:
-    file_report(client)
+    file_report(client, narrative="only this")
     ((_meta, body),) = opened_items(runtime, desk_keys)
-    assert json.loads(body)["answers"] == {}
+    assert json.loads(body)["answers"] == {"narrative.text": "only this"}
+
+
+def test_an_empty_report_is_refused_on_the_review(client: TestClient, runtime: Runtime) -> None:
+    page = reach_review(client)
+    token = TOKEN_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
+    form = {"state": state_of(page.text), "token": token, "narrative.text": "  "}
+    response = client.post("/en/report/submit", data={**form, "country": "KZ"})
+    assert response.status_code == 422
+    assert "please write what happened, or add a file" in response.text
+    assert "<h1>Check your report</h1>" in response.text  # the same page, not an error
+    assert count(runtime, Case) == 0
 
 
 def test_fallback_organisation_receives_instead_of_national(
@@ -112,7 +123,7 @@ def test_unknown_choice_is_refused_and_answers_kept(client: TestClient) -> None:
     )
     assert response.status_code == 422
     assert "choose one of the options" in response.text
-    assert 'value="KZ" checked' in response.text
+    assert 'name="country" value="KZ"' in response.text  # carried on
 
 
 def test_bidi_override_is_removed_and_person_asked_to_check(client: TestClient) -> None:
@@ -132,13 +143,16 @@ def test_bidi_override_is_removed_and_person_asked_to_check(client: TestClient) 
     assert "abcdef" in response.text
 
 
-def test_country_must_be_chosen(client: TestClient) -> None:
+def test_country_must_be_chosen_before_the_review(client: TestClient) -> None:
     response = client.post(
-        "/en/report", data=_first_step(client, recipient="national", **{"filer.role": "victim"})
+        "/en/report",
+        data=_first_step(
+            client, recipient="national", go="review", **{"narrative.text": "it happened"}
+        ),
     )
     assert response.status_code == 422
     assert "choose the country" in response.text
-    assert 'value="victim" checked' in response.text
+    assert ">it happened</textarea>" in response.text
 
 
 def test_files_are_sealed_one_item_each_and_counted(

@@ -35,7 +35,8 @@ def _start(client: TestClient, **first: str) -> str:
 
 def test_steps_go_in_order_with_progress_and_back_keeps_answers(client: TestClient) -> None:
     page = _start(client, **{"filer.role": "relative", "filer.relation": "parent"})
-    assert "Step 2 of 13" in page
+    # The details: twelve pages (the account is on the write page), consent the last.
+    assert "Step 2 of 12" in page
     assert "<h1>The person this happened to</h1>" in page
     page = _post(
         client,
@@ -44,9 +45,9 @@ def test_steps_go_in_order_with_progress_and_back_keeps_answers(client: TestClie
         go="next",
         **{"victim.pseudonym": "Azamat", "victim.situation": "detained"},
     )
-    assert "<h1>Your consent</h1>" in page
-    # Back from step 3 to step 2, then to step 1: everything is filled in again.
-    page = _post(client, state=state_of(page), step="consent", go="back")
+    assert "<h1>The arrest</h1>" in page
+    # Back from step 3 to step 2, then to step 1, then to the write page: all kept.
+    page = _post(client, state=state_of(page), step="arrest", go="back")
     assert 'value="Azamat"' in page
     assert 'value="detained" checked' in page
     # A browser posts the page's fields as they are filled in: the victim page's, here.
@@ -54,7 +55,11 @@ def test_steps_go_in_order_with_progress_and_back_keeps_answers(client: TestClie
     page = _post(client, state=state_of(page), step="victim", go="back", **victim)
     assert 'value="relative" checked' in page
     assert 'value="parent" checked' in page
-    assert 'value="KZ" checked' in page
+    filer = {"filer.role": "relative", "filer.relation": "parent"}
+    write = _post(client, state=state_of(page), step="filer", go="back", **filer)
+    assert "<h1>What happened?</h1>" in write
+    assert 'value="KZ" checked' in write
+    assert 'name="details" value="1"' in write  # it knows there are details to keep
     # And forward again: still there.
     first = {"country": "KZ", "recipient": "national", "filer.role": "relative"}
     page = _post(client, state=state_of(page), step="filer", go="next", **first)
@@ -65,7 +70,7 @@ def test_the_page_never_shows_earlier_answers_in_the_clear(client: TestClient) -
     page = _start(client, **{"filer.role": "relative"})
     page = _post(client, state=state_of(page), step="victim", go="next",
                  **{"victim.pseudonym": "CANARY-PSEUDONYM"})  # fmt: skip
-    assert "CANARY-PSEUDONYM" not in page  # on the consent page, only sealed
+    assert "CANARY-PSEUDONYM" not in page  # on the next page, only sealed
     assert b"CANARY-PSEUDONYM" not in base64.urlsafe_b64decode(state_of(page))
     # Every form that carries answers posts them: nothing lands in a URL or the history.
     assert re.findall(r"<form[^>]*>", page) == [
@@ -107,24 +112,63 @@ def test_a_tampered_state_is_refused_and_this_page_is_kept(
     # The page carries a fresh state with what it kept, so the person can go on from here.
     page = _post(client, state=state_of(response.text), step="victim", go="back",
                  **{"victim.pseudonym": "typed on this page"})  # fmt: skip
-    assert "In which country did it happen?" in page
+    assert "<h1>About you</h1>" in page
     assert count(runtime, Case) == 0
 
 
-def test_after_a_restart_the_person_is_asked_to_start_again(
-    client: TestClient, runtime: Runtime
+def test_after_a_restart_the_account_is_kept_and_can_be_sent(
+    client: TestClient, runtime: Runtime, desk_keys: dict[str, object]
 ) -> None:
-    page = reach_review(client, narrative="before the restart")
+    page = reach_review(client, narrative="before the restart", filer__role="victim")
     review = page.text
     runtime.form_state = FormStateKey()  # what a restart does: a new in-memory key
-    response = client.post(
-        "/en/report/submit",
-        data={"state": state_of(review), "token": TOKEN_FIELD.search(review).group(1)},  # type: ignore[union-attr]
-    )
+    # The review form as a browser posts it: the account in its box, the country carried.
+    form = {
+        "state": state_of(review),
+        "token": TOKEN_FIELD.search(review).group(1),  # type: ignore[union-attr]
+        "narrative.text": "before the restart",
+        "country": "KZ",
+        "recipient": "national",
+    }
+    response = client.post("/en/report/submit", data=form)
     assert response.status_code == 400
     assert "could not be read back" in response.text
-    assert "Start the report again" in response.text
+    # Not an error page: the write page, with the account, ready to send again.
+    assert "<h1>What happened?</h1>" in response.text
+    assert ">before the restart</textarea>" in response.text
+    assert 'value="KZ" checked' in response.text
     assert count(runtime, Case) == 0
+    sent = client.post(
+        "/en/report/send",
+        data={"state": state_of(response.text), "token": TOKEN_FIELD.search(response.text).group(1),  # type: ignore[union-attr]
+              "narrative.text": "before the restart", "country": "KZ", "recipient": "national"},
+        files={"file": ("", b"", "application/octet-stream")},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text[:300]
+    ((_meta, body),) = opened_items(runtime, desk_keys)  # type: ignore[arg-type]
+    assert json.loads(body)["answers"] == {"narrative.text": "before the restart"}
+
+
+def test_a_restart_between_two_steps_keeps_the_account(
+    client: TestClient, runtime: Runtime
+) -> None:
+    page = reach_review(client, narrative="written before", filer__role="victim").text
+    step = _post(client, state=state_of(page), go="victim")
+    runtime.form_state = FormStateKey()
+    response = client.post(
+        "/en/report",
+        data={"state": state_of(step), "step": "victim", "go": "review",
+              "narrative.text": "written before", "country": "KZ", "recipient": "national",
+              "victim.pseudonym": "typed here"},
+    )  # fmt: skip
+    assert response.status_code == 400  # the other pages' answers are gone, and it says so
+    assert 'value="typed here"' in response.text
+    assert 'name="narrative.text" value="written before"' in response.text
+    review = _post(client, state=state_of(response.text), step="victim", go="review",
+                   **{"narrative.text": "written before", "country": "KZ",
+                      "victim.pseudonym": "typed here"})  # fmt: skip
+    assert "written before</textarea>" in review
+    assert "typed here" in review
 
 
 def test_a_state_for_another_questionnaire_is_refused(client: TestClient, runtime: Runtime) -> None:

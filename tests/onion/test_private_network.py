@@ -31,6 +31,7 @@ from tests.conftest import PG_URL, _pg_exec, require
 from tests.desk.test_desk_round_trip import registry_with_desk
 from tests.onion.deployment import OnionDeployment
 from tests.onion.network import PrivateTorNetwork
+from tests.support import trust_args
 from tests.test_round_trip import PASSPHRASE, aryz
 
 pytestmark = pytest.mark.slow
@@ -85,7 +86,7 @@ def site(
     workdir = tmp_path_factory.mktemp(f"tor-{request.param}")
     desk_dir = workdir / "desk"
     aryz("desk", "init", "--dir", str(desk_dir), "--coalition", "kz-coalition", env=DESK_ENV)
-    registry = registry_with_desk(workdir / "registry", desk_dir) / "registry.toml"
+    registry = registry_with_desk(workdir / "registry", desk_dir, PASSPHRASE) / "registry.toml"
     for url in _database(request.param, workdir, sqlite_template, pg_template):
         # Each site's users have their own tor: client keys and cached descriptors of
         # one site's tests never meet the next site's.
@@ -123,6 +124,7 @@ def test_report_with_a_file_over_tor_then_status(site: Site) -> None:
         "--file",
         str(photo),
         *_proxy(site),
+        *trust_args(d.env["ARYZ_REGISTRY_PATH"]),
     )
     assert submitted.returncode == 0, submitted.stderr
     tokens = re.findall(r"^\d{24}$", submitted.stdout, re.MULTILINE)
@@ -213,8 +215,9 @@ def test_courier_with_client_auth_round_trip(site: Site) -> None:
         "--token",
         site.state["token"],
         *_proxy(site),
+        *trust_args(d.env["ARYZ_REGISTRY_PATH"]),
     )
-    assert "status: under_review" in status.stdout
+    assert "status: under_review (signed by the coalition, verified)" in status.stdout
     assert "Адвокат свяжется с вами." in status.stdout
 
 

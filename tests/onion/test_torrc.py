@@ -73,3 +73,49 @@ def test_parse_render_round_trip_and_no_line_breaks() -> None:
     assert parse(render(parse(text))) == parse(text)
     with pytest.raises(TorUnsafeConfigError):
         render([("Nickname", "a\nDisableNetwork 0")])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Security audit F-13: tor accepts any whitespace between keyword and value.
+        "DisableNetwork 1\nHiddenServiceNonAnonymousMode\t1\nHiddenServiceSingleHopMode\t1\n",
+        "DisableNetwork 1\nHiddenServiceSingleHopMode \t 1\n",
+        "DisableNetwork 1\nHiddenServiceVersion\t2\n",
+        "DisableNetwork 1\nHiddenServiceSingleHopMode 1 # a comment\n",
+        "DisableNetwork 1\nHiddenServiceSingleHopMode#1\n",
+    ],
+)
+def test_tabs_and_comments_are_read_as_tor_reads_them(text: str) -> None:
+    with pytest.raises(TorUnsafeConfigError):
+        check_torrc(parse(text), allow_public=True)
+
+
+def test_a_tab_separated_bridge_is_refused_in_a_private_network() -> None:
+    private = "TestingTorNetwork 1\nUseDefaultFallbackDirs 0\nDirAuthority a 127.0.0.1:5000 ab\n"
+    check_torrc(parse(private), allow_public=False)
+    for extra in ("UseBridges\t1\n", "Bridge\t192.0.2.1:443\n", "SocksPort\t192.0.2.1:9050\n"):
+        with pytest.raises(TorUnsafeConfigError):
+            check_torrc(parse(private + extra), allow_public=False)
+
+
+def test_tabs_parse_like_spaces_and_comments_end_values() -> None:
+    assert parse("DisableNetwork\t1\r\nSocksPort  0   # off\n") == [
+        ("DisableNetwork", "1"),
+        ("SocksPort", "0"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DisableNetwork 1\x0bHiddenServiceSingleHopMode 1\n",  # \v: one line to tor
+        "DisableNetwork 1\x0cUseBridges 1\n",
+        "Nickname a\x00b\n",
+        "DisableNetwork 1\rUseBridges 1\n",
+        "HiddenServiceSingleHopMode \\\n1\n",  # continued on the next line
+    ],
+)
+def test_lines_tor_might_read_differently_are_refused(text: str) -> None:
+    with pytest.raises(TorUnsafeConfigError):
+        parse(text)

@@ -131,7 +131,11 @@ def test_malformed_tokens(client: TestClient, token: str, expected: str) -> None
     response = client.post("/en/status", data={"token": token})
     assert response.status_code == 400
     assert expected in response.text
-    assert token not in response.text
+    # Digits the person typed go back into the field only (retyping 24 digits is hard on
+    # a phone); anything else is not refilled, and nothing is echoed in the message.
+    refill = f'value="{token}"' if token.isdigit() else 'value=""'
+    assert refill in response.text
+    assert token not in response.text.replace(refill, "")
 
 
 def test_token_typo_is_caught_before_lookup(client: TestClient, filed: str) -> None:

@@ -45,3 +45,36 @@ def test_stalled_upload_is_cut_off_and_loses_nothing(client: TestClient, runtime
     assert "Whatever you sent before this was kept." in response.text
     assert count(runtime, Item) == 1
     assert count(runtime, Item, Item.state == "pending") == 0
+
+
+def test_a_small_body_trickled_inside_the_idle_timeout_is_cut_at_its_deadline(
+    client: TestClient, runtime: Runtime
+) -> None:
+    # Attack F2 / the documented limit: a byte just inside every idle timeout held a
+    # connection for ever. Small bodies now have a deadline as a whole.
+    runtime.settings = runtime.settings.model_copy(
+        update={"body_idle_timeout": 1.0, "small_body_timeout": 2.0}
+    )
+    app = create_app(runtime=runtime)
+    sent = 0
+
+    async def trickle() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(40):  # 20 s in all, each byte well inside the idle timeout
+            sent += 1
+            yield b"t"
+            await anyio.sleep(0.5)
+
+    async def run() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            with anyio.fail_after(15):
+                return await c.post(
+                    "/en/status",
+                    content=trickle(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                )
+
+    response = anyio.run(run)
+    assert response.status_code == 400
+    assert sent < 40

@@ -11,7 +11,17 @@ coalition's cases (coalition and key).
 Record types:
 - ``status``: ``{"status": <workflow state>}``
 - ``reply``: ``{"reply": base64 envelope sealed to the case's reply key}``
-- ``ack``: ``{"items": [item refs]}`` — the desk holds these; the server deletes them.
+- ``imported``: ``{"items": [item refs]}`` — the desk imported these; the server keeps
+  them (sealed) until an ``ack`` or until its retention window ends.
+- ``ack``: ``{"items": [item refs]}`` — a desk backup holds these; the server deletes them.
+- ``quarantine``: ``{"items": [item refs]}`` — the desk set these aside (it keeps their
+  sealed bytes; they are malformed, altered or over a limit): the server drops them like
+  acknowledged items, so they stop coming back in every bundle.
+
+A ``status`` or ``reply`` record may also name ``"key"``: the hex reply public key of the
+case it is for. The case ref means nothing to the family, the reply key does: with it the
+signed record can be checked end to end by ``aryz status`` (``service.common.contract.signed``). The
+server keeps each such record's signature next to the status or reply it applied.
 """
 
 from __future__ import annotations
@@ -20,7 +30,8 @@ import base64
 import binascii
 import hashlib
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from service.common.crypto.keys import sign, verify
@@ -28,9 +39,11 @@ from service.common.errors import AryzError, EnvelopeKeyError
 
 VERSION = 1
 DOMAIN = b"aryz-outbox-v1\n"
-TYPES = ("status", "reply", "ack")
+TYPES = ("status", "reply", "ack", "imported", "quarantine")
+ITEM_TYPES = ("ack", "imported", "quarantine")  # records that list items
 STATUSES = ("received", "under_review", "will_contact", "need_info", "referred", "closed")
 MAX_REPLY_BYTES = 256 * 1024
+_HEX32 = re.compile(r"[0-9a-f]{64}")
 
 
 class OutboxError(AryzError):
@@ -48,6 +61,9 @@ class Record:
     status: str | None = None
     reply: bytes | None = None
     items: tuple[str, ...] = ()
+    key: str | None = None  # hex reply public key of the case (status and reply records)
+    # The desk's signature over ``signed_bytes(body())``, kept by ``decode``.
+    signature: bytes = field(default=b"", compare=False, repr=False)
 
     def body(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -62,6 +78,8 @@ class Record:
             data["reply"] = base64.b64encode(self.reply or b"").decode("ascii")
         else:
             data["items"] = list(self.items)
+        if self.key is not None and self.type in ("status", "reply"):
+            data["key"] = self.key
         return data
 
 
@@ -80,7 +98,9 @@ def _check(record: Record) -> Record:
         raise OutboxError("The outbox names an unknown status.")
     if record.type == "reply" and not 0 < len(record.reply or b"") <= MAX_REPLY_BYTES:
         raise OutboxError()
-    if record.type == "ack" and not record.items:
+    if record.type in ITEM_TYPES and not record.items:
+        raise OutboxError()
+    if record.key is not None and (record.type == "ack" or not _HEX32.fullmatch(record.key)):
         raise OutboxError()
     return record
 
@@ -98,7 +118,8 @@ def record_from_body(body: Any) -> Record:
             seq=int(body["seq"]),
             status=body.get("status") if kind == "status" else None,
             reply=reply,
-            items=tuple(str(i) for i in body["items"]) if kind == "ack" else (),
+            items=tuple(str(i) for i in body["items"]) if kind in ITEM_TYPES else (),
+            key=str(body["key"]) if "key" in body else None,
         )
         bytes.fromhex(record.case)
         for item in record.items:
@@ -160,7 +181,7 @@ def decode(data: bytes, verify_key_for: dict[str, bytes]) -> Outbox:
             verify(key, signed_bytes(body), signature)
         except EnvelopeKeyError:
             raise OutboxError("A signature in the outbox is not valid.") from None
-        records.append(record)
+        records.append(replace(record, signature=signature))
     if not records:
         raise OutboxError("The outbox is empty.")
     return Outbox(coalition, tuple(records), hashlib.sha256(data).hexdigest())

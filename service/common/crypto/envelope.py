@@ -34,6 +34,7 @@ from service.common.crypto.header import (
     MAX_RECIPIENTS,
     SHORT_HEADER,
     VERSION,
+    VERSION_PADDED,
     EnvelopeHeader,
     check_framing,
     header_length,
@@ -41,6 +42,7 @@ from service.common.crypto.header import (
     recipient_key_ids,
 )
 from service.common.crypto.keys import PUBLIC_KEY_LEN, BoxKeyPair, key_id
+from service.common.crypto.padding import MARKER, Unpadder, padding_length
 from service.common.errors import (
     EnvelopeCorruptError,
     EnvelopeError,
@@ -56,6 +58,7 @@ __all__ = [
     "MAGIC",
     "MAX_RECIPIENTS",
     "VERSION",
+    "VERSION_PADDED",
     "EnvelopeHeader",
     "Opener",
     "Sealer",
@@ -67,6 +70,7 @@ __all__ = [
     "recipient_key_ids",
     "seal",
     "seal_stream",
+    "sealed_size",
 ]
 
 TAG_MESSAGE = crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
@@ -80,6 +84,7 @@ AFTER_FINAL = "Data follows the final chunk of the sealed item."
 NO_FINAL = "The sealed item ends before its final chunk."
 
 _Step = Callable[[bytes], bytes]
+_PAD_PIECE = 16 * CHUNK_SIZE
 
 
 class Sealer:
@@ -94,8 +99,13 @@ class Sealer:
         out.write(sealer.finish())
     """
 
-    def __init__(self, recipients: Sequence[bytes]) -> None:
-        """Draw a fresh item key and seal it to every recipient's X25519 public key."""
+    def __init__(self, recipients: Sequence[bytes], *, padded: bool = False) -> None:
+        """Draw a fresh item key and seal it to every recipient's X25519 public key.
+
+        ``padded`` makes a version 3 envelope: ``finish`` fills the plaintext up to its
+        size class (service/common/crypto/padding.py), so the length no longer tells the size.
+        Every item a submitter seals is padded; v1 stays for what needs no hiding.
+        """
         if isinstance(recipients, bytes | bytearray | str):
             raise TypeError("recipients must be a sequence of public keys")
         keys = list(recipients)
@@ -117,15 +127,23 @@ class Sealer:
         # Python cannot wipe bytes; dropping the last reference is the best we can do. The
         # key lives on only inside the secretstream state, which is dropped by finish().
         del item_key
-        self._header = MAGIC + bytes([VERSION, len(keys)]) + b"".join(entries) + stream_header
+        version = VERSION_PADDED if padded else VERSION
+        self._header = MAGIC + bytes([version, len(keys)]) + b"".join(entries) + stream_header
         self._ad = blake2b_256(self._header)
         self._buffer = bytearray()
         self._finished = False
+        self._padded = padded
+        self._length = 0  # plaintext bytes taken so far, for the size class
 
     @property
     def header(self) -> bytes:
         """The envelope header; write it before anything ``update`` returns."""
         return self._header
+
+    @property
+    def associated_data(self) -> bytes:
+        """BLAKE2b-256 of the header: what an item's signature binds it to (v3 §3)."""
+        return self._ad
 
     def update(self, data: bytes) -> bytes:
         """Take more plaintext; return the frames that are complete so far (maybe b"").
@@ -135,6 +153,7 @@ class Sealer:
         """
         self._check_open()
         self._buffer += data
+        self._length += len(data)
         frames = []
         start = 0
         while len(self._buffer) - start > CHUNK_SIZE:
@@ -145,13 +164,35 @@ class Sealer:
         return b"".join(frames)
 
     def finish(self) -> bytes:
-        """Return the final frame (0..64 KiB of plaintext, TAG_FINAL); the item is done."""
+        """Return the last frames (the padding's, then TAG_FINAL); the item is done.
+
+        For a big padded item this can be many MiB: writers that stream use
+        :meth:`finish_pieces` instead.
+        """
+        return b"".join(self.finish_pieces())
+
+    def finish_pieces(self) -> Iterator[bytes]:
+        """Yield the remaining frames in pieces of at most 1 MiB; the item is done after."""
         self._check_open()
+        if self._padded:
+            pad = padding_length(self._length)
+            # Zeros in bounded pieces: the padding of a big file can be ~100 MiB.
+            first = bytes([MARKER]) + bytes(min(pad, _PAD_PIECE) - 1)
+            out = self.update(first)
+            pad -= len(first)
+            while True:
+                if out:
+                    yield out
+                if pad == 0:
+                    break
+                piece = min(pad, _PAD_PIECE)
+                out = self.update(bytes(piece))
+                pad -= piece
         frame = self._push(bytes(self._buffer), TAG_FINAL)
         self._finished = True
         self._buffer = bytearray()
         del self._state
-        return frame
+        yield frame
 
     def _push(self, chunk: bytes, tag: int) -> bytes:
         return crypto_secretstream_xchacha20poly1305_push(self._state, chunk, self._ad, tag)
@@ -161,9 +202,15 @@ class Sealer:
             raise RuntimeError("this item is already sealed")
 
 
-def seal(plaintext: bytes, recipients: Sequence[bytes]) -> bytes:
+def sealed_size(plaintext_length: int, recipients: int, *, padded: bool = False) -> int:
+    """The envelope length for a plaintext of ``plaintext_length`` bytes (before padding)."""
+    p = plaintext_length + (padding_length(plaintext_length) if padded else 0)
+    return header_length(recipients) + p + CHUNK_OVERHEAD * max(1, -(-p // CHUNK_SIZE))
+
+
+def seal(plaintext: bytes, recipients: Sequence[bytes], *, padded: bool = False) -> bytes:
     """Seal a whole in-memory item; return the complete envelope."""
-    sealer = Sealer(recipients)
+    sealer = Sealer(recipients, padded=padded)
     return sealer.header + sealer.update(plaintext) + sealer.finish()
 
 
@@ -201,6 +248,7 @@ class Opener:
         self._final_seen = False
         self._closed = False
         self._error: EnvelopeError | None = None
+        self._unpadder: Unpadder | None = None  # set for a version 3 (padded) envelope
 
     @property
     def header(self) -> EnvelopeHeader | None:
@@ -213,12 +261,29 @@ class Opener:
         return self._final_seen
 
     def feed(self, data: bytes) -> bytes:
-        """Take more envelope bytes; return the plaintext of every complete frame."""
-        return self._guard(self._feed, data)
+        """Take more envelope bytes; return the plaintext of every complete frame.
+
+        For a padded (v3) envelope the padding is removed: what may still be padding is
+        held back until the end.
+        """
+        return self._guard(self._feed_unpadded, data)
 
     def close(self) -> bytes:
         """Declare the end of the data; return the last plaintext or raise if incomplete."""
-        return self._guard(self._close, b"")
+        return self._guard(self._close_unpadded, b"")
+
+    def _feed_unpadded(self, data: bytes) -> bytes:
+        plaintext = self._feed(data)
+        return self._unpadder.feed(plaintext) if self._unpadder is not None else plaintext
+
+    def _close_unpadded(self, data: bytes) -> bytes:
+        last = self._close(data)
+        if self._unpadder is None:
+            return last
+        out = self._unpadder.feed(last)
+        # Only now, with the whole stream authenticated, is the padding judged.
+        self._unpadder.close()
+        return out
 
     def _guard(self, step: _Step, data: bytes) -> bytes:
         if self._closed:
@@ -278,6 +343,8 @@ class Opener:
         self._state = self._unlock(header)
         self._header = header
         self._ad = header.associated_data
+        if header.version == VERSION_PADDED:
+            self._unpadder = Unpadder()
         del self._buffer[:length]
         return True
 

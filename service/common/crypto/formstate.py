@@ -16,16 +16,33 @@ sealed with a key that exists only in this process's memory:
   a blob older than ``max_age_hours`` is refused, so an old page found later in a
   browser's memory cannot be replayed into a report forever.
 
-Any failure (tampered, truncated, another key, expired) is one
+Any failure (tampered, truncated, another key, expired, spent) is one
 :class:`service.common.errors.FormStateError` with a fixed message.
+
+Single use (audit F-14): sending a report *claims* its state (:meth:`FormStateKey.claim`)
+for that report's token. A claimed blob no longer opens (so the review page cannot be
+brought back with its answers), and sending it again works only with the same token (a
+re-sent page finds the same case; another token is refused, so nobody can file a second
+case with someone else's answers). The spent set lives only in this process's memory,
+keyed by a hash of the blob's nonce, each entry kept exactly as long as the blob itself
+could open (``max_age_hours`` and the hour of slack); nothing about a report in progress
+is written anywhere. A restart clears the set, but it also replaces the key, so no blob
+from before opens at all; each instance (process) has its own key, so a blob sealed by
+one never opens in another and the sets need no sharing. The set is capped at
+``MAX_SPENT`` entries; beyond that the oldest entry is dropped (its blob could then be
+claimed again for another token by someone who holds it; at that many reports within a
+day, the cap is the limit to raise).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import struct
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from nacl.bindings import (
@@ -45,6 +62,7 @@ PREFIX = b"F1"
 DOMAIN = b"aryz-form-state-v1\n"
 NONCE_LEN = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 _HOUR = struct.Struct(">I")
+MAX_SPENT = 200_000
 
 
 class FormStateKey:
@@ -59,12 +77,18 @@ class FormStateKey:
         self._key = bytes(random(crypto_aead_xchacha20poly1305_ietf_KEYBYTES))
         self._max_age = max_age_hours
         self._clock = clock
+        # hash(nonce) -> (tag it was claimed for, last hour the blob could still open)
+        self._spent: OrderedDict[bytes, tuple[bytes, int]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the key in a traceback or a debugger
         return "FormStateKey(<in memory>)"
 
     def seal(self, data: bytes, *, context: bytes) -> str:
         """Seal ``data`` for a hidden form field (URL-safe base64, ASCII)."""
+        if self._spent:
+            with self._lock:
+                self._forget_expired()  # every page seals: expired entries go soon
         nonce = bytes(random(NONCE_LEN))
         plaintext = _HOUR.pack(self._hour()) + data
         sealed = crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -73,7 +97,48 @@ class FormStateKey:
         return base64.urlsafe_b64encode(PREFIX + nonce + sealed).decode("ascii")
 
     def open(self, blob: str, *, context: bytes) -> bytes:
-        """The data sealed in ``blob``; :class:`FormStateError` for anything else."""
+        """The data sealed in ``blob``; :class:`FormStateError` for anything else,
+        including a blob already claimed by a sent report."""
+        nonce, _hour, data = self._open(blob, context)
+        with self._lock:
+            self._forget_expired()
+            if _spent_key(nonce) in self._spent:
+                raise FormStateError()
+        return data
+
+    def claim(self, blob: str, *, context: bytes, tag: bytes) -> bytes:
+        """Open ``blob`` and spend it for ``tag`` (a hash of the report's token).
+
+        The first claim wins; a later claim with the same tag opens it again (a re-sent
+        page), one with another tag is refused, and :meth:`open` refuses it from now on.
+        """
+        nonce, hour, data = self._open(blob, context)
+        key = _spent_key(nonce)
+        with self._lock:
+            self._forget_expired()
+            claimed = self._spent.get(key)
+            if claimed is not None and claimed[0] != tag:
+                raise FormStateError()
+            if claimed is None:
+                self._spent[key] = (tag, hour + self._max_age + 1)
+                while len(self._spent) > MAX_SPENT:
+                    self._spent.popitem(last=False)
+        return data
+
+    @property
+    def spent_count(self) -> int:
+        return len(self._spent)
+
+    def _forget_expired(self) -> None:
+        # Entries are added in roughly increasing expiry order, so the old ones are first.
+        now = self._hour()
+        while self._spent:
+            key, (_tag, until) = next(iter(self._spent.items()))
+            if until >= now:
+                break
+            del self._spent[key]
+
+    def _open(self, blob: str, context: bytes) -> tuple[bytes, int, bytes]:
         try:
             raw = base64.urlsafe_b64decode(blob.encode("ascii"))
         except (UnicodeEncodeError, binascii.Error, ValueError):
@@ -92,7 +157,11 @@ class FormStateKey:
         # One hour of slack the other way: the clock may step back (NTP) between pages.
         if not now - self._max_age <= hour <= now + 1:
             raise FormStateError()
-        return bytes(plaintext[_HOUR.size :])
+        return nonce, hour, bytes(plaintext[_HOUR.size :])
 
     def _hour(self) -> int:
         return int(self._clock() // 3600)
+
+
+def _spent_key(nonce: bytes) -> bytes:
+    return hashlib.blake2b(nonce, digest_size=16, person=b"aryz-spent-v1").digest()

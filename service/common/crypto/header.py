@@ -1,4 +1,6 @@
-"""The plaintext header of an envelope v1, and the framing rules a server can check.
+"""The plaintext header of an envelope, and the framing rules a server can check.
+
+Version 1, and version 3 (ENVELOPE-v3.md), which has the same layout and pads the plaintext.
 
 Layout (see ENVELOPE-v1.md; all integers big-endian)::
 
@@ -26,6 +28,10 @@ from service.common.errors import EnvelopeFormatError, EnvelopeTruncatedError
 
 MAGIC = b"ARYZ"
 VERSION = 1
+# Version 3 (ENVELOPE-v3.md): the same layout, with a padded plaintext. Version 2 is never
+# written: the published v1 vectors use it as the example of a version a reader refuses.
+VERSION_PADDED = 3
+VERSIONS = frozenset({VERSION, VERSION_PADDED})
 MAX_RECIPIENTS = 8
 CHUNK_SIZE = 65536
 CHUNK_OVERHEAD = crypto_secretstream_xchacha20poly1305_ABYTES  # 17: tag byte + Poly1305 MAC
@@ -80,7 +86,7 @@ def parse_header(data: bytes) -> tuple[EnvelopeHeader, int]:
     if len(data) < _FIXED_LEN:
         raise EnvelopeTruncatedError(SHORT_HEADER)
     version, n = data[4], data[5]
-    if version != VERSION:
+    if version not in VERSIONS:
         # Refuse rather than guess: a later version may change anything after this byte.
         raise EnvelopeFormatError(BAD_VERSION)
     if not 1 <= n <= MAX_RECIPIENTS:

@@ -94,6 +94,13 @@ def generate_signing_keypair() -> SigningKeyPair:
     return SigningKeyPair(verify=verify, seed=seed)
 
 
+def signing_keypair_from_seed(seed: bytes) -> SigningKeyPair:
+    """Derive an Ed25519 key pair from a 32-byte seed (``crypto_sign_seed_keypair``)."""
+    _check_len(seed, SEED_LEN)
+    verify, _secret = crypto_sign_seed_keypair(seed)
+    return SigningKeyPair(verify=verify, seed=seed)
+
+
 def sign(seed: bytes, message: bytes) -> bytes:
     """Return the 64-byte detached Ed25519 signature of ``message``."""
     _check_len(seed, SEED_LEN)

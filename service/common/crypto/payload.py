@@ -12,9 +12,14 @@ import json
 import re
 from collections.abc import Mapping
 
+from service.common.crypto import strictjson
 from service.common.errors import EnvelopeFormatError
 
 MAX_META_LEN = 65536
+# ENVELOPE-v1.md §8.1: the metadata's nesting, width and strings are bounded too.
+META_LIMITS = strictjson.Limits(
+    max_bytes=MAX_META_LEN, max_depth=16, max_values=4096, max_string=MAX_META_LEN
+)
 _LEN_BYTES = 4
 # "reply": a coalition's answer, sealed on the desk to the case's reply key.
 ITEM_TYPES = frozenset({"answers", "file", "message", "reply"})
@@ -44,6 +49,7 @@ def encode_payload_prefix(meta: Mapping[str, object]) -> bytes:
     raw = text.encode("utf-8")  # raises ValueError on lone surrogates
     if len(raw) > MAX_META_LEN:
         raise ValueError("metadata larger than 64 KiB")
+    strictjson.loads(raw, META_LIMITS)  # never write what a reader must refuse (§8.1)
     return len(raw).to_bytes(_LEN_BYTES, "big") + raw
 
 
@@ -99,30 +105,13 @@ def split_payload(plaintext: bytes) -> tuple[dict[str, object], bytes]:
 
 
 def _decode_meta(raw: bytes) -> dict[str, object]:
+    # The JSON rules of ENVELOPE-v1.md §8.1, in one reader shared with the desk.
     try:
-        meta = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_object_without_duplicates,
-            parse_constant=_refuse_constant,
-        )
-        # JSON may spell lone surrogates (\ud800) that no UTF-8 consumer can hold.
-        json.dumps(meta, ensure_ascii=False).encode("utf-8")
-    except (ValueError, RecursionError):
-        # ValueError covers bad UTF-8, bad JSON, duplicate keys and NaN; RecursionError
-        # deeply nested arrays. None of them is quoted: the metadata is the submitter's.
+        meta = strictjson.loads(raw, META_LIMITS)
+    except ValueError:
+        # Bad UTF-8, bad JSON, duplicate keys, NaN, lone surrogates, limits. None of it
+        # is quoted: the metadata is the submitter's.
         raise EnvelopeFormatError(BAD_META) from None
     if not isinstance(meta, dict):
         raise EnvelopeFormatError(BAD_META)
     return meta
-
-
-def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    # A duplicate key could show one value to one reader and another to a different one.
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate key")
-    return result
-
-
-def _refuse_constant(_name: str) -> object:
-    raise ValueError("NaN and Infinity are not JSON")

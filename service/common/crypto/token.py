@@ -19,7 +19,12 @@ import anyio.to_thread
 from nacl.pwhash import argon2id
 
 from service.common.crypto.hashing import blake2b_256
-from service.common.crypto.keys import BoxKeyPair, box_keypair_from_seed
+from service.common.crypto.keys import (
+    BoxKeyPair,
+    SigningKeyPair,
+    box_keypair_from_seed,
+    signing_keypair_from_seed,
+)
 from service.common.errors import BusyError, TokenChecksumError, TokenFormatError
 
 TOKEN_DIGITS = 24
@@ -55,6 +60,7 @@ _SALT = blake2b_256(b"aryz/case-token/v1/salt")[: argon2id.SALTBYTES]
 _MASTER_LEN = 64
 _LOOKUP_INFO = b"aryz lookup v1"
 _REPLY_INFO = b"aryz reply v1"
+_SIGNING_INFO = b"aryz item signing v1"
 LOOKUP_ID_LEN = 32
 PEPPER_MIN, PEPPER_MAX = 32, 64
 
@@ -133,10 +139,12 @@ MIN_LIMITS = KdfLimits(opslimit=argon2id.OPSLIMIT_MIN, memlimit=argon2id.MEMLIMI
 
 @dataclass(frozen=True)
 class TokenSecrets:
-    """What a token unlocks: the case's lookup id and its reply key pair."""
+    """What a token unlocks: the case's lookup id, its reply key pair and the Ed25519 key
+    pair that signs each item sealed into the case (ENVELOPE-v3.md §3)."""
 
     lookup_id: bytes
     reply: BoxKeyPair
+    signing: SigningKeyPair
 
     def __repr__(self) -> str:
         # Both fields stand in for the token; keep them out of tracebacks and logs.
@@ -157,10 +165,15 @@ def derive(token: str, limits: KdfLimits) -> TokenSecrets:
         opslimit=limits.opslimit,
         memlimit=limits.memlimit,
     )
-    # Two independent outputs from one costly derivation, separated by their labels.
+    # Independent outputs from one costly derivation, separated by their labels.
     lookup_id = blake2b_256(_LOOKUP_INFO, key=master)
     reply_seed = blake2b_256(_REPLY_INFO, key=master)
-    return TokenSecrets(lookup_id=lookup_id, reply=box_keypair_from_seed(reply_seed))
+    signing_seed = blake2b_256(_SIGNING_INFO, key=master)
+    return TokenSecrets(
+        lookup_id=lookup_id,
+        reply=box_keypair_from_seed(reply_seed),
+        signing=signing_keypair_from_seed(signing_seed),
+    )
 
 
 def stored_lookup_key(lookup_id: bytes, pepper: bytes) -> bytes:

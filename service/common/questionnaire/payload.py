@@ -21,12 +21,14 @@ def answers_plaintext(
     coalition_id: str,
     answers: Mapping[str, Any],
     case_public_key: bytes,
+    seal: Mapping[str, object] | None = None,
 ) -> bytes:
     """Payload prefix (metadata) + JSON body, ready to seal to the coalition.
 
     The answers are checked against ``questionnaire`` first (:class:`AnswersError` if
     they do not fit): the server cannot look inside what a client seals, so the check
-    has to happen here, on whichever side seals.
+    has to happen here, on whichever side seals. ``seal`` holds the entries that place
+    and sign the item in its case (service/common/crypto/itemseal.py).
     """
     checked = check_answers(questionnaire, answers, country=country)
     meta = {
@@ -34,6 +36,7 @@ def answers_plaintext(
         "created": current_week(),
         "questionnaire": questionnaire.reference(),
         "case_public_key": case_public_key.hex(),
+        **(seal or {}),
     }
     body = {
         "language": language,

@@ -27,6 +27,9 @@ OTHER_ANSWERS = N_("Other answers")
 class Text:
     text: str
     ours: bool  # one of our msgids: translate it; else as sent: show it as sent
+    # A message context for ``text`` (the question's key): where the catalog has an
+    # entry in that context, it is the right translation (service/common/questionnaire/contexts.py).
+    context: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def _read_section(section: Section, remaining: dict[str, Any]) -> list[ReadSecti
         for question in section.questions:
             key = section.key(question)
             if key in remaining:
-                row = _row(question, remaining[key])
+                row = _row(question, remaining[key], key)
                 if row is not None:
                     rows.append(row)
                     del remaining[key]
@@ -93,31 +96,32 @@ def _read_section(section: Section, remaining: dict[str, Any]) -> list[ReadSecti
         ordered = [q for q in questions if q in entry] + [k for k in entry if k not in questions]
         for qid in ordered:
             asked = questions.get(qid)
-            row = _row(asked, entry[qid]) if asked is not None else None
+            row = _row(asked, entry[qid], f"{section.id}.{qid}") if asked is not None else None
             rows.append(row or _raw_row(str(qid), entry[qid]))
         result.append(ReadSection(section.id, title, number, tuple(rows)))
     return result
 
 
-def _row(question: Question, value: Any) -> Row | None:
-    """The answer with our labels; None if its shape does not fit the question."""
+def _row(question: Question, value: Any, context: str | None = None) -> Row | None:
+    """The answer with our labels; None if its shape does not fit the question.
+    ``context`` is the question's key, the message context of its choice labels."""
     label = Text(question.label, True)
     if question.kind in ("text", "textarea"):
         return Row(label, (Text(value, False),), True) if isinstance(value, str) else None
     codes = value if question.kind == "multi" else [value]
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
         return None
-    return Row(label, tuple(_choice(question, c) for c in codes), False)
+    return Row(label, tuple(_choice(question, c, context) for c in codes), False)
 
 
-def _choice(question: Question, code: str) -> Text:
+def _choice(question: Question, code: str, context: str | None = None) -> Text:
     labels = {c.value: c.label for c in question.choices}
     if question.kind == "region":
         labels["unknown"] = N_("Don't know / prefer not to say")
         name = region_name(code)
         if name is not None:
             return Text(name, True)
-    return Text(labels[code], True) if code in labels else Text(code, False)
+    return Text(labels[code], True, context) if code in labels else Text(code, False)
 
 
 def _raw_sections(remaining: dict[str, Any]) -> list[ReadSection]:

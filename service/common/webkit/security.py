@@ -15,12 +15,21 @@ Uvicorn's own ``server``/``date`` headers are switched off where it is started
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
+from typing import Protocol
 
 import anyio
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.common.errors import FormError, TooLargeError
+from service.common.errors import ClientGoneError, FormError, TooLargeError
+
+# Requests that ended early, by kind: numbers only, reported once when the server stops.
+REQUEST_EVENTS: Counter[str] = Counter()
+CLIENT_GONE = "client_gone"
+BODY_STALLED = "body_stalled"
 
 STRICT_CSP = (
     b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -60,6 +69,8 @@ SLACK = 64 * 1024  # multipart framing and headers on top of the content caps
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Fetch-metadata values a same-site form POST or a non-browser client may carry.
 _ALLOWED_FETCH_SITES = {b"same-origin", b"none"}
+# Headers the checks below read, which a request may carry once only.
+_SINGLE = (b"host", b"origin", b"sec-fetch-site", b"content-length", b"content-type")
 
 REFUSED_PAGE = (
     b"<!doctype html><html><head><meta charset=utf-8><title>Aryz</title></head><body>"
@@ -72,7 +83,15 @@ def secure_headers(
     headers: Iterable[tuple[bytes, bytes]],
     ours: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS,
 ) -> list[tuple[bytes, bytes]]:
-    kept = [(k, v) for k, v in headers if k.lower() not in _DROPPED and k.lower() not in _OURS]
+    given = list(headers)
+    kept = [(k, v) for k, v in given if k.lower() not in _DROPPED and k.lower() not in _OURS]
+    # One exception to no-store: a response that names itself immutable (the stylesheet
+    # under its content-versioned address, service/server/web/render.py) may be cached, so
+    # each page costs one Tor round trip less. Same bytes for everyone, no validators.
+    cache = [v for k, v in given if k.lower() == b"cache-control" and b"immutable" in v]
+    if cache:
+        own = [(k, v) for k, v in ours if k not in (b"cache-control", b"pragma")]
+        return kept + own + [(b"cache-control", cache[0])]
     return kept + list(ours)
 
 
@@ -108,7 +127,13 @@ class SecurityMiddleware:
         await self.app(scope, receive, send_secure)
 
     def _acceptable(self, scope: Scope) -> bool:
-        headers = dict(_lower(scope.get("headers", [])))
+        pairs = list(_lower(scope.get("headers", [])))
+        headers = dict(pairs)
+        names = [name for name, _ in pairs]
+        if any(names.count(name) > 1 for name in _SINGLE):
+            # Two Origins: which one a check reads and which one a proxy or framework
+            # reads could differ (attack F9). Browsers never send two.
+            return False
         host = headers.get(b"host", b"")
         if host not in self.allowed_hosts:
             return False
@@ -158,21 +183,28 @@ class BodyLimitMiddleware:
     A client that stops sending in the middle of a body (a slow-loris, or a circuit that
     died without closing) is cut off after ``idle_timeout`` seconds without a byte: the
     handler sees the upload end early, discards the unfinished item and frees the slot.
+    A client that goes away is the same, at once, as ``ClientGoneError``.
     """
 
     def __init__(
-        self, app: ASGIApp, *, small: int, upload: int, idle_timeout: float = 120.0
+        self,
+        app: ASGIApp,
+        *,
+        small: int,
+        upload: int,
+        idle_timeout: float = 120.0,
+        small_timeout: float | None = None,
+        room: UploadRoom | None = None,
     ) -> None:
         self.app = app
         self.small = small
         self.upload = upload
         self.idle_timeout = idle_timeout
+        self.small_timeout = small_timeout
+        self.room = room
 
     def _limit(self, scope: Scope) -> int:
-        path: str = scope.get("path", "")
-        if path.endswith("/case/files") or path.startswith("/api/v1/uploads/"):
-            return self.upload
-        return self.small
+        return self.upload if _is_upload(scope) else self.small
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -183,15 +215,53 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > limit + SLACK):
             await _refuse(send, status=413)
             return
+        writes = scope.get("method") in ("POST", "PATCH")
+        room = self.room if writes and _is_upload(scope) else None
+        if room is None:
+            # A small body has a deadline as a whole, so trickling a byte just inside
+            # every idle timeout cannot hold a connection for ever; uploads, which may
+            # rightly take hours over Tor, have the idle timeout only.
+            whole = None if _is_upload(scope) else self.small_timeout
+            await self.app(scope, self._limited(receive, limit, deadline=whole), send)
+            return
+        # An upload body (a file form, a resumable PATCH) holds its Content-Length (or the
+        # cap) while it runs, and is refused up front if the storage bounds have no room
+        # for it (service/server/storage/quota.py).
+        promised = int(declared) if declared is not None else limit + SLACK
+        with room.hold(promised):
+            await self.app(scope, self._limited(receive, limit, room.check), send)
+
+    def _limited(
+        self,
+        receive: Receive,
+        limit: int,
+        check: Callable[[], None] | None = None,
+        deadline: float | None = None,
+    ) -> Receive:
         seen = 0
+        pending_check = check
+        ends_at = None if deadline is None else anyio.current_time() + deadline
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, pending_check
+            if pending_check is not None:
+                run, pending_check = pending_check, None
+                # In the handler's first read, so the app's error page answers.
+                await run_in_threadpool(run)
+            wait = self.idle_timeout
+            if ends_at is not None:
+                wait = min(wait, max(ends_at - anyio.current_time(), 0.0))
             try:
-                with anyio.fail_after(self.idle_timeout):
+                with anyio.fail_after(wait):
                     message = await receive()
             except TimeoutError:
+                REQUEST_EVENTS[BODY_STALLED] += 1
                 raise FormError(CUT_OFF) from None
+            if message["type"] == "http.disconnect":
+                # A dropped circuit mid-upload is routine over Tor: a fixed error the
+                # handlers already clean up after, and no log line (attack F3).
+                REQUEST_EVENTS[CLIENT_GONE] += 1
+                raise ClientGoneError()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit + SLACK:
@@ -199,4 +269,37 @@ class BodyLimitMiddleware:
                     raise TooLargeError()
             return message
 
-        await self.app(scope, limited, send)
+        return limited
+
+
+def _is_upload(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    # The write page's form may carry a file too (service/server/intake/routes.py).
+    return path.endswith(("/case/files", "/report/send")) or path.startswith("/api/v1/uploads/")
+
+
+class UploadRoom(Protocol):
+    """What the body limit asks of the storage bounds for an upload body."""
+
+    def hold(self, amount: int) -> AbstractContextManager[None]: ...
+
+    def check(self) -> None:
+        """Raise ``StorageFullError`` unless what is held so far fits."""
+
+
+class LastResort:
+    """Outermost wrapper for a served app: nothing it raises reaches uvicorn.
+
+    Starlette's error middleware answers an unexpected exception with the fixed 500 page
+    (and ``service.server.web.errors`` logs its class name) and then re-raises it, and uvicorn
+    would log it again with the whole stack, route included (attack F3). Here it stops.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception:  # already answered, and logged by class name
+            REQUEST_EVENTS["unexpected"] += 1

@@ -201,7 +201,8 @@ def outgoing_of(store: Store, case: CaseRow) -> list[tuple[int, dict[str, Any], 
         "SELECT seq, record, exported FROM outgoing WHERE case_id = ? ORDER BY seq", (case.id,)
     )
     return [
-        (seq, store.unseal(blob, context("outgoing", case.index, seq)), bool(exported))
+        # exported: 1 sent, 2 applied; 0 waiting, 3 refused (service/desk/casework/resync.py)
+        (seq, store.unseal(blob, context("outgoing", case.index, seq)), exported in (1, 2))
         for seq, blob, exported in rows
     ]
 

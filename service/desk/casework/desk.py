@@ -49,6 +49,7 @@ from service.common.crypto.envelope import seal
 from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.wrap import KdfLimits
 from service.common.passphrase import check_strength
+from service.desk.casework.completeness import Completeness, check_case
 from service.desk.casework.export import ExportReport, export_outbox
 from service.desk.errors import (
     DeskDamagedError,
@@ -58,12 +59,22 @@ from service.desk.errors import (
     ReplyKeyUnconfirmedError,
     TriageError,
 )
-from service.desk.inbox.importer import QUARANTINE_DIR, ImportReport, Progress, import_bundle
-from service.desk.store.database import DB_FILE, Store
+from service.desk.inbox.importer import (
+    QUARANTINE_DIR,
+    ImportReport,
+    Progress,
+    QuarantinedItem,
+    import_bundle,
+    quarantined_items,
+    retry_quarantined,
+)
+from service.desk.store.database import DB_FILE, Store, chunk_context
 from service.desk.store.keys import Keyring, PublicKeys
 
 if TYPE_CHECKING:
     from service.common.questionnaire.reading import Reading
+    from service.desk.casework.resync import ReceiptReport, RecordView
+    from service.desk.store.backup import BackupReport
 
 SORTS = ("received", "priority", "status")
 MAX_NOTE_BYTES = 100_000
@@ -72,6 +83,7 @@ _ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 __all__ = [
     "SORTS",
+    "BackupState",
     "CaseDetail",
     "CaseFilter",
     "CaseSummary",
@@ -82,6 +94,7 @@ __all__ = [
     "ImportReport",
     "ItemView",
     "MessageView",
+    "QuarantinedItem",
     "NoteView",
     "ReplyView",
     "Rotation",
@@ -267,6 +280,20 @@ class CaseDetail:
     notes: tuple[NoteView, ...]
     replies: tuple[ReplyView, ...]
     history: tuple[HistoryEntry, ...]
+    # Whether the server delivered every item, once, in order (casework/completeness.py).
+    completeness: Completeness | None = None
+
+
+@dataclass(frozen=True)
+class BackupState:
+    last_date: str | None  # local date of the last backup written (or restored from)
+    not_held: int  # imported items that no backup holds yet
+    recovery: tuple[int, int] | None  # (threshold, shares) once shares were drawn
+
+    @property
+    def reminder(self) -> bool:
+        """True when a report was imported after the last backup."""
+        return self.not_held > 0
 
 
 # --- the desk -------------------------------------------------------------------------
@@ -323,10 +350,79 @@ class Desk:
             with stream:
                 return import_bundle(self._store, self._keyring, self.directory, stream, progress)
 
+    def quarantined(self) -> list[QuarantinedItem]:
+        """Items set aside at import, each with its reason (see service.desk.inbox.importer)."""
+        with self._lock:
+            return quarantined_items(self._store, self.directory)
+
+    def retry_quarantine(self) -> ImportReport:
+        """Try the items in quarantine again (after a key rotation, or a desk update)."""
+        with self._lock:
+            return retry_quarantined(self._store, self._keyring, self.directory)
+
     def export_outbox(self, path: Path) -> ExportReport:
         """Write every pending record to a new, signed outbox file at ``path``."""
         with self._lock:
             return export_outbox(self._store, self._keyring, path)
+
+    # --- receipts (service/desk/casework/resync.py) ---------------------------------------------
+
+    def import_receipt(self, path: Path) -> ReceiptReport:
+        """Learn from a courier's receipt which records the server applied or refused."""
+        from service.desk.casework.resync import import_receipt
+
+        with self._lock:
+            return import_receipt(self._store, self._keyring.coalition, path)
+
+    def send_again(self) -> int:
+        """Put every record sent without a receipt into the next export (a lost outbox)."""
+        from service.desk.casework.resync import send_again
+
+        with self._lock:
+            return send_again(self._store)
+
+    def records(self, ref_prefix: str) -> list[RecordView]:
+        """A case's outgoing records with their state: waiting, sent, applied, refused."""
+        from service.desk.casework.resync import records_of
+
+        with self._lock:
+            return records_of(self._store, cases.resolve(self._store, ref_prefix))
+
+    # --- backups (service/desk/store/backup.py) ---------------------------------------------
+
+    def backup(self, out_dir: Path) -> BackupReport:
+        """Write an encrypted, authenticated backup of the whole desk into ``out_dir``."""
+        from service.desk.store.backup import write_backup
+
+        with self._lock:
+            return write_backup(self._store, self._keyring, self.directory, out_dir)
+
+    def draw_recovery_shares(self, threshold: int, count: int) -> list[str]:
+        """Draw a new recovery secret; return its ``count`` shares (any ``threshold``
+        of them open every backup written from now on). The shares are not kept."""
+        import service.desk.store.backup as backup
+        import service.desk.store.recovery as recovery
+        recovery.check_counts(threshold, count)
+        with self._lock:
+            key, shares = recovery.split(threshold, count)
+            backup.set_recovery(self._store, key, threshold, count)
+            return shares
+
+    def backup_state(self) -> BackupState:
+        """When the last backup was made and how many imported items no backup holds."""
+        from service.desk.store.backup import LAST_BACKUP, RECOVERY
+
+        with self._lock:
+            last = self._store.get_meta(LAST_BACKUP)
+            (unheld,) = self._store.connection.execute(
+                "SELECT count(*) FROM items WHERE held = 0"
+            ).fetchone()
+            recovery = self._store.get_meta(RECOVERY)
+        return BackupState(
+            last_date=None if last is None else str(last["date"]),
+            not_held=int(unheld),
+            recovery=None if recovery is None else (recovery["threshold"], recovery["shares"]),
+        )
 
     # --- reading ----------------------------------------------------------------------
 
@@ -361,11 +457,50 @@ class Desk:
                 raise ItemNotFoundError()
             return self._body(item)
 
-    def stripped_copy(self, item_ref: str) -> bytes | None:
-        """A metadata-stripped copy of a file item (JPEG, PNG, PDF), or None.
+    def attachment_pieces(self, item_ref: str) -> tuple[int, Iterator[bytes]]:
+        """The decrypted original of an item as its size and its pieces (1 MiB each).
 
-        See :mod:`service.desk.inbox.strip` for exactly what is removed. The original is not
-        touched; the copy is returned, never stored.
+        Only one piece is in memory at a time. The SHA-256 is checked after the last
+        piece: on damage the iterator raises :class:`DeskDamagedError` instead of
+        ending, so whoever streams the file must discard what it got (a download is cut
+        short of its announced length). Each piece takes the desk's lock on its own.
+        """
+        with self._lock:
+            item = cases.item_by_ref(self._store, item_ref)
+            if item is None:
+                raise ItemNotFoundError()
+        return int(item.record["size"]), self._pieces(item)
+
+    def _pieces(self, item: cases.ItemRow) -> Iterator[bytes]:
+        record = item.record
+        digest = hashlib.sha256()
+        size = 0
+        count = int(record["chunks"])
+        for idx in range(count):
+            with self._lock:
+                row = self._store.connection.execute(
+                    "SELECT data FROM item_chunks WHERE item_id = ? AND idx = ?", (item.id, idx)
+                ).fetchone()
+                if row is None:
+                    raise DeskDamagedError()
+                piece = self._store.unseal_bytes(row[0], chunk_context(item.index, idx))
+            digest.update(piece)
+            size += len(piece)
+            if size > record["size"]:
+                raise DeskDamagedError()
+            if idx == count - 1:
+                _check_whole(record, size, digest)  # before the last piece leaves
+            yield piece
+        if count == 0:
+            _check_whole(record, size, digest)
+
+    def stripped_copy(self, item_ref: str) -> bytes | None:
+        """A safe copy of a file item (JPEG, PNG, PDF), or None for another type.
+
+        Made in the cage (:mod:`service.desk.inbox.sandbox`) from the pixels alone: see
+        :mod:`service.desk.inbox.strip` for exactly what survives. The original is not
+        touched; the copy is returned, never stored. Raises :class:`StripError` when no
+        safe copy could be made.
         """
         with self._lock:
             item = cases.item_by_ref(self._store, item_ref)
@@ -373,8 +508,7 @@ class Desk:
                 raise ItemNotFoundError()
             if item.record["type"] != "file":
                 return None
-            data = self._body(item)
-        return strip.stripped(data)
+        return strip.stripped(self._pieces(item), int(item.record["size"]))
 
     # --- triage -----------------------------------------------------------------------
 
@@ -443,7 +577,13 @@ class Desk:
                 raise ReplyKeyUnconfirmedError()
             meta = {"type": "reply", "created": current_week()}
             plaintext = encode_payload_prefix(meta) + reply.encode("utf-8")
-            envelope = seal(plaintext, [bytes.fromhex(case.record["reply_public_key"])])
+            to = [bytes.fromhex(case.record["reply_public_key"])]
+            # Padded to its size class (ENVELOPE-v3.md) so the server's copy does not tell
+            # the reply's length; a reply near the outbox limit stays unpadded (v1) rather
+            # than be refused for its padding.
+            envelope = seal(plaintext, to, padded=True)
+            if len(envelope) > MAX_REPLY_BYTES:
+                envelope = seal(plaintext, to)
             if len(envelope) > MAX_REPLY_BYTES:
                 raise ReplyError()
             body = {"type": "reply", "reply": base64.b64encode(envelope).decode("ascii")}
@@ -513,7 +653,7 @@ class Desk:
 
     def _pending_counts(self) -> dict[int, int]:
         rows = self._store.connection.execute(
-            "SELECT case_id, count(*) FROM outgoing WHERE exported = 0 GROUP BY case_id"
+            "SELECT case_id, count(*) FROM outgoing WHERE exported IN (0, 3) GROUP BY case_id"
         )
         return {case_id: count for case_id, count in rows}
 
@@ -561,6 +701,11 @@ class Desk:
             notes=tuple(notes),
             replies=tuple(replies),
             history=tuple(history),
+            completeness=check_case(
+                [(i.ref, i.record.get("seal")) for i in items if "seal" in i.record],
+                # Imported before this desk knew seals: the case's older items.
+                legacy=sum(1 for i in items if "seal" not in i.record),
+            ),
         )
 
 
@@ -570,6 +715,11 @@ def readable_answers(detail: CaseDetail) -> Reading:
     from service.common.questionnaire.reading import read_answers
 
     return read_answers(detail.questionnaire, detail.answers)
+
+
+def _check_whole(record: dict[str, Any], size: int, digest: Any) -> None:
+    if size != record["size"] or digest.hexdigest() != record["sha256"]:
+        raise DeskDamagedError()
 
 
 def _summary(record: dict[str, Any], pending: int) -> CaseSummary:

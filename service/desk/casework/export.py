@@ -2,9 +2,10 @@
 
 Order of work, so that nothing is lost or sent twice:
 
-1. One transaction queues an ``ack`` record per case for the items imported since the
-   last export (marking them acknowledged-in-a-record), each with the case's next
-   sequence number.
+1. One transaction queues, per case, an ``imported`` record for the items imported
+   since the last export (the server keeps them, sealed, for its retention window) and
+   an ``ack`` record for the items a desk backup now holds (service/desk/store/backup.py: the
+   server may delete them), each with the case's next sequence number.
 2. Every record not yet exported is signed into one outbox (``service.common.contract.outbox``)
    and written durably: temporary file, fsync, rename, fsync of the folder.
 3. Only then one transaction marks those records exported.
@@ -19,12 +20,14 @@ first file. Sequence numbers per case are consecutive from the server's ``status
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import service.common.files as files
 import service.desk.casework.cases as cases
 from service.common.contract.outbox import Record, encode
+from service.desk.casework.resync import PENDING, REFUSED, SENT, outbox_digest
 from service.desk.errors import OutboxPathError
 from service.desk.store.database import Store, context
 from service.desk.store.keys import Keyring
@@ -49,11 +52,14 @@ def export_outbox(store: Store, keyring: Keyring, path: Path) -> ExportReport:
     if not pending:
         return ExportReport(None, 0, 0)
     records = [record for _id, _case, record in pending]
-    files.replace(path, encode(keyring.coalition, records, keyring.signing_seed))
+    data = encode(keyring.coalition, records, keyring.signing_seed)
+    files.replace(path, data)
+    digest = outbox_digest(data)
     touched: dict[int, list[str]] = {}
     with store.transaction() as db:
         db.executemany(
-            "UPDATE outgoing SET exported = 1 WHERE id = ?", [(i,) for i, _c, _r in pending]
+            "UPDATE outgoing SET exported = ?, outbox = ? WHERE id = ?",
+            [(SENT, digest, i) for i, _c, _r in pending],
         )
         for _id, case_id, record in pending:
             touched.setdefault(case_id, []).append(record.type)
@@ -65,22 +71,50 @@ def export_outbox(store: Store, keyring: Keyring, path: Path) -> ExportReport:
 
 def _queue_acks(store: Store) -> None:
     with store.transaction() as db:
-        waiting = db.execute("SELECT DISTINCT case_id FROM items WHERE acked = 0").fetchall()
-        wanted = {case_id for (case_id,) in waiting}
+        new_rows = db.execute("SELECT case_id, id FROM items WHERE acked = 0")
+        imported = {case_id: set(ids) for case_id, ids in _by_case(new_rows)}
+        # An item is released to deletion only once a backup holds it.
+        held = {
+            case_id: set(ids)
+            for case_id, ids in _by_case(
+                db.execute("SELECT case_id, id FROM items WHERE held = 1 AND released = 0")
+            )
+        }
         for case in cases.all_cases(store):
-            if case.id not in wanted:
+            if case.id not in imported and case.id not in held:
                 continue
-            refs = sorted(i.ref for i in cases.items_of(store, case) if not i.acked)
-            cases.add_outgoing(store, case, {"type": "ack", "items": refs})
-            cases.add_entry(store, case, "history", event="acknowledged", count=len(refs))
-            db.execute("UPDATE items SET acked = 1 WHERE case_id = ?", (case.id,))
+            rows = cases.items_of(store, case)
+            new = sorted(i.ref for i in rows if i.id in imported.get(case.id, ()))
+            kept = sorted(i.ref for i in rows if i.id in held.get(case.id, ()))
+            if new:
+                cases.add_outgoing(store, case, {"type": "imported", "items": new})
+                db.execute("UPDATE items SET acked = 1 WHERE case_id = ?", (case.id,))
+            if kept:
+                cases.add_outgoing(store, case, {"type": "ack", "items": kept})
+                cases.add_entry(store, case, "history", event="acknowledged", count=len(kept))
+                db.execute(
+                    "UPDATE items SET released = 1 WHERE case_id = ? AND held = 1", (case.id,)
+                )
+
+
+def _by_case(rows: Iterable[tuple[int, int]]) -> Iterator[tuple[int, list[int]]]:
+    grouped: dict[int, list[int]] = {}
+    for case_id, item_id in rows:
+        grouped.setdefault(case_id, []).append(item_id)
+    yield from grouped.items()
 
 
 def _pending(store: Store, coalition: str) -> list[tuple[int, int, Record]]:
     """Every unexported record, in the order it was made (per case: by sequence)."""
     refs = {case.id: (case.ref, case.index) for case in cases.all_cases(store)}
+    # The case's reply key goes into its signed status and reply records, so the family's
+    # own client can check them end to end (service/common/contract/signed.py).
+    reply_keys = {
+        case.id: str(case.record["reply_public_key"]) for case in cases.all_cases(store)
+    }
     rows = store.connection.execute(
-        "SELECT id, case_id, seq, record FROM outgoing WHERE exported = 0 ORDER BY id"
+        "SELECT id, case_id, seq, record FROM outgoing WHERE exported IN (?, ?) ORDER BY id",
+        (PENDING, REFUSED),
     )
     pending = []
     for row_id, case_id, seq, blob in rows:
@@ -94,6 +128,7 @@ def _pending(store: Store, coalition: str) -> list[tuple[int, int, Record]]:
             status=body.get("status"),
             reply=base64.b64decode(body["reply"]) if body["type"] == "reply" else None,
             items=tuple(body.get("items", ())),
+            key=reply_keys[case_id] if body["type"] in ("status", "reply") else None,
         )
         pending.append((row_id, case_id, record))
     return pending

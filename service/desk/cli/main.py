@@ -7,11 +7,16 @@ Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
     fingerprints             print the desk's key fingerprints again
     passphrase               suggest a 7-word passphrase
     import BUNDLE            import a bundle from the server (via the courier)
+    quarantine [--retry]     the items set aside at import, each with its reason
     list [filters] [--sort]  cases as a table
     show CASE                one case: answers, attachments, messages, notes, history
     set CASE [--status …]    triage: status, priority, assignee, tags, a note
     reply CASE --message-file F   seal a reply to the person who filed
     export --out OUTBOX      write the signed outbox for the courier
+    backup --out FOLDER      write an encrypted backup of the whole desk (store/backup.py)
+    backup verify FILE       open a backup completely, without restoring it
+    restore FILE             rebuild a desk from a backup in a new folder (--dir)
+    recovery --threshold M --shares N   draw N recovery shares, any M open the backups
     outcome add|list|remove  a case's legal path (service/desk/cli/stats.py)
     stats, report            publishable statistics, small counts hidden
 
@@ -19,10 +24,11 @@ The passphrase is asked once per command (twice at ``init``), or read from
 ``ARYZ_DESK_PASSPHRASE`` for scripts and tests. Errors print a fixed sentence and exit 2;
 ``import`` exits 1 when some items could not be imported.
 
-Everything a submitter wrote is untrusted: before it reaches the terminal, control and
-format characters (escape sequences, bidirectional overrides, zero-width characters) are
-shown as ``\\u{…}``, so an answer or a filename cannot rewrite the screen or disguise
-itself.
+Everything a submitter wrote, and everything a server sent, is untrusted: before it
+reaches the terminal (``service.text.for_terminal``), control and format characters
+(escape sequences, bidirectional overrides, zero-width characters) are shown as
+``\\u{…}``, so an answer, a filename or a server's status cannot rewrite the screen or
+disguise itself.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ import argparse
 import getpass
 import os
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +71,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _dir(p)
     p.set_defaults(func=_cmd_fingerprints)
 
+    p = commands.add_parser(
+        "statement", help="sign the statement of current keys and countries for the registry"
+    )
+    _dir(p)
+    p.add_argument("--countries", default="", help="comma-separated codes, e.g. KZ")
+    p.add_argument("--fallback", action="store_true", help="an international fallback")
+    p.add_argument("--epoch", type=int, action="append", help="a key to name (default: newest)")
+    p.set_defaults(func=_cmd_statement)
+
     p = commands.add_parser("passphrase", help="suggest a passphrase of 7 random words")
     p.set_defaults(func=_cmd_passphrase)
 
@@ -73,6 +87,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _dir(p)
     p.add_argument("bundle", type=Path)
     p.set_defaults(func=_cmd_import)
+
+    p = commands.add_parser("quarantine", help="list the items set aside at import")
+    _dir(p)
+    p.add_argument(
+        "--retry",
+        action="store_true",
+        help="first try them again from their sealed copies (after a key rotation)",
+    )
+    p.set_defaults(func=_cmd_quarantine)
 
     p = commands.add_parser("list", help="list cases")
     _dir(p)
@@ -109,7 +132,42 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser("export", help="write the signed outbox for the courier")
     _dir(p)
     p.add_argument("--out", required=True, type=Path, help="a new file, e.g. on the USB stick")
+    p.add_argument(
+        "--again",
+        action="store_true",
+        help="also send again every record of earlier outboxes that has no receipt (one was lost)",
+    )
     p.set_defaults(func=_cmd_export)
+
+    p = commands.add_parser("receipt", help="import the receipts 'aryz courier push' wrote")
+    _dir(p)
+    p.add_argument("receipts", type=Path, nargs="+")
+    p.set_defaults(func=_cmd_receipt)
+
+    p = commands.add_parser("backup", help="write an encrypted backup of the whole desk")
+    p.add_argument("--dir", type=Path, help="the desk folder")
+    p.add_argument("--out", type=Path, help="an existing folder, e.g. on a USB stick")
+    p.set_defaults(func=_cmd_backup)
+    verify = p.add_subparsers(dest="backup_command").add_parser(
+        "verify", help="open a backup completely without restoring it"
+    )
+    verify.add_argument("backup", type=Path)
+    _shares_option(verify)
+    verify.set_defaults(func=_cmd_backup_verify)
+
+    p = commands.add_parser("restore", help="rebuild a desk from a backup in a new folder")
+    _dir(p)
+    p.add_argument("backup", type=Path)
+    _shares_option(p)
+    p.set_defaults(func=_cmd_restore)
+
+    p = commands.add_parser(
+        "recovery", help="draw recovery shares: any M of N open the backups without the passphrase"
+    )
+    _dir(p)
+    p.add_argument("--threshold", type=int, required=True, help="M: how many shares restore")
+    p.add_argument("--shares", type=int, required=True, help="N: how many shares to make")
+    p.set_defaults(func=_cmd_recovery)
 
     from service.desk.cli.stats import register as register_stats  # outcome, stats, report
 
@@ -118,6 +176,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from service.desk.web.cli import register as register_web  # ``aryz desk web``
 
     register_web(commands)
+
+
+def _shares_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--recovery-shares",
+        action="store_true",
+        help="open with recovery shares (typed or piped one per line) instead of the passphrase",
+    )
 
 
 def _dir(parser: argparse.ArgumentParser) -> None:
@@ -138,15 +204,10 @@ def _warn(text: str) -> None:
 
 
 def safe(text: str, *, multiline: bool = False) -> str:
-    """Make untrusted text harmless on a terminal (see the module docstring)."""
-    out = []
-    for ch in text:
-        shown = ch == "\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
-        if shown or (multiline and ch == "\n"):
-            out.append(ch)
-        else:
-            out.append(f"\\u{{{ord(ch):04X}}}")
-    return "".join(out)
+    """Make untrusted text harmless on a terminal (service.text.for_terminal)."""
+    from service.text import for_terminal
+
+    return for_terminal(text, multiline=multiline)
 
 
 def _weak_kdf_warning(what: str) -> None:
@@ -227,6 +288,9 @@ def _cmd_init(args: argparse.Namespace) -> int:
     _say("     then DELETE it from this desk. The desk does not need it, and a seized desk")
     _say("     should not let anyone fetch bundles from the server.")
     _say("  3. Keep the passphrase on paper in a safe place. It cannot be recovered.")
+    _say(f"  4. Draw recovery shares now: aryz desk recovery --dir {args.dir} --threshold 2")
+    _say("     --shares 3 (any 2 of 3 paper shares restore the desk's backups without the")
+    _say("     passphrase), and back the desk up after every import: aryz desk backup.")
     return 0
 
 
@@ -269,6 +333,25 @@ def _print_fingerprints(public: PublicKeys) -> None:
     _say()
 
 
+def _cmd_statement(args: argparse.Namespace) -> int:
+    from service.desk.store.keys import fingerprint_lines
+    from service.desk.store.statement import write_statement
+
+    written = write_statement(
+        args.dir, _passphrase(), args.countries.split(","), args.fallback, args.epoch
+    )
+    statement = written.statement
+    _say(f"Key statement {statement.serial} signed for coalition {statement.coalition}:")
+    _say(f"  countries: {', '.join(statement.countries) or '(none)'}")
+    for epoch, public in statement.keys:
+        _say(f"  decryption key, epoch {epoch}:")
+        for line in fingerprint_lines(public):
+            _say(f"      {line}")
+    _say(f"Give {written.path} to the server operator: the line goes into the coalition's")
+    _say("registry entry. People's clients check it against your signing-key fingerprint.")
+    return 0
+
+
 def _cmd_passphrase(_args: argparse.Namespace) -> int:
     from service.common.passphrase import suggest
 
@@ -291,6 +374,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     with desk:
         report = desk.import_bundle(args.bundle, progress)
+        _backup_reminder(desk)
     _say(
         f"{report.imported} new items imported, {report.skipped} already on this desk, "
         f"{len(report.problems)} could not be imported."
@@ -302,15 +386,178 @@ def _cmd_import(args: argparse.Namespace) -> int:
     _warn(f"WARNING: {len(report.problems)} items were NOT imported:")
     for problem in report.problems:
         kept = "kept in quarantine" if problem.quarantined else "nothing to keep"
-        _warn(f"  item {problem.item_prefix}…: {problem.reason} ({kept})")
-    _warn(f"Their sealed bytes are in {desk.quarantine}. They were not acknowledged, so the")
-    _warn("server keeps them: import a fresh copy of the bundle later.")
+        told = "; the server is told to drop it" if problem.acknowledged else ""
+        _warn(f"  item {safe(problem.item_prefix)}…: {problem.reason} ({kept}{told})")
+    _warn(f"Their sealed bytes are in {desk.quarantine}; 'aryz desk quarantine' lists them.")
+    if any(not p.acknowledged for p in report.problems):
+        _warn("Those the server is not told to drop stay on the server: import a fresh copy")
+        _warn("of the bundle later.")
+    if any(p.acknowledged for p in report.problems):
+        _warn("The others were malformed, altered or over a limit as they arrived: the next")
+        _warn("'aryz desk export' tells the server to drop them, so they stop coming back.")
     return 1
+
+
+def _cmd_quarantine(args: argparse.Namespace) -> int:
+    with _open(args) as desk:
+        if args.retry:
+            retried = desk.retry_quarantine()
+            _say(f"{retried.imported} of {retried.listed} items in quarantine imported now.")
+        held = desk.quarantined()
+    for q in held:
+        told = "server told to drop it" if q.acknowledged else "kept on the server"
+        kept = "sealed bytes kept" if q.kept else "no bytes kept"
+        _say(f"item {safe(q.item)}  case {safe(q.case[:12])}  {safe(q.date)}")
+        _say(f"    {q.reason} ({told}; {kept})")
+    _say(f"{len(held)} items in quarantine" + (f", in {desk.quarantine}" if held else ""))
+    return 0
+
+
+# --- backups --------------------------------------------------------------------------
+
+
+def _backup_reminder(desk: Desk) -> None:
+    """One line when a report was imported after the last backup."""
+    state = desk.backup_state()
+    if state.reminder:
+        last = state.last_date or "never"
+        _warn(
+            f"BACKUP: {state.not_held} imported items are in no backup yet (last backup: "
+            f"{last}). Run 'aryz desk backup --dir {desk.directory} --out FOLDER'."
+        )
+
+
+def _cmd_backup(args: argparse.Namespace) -> int:
+    if args.dir is None or args.out is None:
+        from service.desk.errors import DeskSetupError
+
+        raise DeskSetupError("Give the desk folder (--dir) and the backup folder (--out).")
+    with _open(args) as desk:
+        report = desk.backup(args.out)
+        state = desk.backup_state()
+    _say(
+        f"Backup written: {report.path} ({report.size} bytes; {report.cases} cases, "
+        f"{report.items} items)."
+    )
+    if report.recovery:
+        _say("It opens with the passphrase, or with the recovery shares.")
+    else:
+        _say("It opens with the passphrase only (no recovery shares drawn yet:")
+        _say("see 'aryz desk recovery').")
+    if state.not_held == 0:
+        _say("The next outbox tells the server it may delete the items this backup holds.")
+    _say("Check it with 'aryz desk backup verify FILE', and keep the stick apart from the desk.")
+    return 0
+
+
+def _opening(args: argparse.Namespace) -> Any:
+    from service.desk.store.backup import Opening
+    from service.desk.store.recovery import combine
+
+    if args.recovery_shares:
+        return Opening(recovery_key=combine(_read_shares()))
+    return Opening(passphrase=_passphrase())
+
+
+def _read_shares() -> list[str]:
+    """Recovery shares, one per line: as many as the first share says are needed."""
+    from service.desk.store.recovery import RecoverySharesError, threshold_of
+
+    interactive = sys.stdin.isatty()
+    shares: list[str] = []
+    needed = 1
+    while len(shares) < needed:
+        if interactive:
+            _warn(f"Recovery share {len(shares) + 1} (20 words, then Enter):")
+        line = sys.stdin.readline()
+        if not line:
+            raise RecoverySharesError()
+        if not line.strip():
+            continue
+        shares.append(line)
+        if len(shares) == 1:
+            needed = threshold_of(line)
+    return shares
+
+
+def _cmd_backup_verify(args: argparse.Namespace) -> int:
+    from service.desk.store.backup import verify_backup
+
+    report = verify_backup(args.backup, _opening(args))
+    _say(
+        f"The backup is whole and authentic: coalition {report.coalition}, made "
+        f"{report.created}, {report.cases} cases, {report.items} items."
+    )
+    opens = "the passphrase or the recovery shares" if report.recovery else "the passphrase"
+    _say(f"It opens with {opens}.")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from service.common.passphrase import check_strength
+    from service.desk.store.backup import restore_backup
+
+    def new_passphrase() -> str:
+        _warn("The shares fit. Choose a new passphrase for the restored desk.")
+        chosen = _new_passphrase()
+        check_strength(chosen)
+        return chosen
+
+    report = restore_backup(args.backup, args.dir, _opening(args), new_passphrase)
+    _say(
+        f"Desk restored in {report.directory}: coalition {report.coalition}, backup of "
+        f"{report.created}, {report.cases} cases, {report.items} items."
+    )
+    _say("Next steps:")
+    _say("  1. On the courier machine: aryz courier pull --sync … and import that bundle here.")
+    _say("     The server still keeps every report that no backup held, so the reports")
+    _say("     received since this backup return; --sync brings each case's last applied")
+    _say("     record number, so this desk continues every case where the server is.")
+    _say("  2. Make a backup, then export and push as usual; import the receipt here.")
+    return 0
+
+
+def _cmd_recovery(args: argparse.Namespace) -> int:
+    from service.desk.store.recovery import check_counts
+
+    check_counts(args.threshold, args.shares)
+    with _open(args) as desk:
+        shares = desk.draw_recovery_shares(args.threshold, args.shares)
+    _say(
+        f"{args.shares} recovery shares. Any {args.threshold} of them open this desk's "
+        "backups without the passphrase; fewer reveal nothing."
+    )
+    _say("Write each share on paper, give each to a different trusted person, and")
+    _say("never keep two together. They are shown once and not stored anywhere.")
+    for number, share in enumerate(shares, start=1):
+        words = share.split()
+        _say()
+        _say(f"Share {number} of {args.shares}:")
+        for start in range(0, len(words), 5):
+            _say("    " + " ".join(words[start : start + 5]))
+    _say()
+    _say("Backups written from now on open with these shares. Write a backup now.")
+    return 0
+
+
+def _cmd_receipt(args: argparse.Namespace) -> int:
+    with _open(args) as desk:
+        for path in args.receipts:
+            report = desk.import_receipt(path)
+            _say(
+                f"{path.name}: {report.applied} records applied on the server, "
+                f"{report.resend} to send again, {report.renumbered} renumbered."
+            )
+            if not report.known:
+                _say("  (an outbox this desk did not write: only the server's numbers were used)")
+    return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     desk = _open(args)
     with desk:
+        if args.again:
+            _say(f"{desk.send_again()} records without a receipt are sent again.")
         report = desk.export_outbox(args.out)
     if report.path is None:
         _say("Nothing to send: no status changes, replies or new imports since the last export.")
@@ -335,6 +582,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
     )
     with _open(args) as desk:
         summaries = desk.list_cases(filters, args.sort)
+        _backup_reminder(desk)
     rows = [("CASE", "RECEIVED", "COUNTRY", "STATUS", "PRIORITY", "ITEMS", "DETAINED")]
     for s in summaries:
         rows.append(
@@ -350,7 +598,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        _say("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        _say(safe("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()))
     _say(f"{len(summaries)} cases")
     return 0
 
@@ -360,18 +608,25 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
     with _open(args) as desk:
         detail = desk.get_case(args.case)
+        records = desk.records(args.case)
     s = detail.summary
-    _say(f"Case {s.ref}")
-    _say(f"  status      {s.status}   (server: {detail.server_status})")
-    _say(f"  priority    {s.priority}")
+    _say(f"Case {safe(s.ref)}")
+    # The server's status comes from a bundle manifest: a server may be hostile (F-10).
+    _say(f"  status      {safe(s.status)}   (server: {safe(str(detail.server_status))})")
+    _say(f"  priority    {safe(s.priority)}")
     _say(f"  assignee    {safe(s.assignee or '-')}")
     _say(f"  tags        {safe(', '.join(s.tags) or '-')}")
     _say(
-        f"  received    {s.received_week or '-'}   country {s.country or '-'}   "
-        f"language {s.language or '-'}"
+        f"  received    {safe(s.received_week or '-')}   country {safe(s.country or '-')}   "
+        f"language {safe(s.language or '-')}"
     )
     confirmed = "confirmed by a sealed item" if detail.reply_key_confirmed else "NOT confirmed"
     _say(f"  reply key   {confirmed}")
+    if detail.completeness is not None:
+        from service.desk.casework.completeness import summary_lines
+
+        for number, line in enumerate(summary_lines(detail.completeness)):
+            _say(f"  {'items' if number == 0 else '':<12}{line}")
     if s.pending:
         _say(f"  waiting     {s.pending} records for the next outbox")
     reading = readable_answers(detail)
@@ -400,8 +655,11 @@ def _cmd_show(args: argparse.Namespace) -> int:
         [
             (
                 safe(i.name or "(no name)"),
-                f"{i.size} bytes   sha256 {i.sha256}\n"
-                f"item {i.ref}   sent {i.created or '-'}   imported {i.imported}",
+                safe(
+                    f"{i.size} bytes   sha256 {i.sha256}\n"
+                    f"item {i.ref}   sent {i.created or '-'}   imported {i.imported}",
+                    multiline=True,
+                ),
             )
             for i in detail.items
             if i.type == "file"
@@ -409,7 +667,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
     )
     _section(
         "Messages",
-        [(m.created or "-", safe(m.text, multiline=True)) for m in detail.messages],
+        [(safe(m.created or "-"), safe(m.text, multiline=True)) for m in detail.messages],
     )
     _section(
         "Replies",
@@ -422,6 +680,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
         ],
     )
     _section("Notes", [(n.date, safe(n.text, multiline=True)) for n in detail.notes])
+    _section("Outbox records", [(f"{r.seq:>4}  {r.type:<9} {r.state}", "") for r in records])
     _section(
         "History",
         [(f"{e.date}  {safe(_describe(e.event, e.details))}", "") for e in detail.history],
@@ -460,6 +719,9 @@ def _describe(event: str, details: dict[str, Any]) -> str:
         return f"outbox written ({', '.join(str(t) for t in details.get('types', []))})"
     if event == "first_imported":
         return "first imported on this desk"
+    if event == "quarantined":
+        told = "acknowledged to the server" if details.get("acknowledged") else "kept on the server"
+        return f"item {str(details.get('item'))[:8]}… quarantined ({details.get('reason')}; {told})"
     return event
 
 

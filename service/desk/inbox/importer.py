@@ -2,47 +2,58 @@
 
 Rules, each for a reason:
 
-- A bundle for another coalition is refused before anything is written.
+- A bundle for another coalition is refused before anything is written, and so is a
+  manifest that breaks any rule of EXCHANGE-v1.md §2 (numbers out of range included).
 - Each item is one transaction: its row, its body and its case's updated counts commit
   together or not at all. An item already on the desk (same reference) is skipped, so
   importing the same bundle twice, or a bundle overlapping an earlier one, is harmless.
-- A bad item does not stop the others. It is reported (a prefix of its reference and a
-  fixed reason), its sealed bytes are kept in ``quarantine/<item ref>.bin`` — ciphertext,
-  never plaintext — and it is not acknowledged, so the server keeps it for a fresh copy.
+- **Quarantine, never stop.** Anything that goes wrong with one item — damage, a key the
+  desk lacks, a malformed payload, a limit, a failing store, even a bug of this desk
+  (any exception) — sets that one item aside with a fixed reason and the import goes
+  on. Only a full disk stops it (:class:`DiskFullError`; the item in progress is rolled
+  back, everything before stays, importing again completes it). A set-aside item's
+  sealed bytes are kept in ``quarantine/<item ref>.bin`` — ciphertext, never plaintext —
+  and a ``quarantined`` history entry on its case records the reason.
+- A quarantined item whose bytes arrived exactly as listed and whose fault is its own
+  (it is altered, malformed, over a limit, or names another case) is acknowledged to
+  the server with a ``quarantine`` record in the next outbox: the server drops it and it
+  stops coming back (before, one poison item blocked every later import, F-01).
+  Transport damage, a missing key, a failing store and a desk bug are not acknowledged:
+  the server keeps the item and the next bundle brings it again.
+- Items stream: an item is read, hashed, decrypted and stored in pieces of about 1 MiB,
+  so memory does not grow with the size of an attachment.
 - An item whose sealed metadata names another reply key than its case is treated as
   damaged: the server cannot read items, but it could move one into another case or
   swap a case's reply key to read the replies. A case's reply key is pinned by the first
   bundle that lists it and counts as confirmed once a sealed item names it.
-- Running out of disk stops the import with :class:`DiskFullError`; the item in progress
-  is rolled back and everything before it stays. Importing the bundle again completes it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
-import json
+import os
 import re
-from collections.abc import Callable, Iterator
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import service.common.files as files
 import service.desk.casework.cases as cases
+import service.desk.casework.completeness as completeness
+import service.desk.casework.resync as resync
 from service.common.clock import current_week
-from service.common.contract.bundle import (
-    BundleError,
-    BundleItem,
-    ItemRead,
-    Manifest,
-    read_items,
-    read_manifest,
-)
+from service.common.contract.bundle import BundleItem, Manifest, read_manifest
+from service.common.crypto import strictjson
 from service.common.crypto.envelope import Opener
+from service.common.crypto.keys import BoxKeyPair
 from service.common.crypto.payload import PayloadReader
 from service.common.errors import EnvelopeError, EnvelopeKeyError
 from service.common.questionnaire.istanbul import SITUATION_AS_DETAINED
-from service.desk.errors import ForeignBundleError
+from service.desk.errors import DeskStoreError, DiskFullError, ForeignBundleError
 from service.desk.store.database import CHUNK_SIZE, Store, context
 from service.desk.store.keys import Keyring
 
@@ -52,6 +63,17 @@ _FEED = 1 << 20
 _WEEK = re.compile(r"^[0-9]{4}-W[0-9]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")
+_ISO_WEEK = re.compile(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])")
+_KEY_HEX = re.compile(r"[0-9a-f]{64}")
+
+# Limits on what a desk reads into memory from one item (ENVELOPE-v1.md §8.3). A file's
+# body is never read: it streams into the store whatever its size.
+MAX_ANSWERS_BYTES = 4 << 20
+ANSWERS_LIMITS = strictjson.Limits(
+    max_bytes=MAX_ANSWERS_BYTES, max_depth=8, max_values=100_000, max_string=1 << 20
+)
+MAX_MESSAGE_BYTES = 1 << 20
+MAX_TEXT_META = 1024  # characters of a file's name or media type
 
 # Fixed reasons, shown to staff next to the item's reference prefix.
 MISSING = "missing: the bundle ends before it"
@@ -60,6 +82,34 @@ NOT_OURS = "cannot be opened with this desk's keys"
 ALTERED = "fails authentication: altered or damaged"
 WRONG_CASE = "its sealed case key differs from its case's: moved or tampered with"
 UNREADABLE = "its content is not in a form the desk can read"
+MALFORMED = (
+    "it opens with this desk's key, but its sender wrote it wrongly: malformed, "
+    "not altered on the way"
+)
+TOO_LARGE = (
+    "it is over the desk's limits for its kind: size, nesting depth, number of values "
+    "or length of a text"
+)
+STORE_FAILED = "the desk could not save it; the server keeps it"
+DESK_FAULT = "the desk failed while reading it: a fault of the desk; the server keeps it"
+
+# Stable codes, as kept in a case's history (the texts above may be reworded).
+REASONS = {
+    "missing": MISSING,
+    "checksum": CHECKSUM,
+    "not_ours": NOT_OURS,
+    "altered": ALTERED,
+    "wrong_case": WRONG_CASE,
+    "unreadable": UNREADABLE,
+    "malformed": MALFORMED,
+    "too_large": TOO_LARGE,
+    "store_failed": STORE_FAILED,
+    "desk_fault": DESK_FAULT,
+}
+_CODES = {text: code for code, text in REASONS.items()}
+# The item's own fault, shown by bytes that arrived exactly as listed: acknowledged as
+# quarantined, so the server drops it. Everything else stays on the server.
+ACKNOWLEDGED_REASONS = frozenset({ALTERED, WRONG_CASE, UNREADABLE, MALFORMED, TOO_LARGE})
 
 Progress = Callable[[int, int], None]
 
@@ -71,6 +121,8 @@ class ItemProblem:
     item_prefix: str
     reason: str
     quarantined: bool
+    # A ``quarantine`` record for the server waits in the next outbox.
+    acknowledged: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,12 +135,15 @@ class ImportReport:
     extra_data: bool = False
 
 
-class _Corrupt(Exception):
+class ItemRefused(Exception):
     """An item that cannot be imported; ``reason`` is one of the fixed reasons above."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+_Corrupt = ItemRefused  # the name older code and tests know
 
 
 def import_bundle(
@@ -104,43 +159,70 @@ def import_bundle(
         raise ForeignBundleError()
     offsets = _offsets(manifest, bundle.tell())
     conflicting = _record_cases(store, manifest)
+    held = {q.item: q for q in quarantined_items(store, None)}
+    # Items already acknowledged as quarantined: a later bundle may list one again (if the
+    # outbox has not reached the server yet); it is skipped.
+    acknowledged = {ref for ref, q in held.items() if q.acknowledged}
     total, imported, skipped = len(manifest.items), 0, 0
     problems: list[ItemProblem] = []
     if progress:
         progress(0, total)
-    reads = read_items(bundle, manifest)
-    extra_data = False
-    for done, read in enumerate(_until_extra(reads), start=1):
-        if read is None:
-            extra_data = True
-            break
-        entry = read.entry
-        if cases.item_known(store, entry.item):
+    missing = False
+    for done, entry in enumerate(manifest.items, start=1):
+        if cases.item_known(store, entry.item) or entry.item in acknowledged:
             skipped += 1
+        elif missing:
+            problems.append(ItemProblem(entry.item[:REF_PREFIX], MISSING, False))
         else:
+            refused: str | None = None
             try:
-                if read.data is None:
-                    raise _Corrupt(MISSING if read.problem == "truncated" else CHECKSUM)
                 if entry.case in conflicting:
-                    raise _Corrupt(WRONG_CASE)
-                _import_item(store, keyring, entry, read.data)
+                    raise ItemRefused(WRONG_CASE)
+                source = _Source(bundle, offsets[entry.item], entry.size)
+                _import_item(store, keyring, entry, source)
                 imported += 1
-            except _Corrupt as bad:
-                raw = read.data if read.data is not None else _raw(bundle, offsets, entry)
-                problems.append(_quarantine(directory, entry, raw, bad.reason))
+                _forget_sealed_copy(directory, entry.item)
+            except DiskFullError:
+                raise
+            except ItemRefused as bad:
+                refused = bad.reason
+                missing = refused == MISSING
+            except DeskStoreError:
+                refused = STORE_FAILED
+            except Exception:  # noqa: BLE001 - quarantine, never stop (F-01)
+                # RecursionError and MemoryError included: one item must never end the
+                # import, whatever it does to the code that reads it.
+                refused = DESK_FAULT
+            if refused is not None:
+                where = (bundle, offsets[entry.item])
+                problems.append(_set_aside(store, directory, where, entry, refused, held))
         if progress:
             progress(done, total)
+    end = offsets[manifest.items[-1].item] + manifest.items[-1].size if manifest.items else 0
+    extra_data = bool(manifest.items) and not missing and _more_after(bundle, end)
     return ImportReport(total, imported, skipped, tuple(problems), extra_data)
 
 
-def _until_extra(reads: Iterator[ItemRead]) -> Iterator[ItemRead | None]:
-    """The items, then None if read_items found data after the last one."""
-    try:
-        yield from reads
-    except BundleError:
-        # read_items raises only this, and only after the last item: the items before
-        # are whole, checked and already committed.
-        yield None
+def _more_after(bundle: BinaryIO, end: int) -> bool:
+    bundle.seek(end)
+    return bool(bundle.read(1))
+
+
+class _Source:
+    """One item's bytes in the bundle, read in pieces; a short read is MISSING."""
+
+    def __init__(self, bundle: BinaryIO, offset: int, size: int) -> None:
+        self._bundle, self._offset, self._size = bundle, offset, size
+
+    def pieces(self) -> Iterator[bytes]:
+        self._bundle.seek(self._offset)
+        left = self._size
+        while left:
+            piece = self._bundle.read(min(_FEED, left))
+            if not piece:
+                raise ItemRefused(MISSING)
+            left -= len(piece)
+            yield piece
 
 
 def _offsets(manifest: Manifest, start: int) -> dict[str, int]:
@@ -155,9 +237,12 @@ def _record_cases(store: Store, manifest: Manifest) -> set[str]:
     """Add new cases and update known ones; return the refs whose reply key changed."""
     conflicting = set()
     week = current_week()
+    with_items = {entry.case for entry in manifest.items}
     with store.transaction():
         for listed in manifest.cases:
             case = cases.case_by_ref(store, listed.case)
+            if case is None and listed.case not in with_items:
+                continue  # a sync bundle's number for a case this desk never had
             if case is None:
                 case = cases.insert_case(store, cases.new_case_record(listed, week))
                 cases.add_entry(store, case, "history", event="first_imported")
@@ -169,35 +254,40 @@ def _record_cases(store: Store, manifest: Manifest) -> set[str]:
             case.record["server_seq"] = listed.status_seq
             # Never go back: our own records may be ahead of what the server applied.
             case.record["last_seq"] = max(int(case.record["last_seq"]), listed.status_seq)
+            resync.learn(store, case, listed.status_seq)  # records applied, restored desk
             cases.save_case(store, case)
     return conflicting
 
 
-def _import_item(store: Store, keyring: Keyring, entry: BundleItem, data: bytes) -> None:
+def _import_item(store: Store, keyring: Keyring, entry: BundleItem, source: _Source) -> None:
     item_index = store.ref_index("item", entry.item)
     with store.transaction() as db:
         case = cases.case_by_ref(store, entry.case)
         if case is None:  # _record_cases committed it; only a bug gets here
-            raise _Corrupt(UNREADABLE)
+            raise ItemRefused(DESK_FAULT)
         cursor = db.execute(
             "INSERT INTO items (case_id, ref_index, record) VALUES (?, ?, ?)",
             (case.id, item_index, b""),
         )
         item_id = cursor.lastrowid or 0
         body = _BodyWriter(store, item_id, item_index)
-        meta = _decrypt_into(keyring, data, body)
-        kind = meta.get("type")
-        if kind not in cases.ITEM_TYPES:
-            raise _Corrupt(UNREADABLE)
+        envelope = hashlib.sha256()
+        head = bytearray()  # the envelope's header, for the item's seal
+        meta = open_item(keyring.decryption_keys, _hashed(source.pieces(), envelope, head), body)
+        body.finish()
+        if envelope.hexdigest() != entry.sha256:
+            # Authentic, yet not the bytes the manifest lists: kept aside, not trusted.
+            raise ItemRefused(CHECKSUM)
+        kind = str(meta["type"])
         claimed = meta.get("case_public_key")
         if claimed is not None:
             # The pinned key equals this manifest's (cases whose key changed never get
             # here), so this is the manifest check and the pin in one.
             if claimed != case.record["reply_public_key"]:
-                raise _Corrupt(WRONG_CASE)
+                raise ItemRefused(WRONG_CASE)
             case.record["key_confirmed"] = True
         created = meta.get("created")
-        record = {
+        record: dict[str, Any] = {
             "ref": entry.item,
             "case": entry.case,
             "type": kind,
@@ -209,9 +299,11 @@ def _import_item(store: Store, keyring: Keyring, entry: BundleItem, data: bytes)
             "envelope_size": entry.size,
             "envelope_sha256": entry.sha256,
             "imported": cases.today(),
+            # Its signed place in the case, checked against the others when shown.
+            "seal": completeness.seal_record(meta, bytes(head)),
         }
         if kind == "answers":
-            answers = _read_answers(b"".join(store.read_chunks(item_id, item_index, body.chunks)))
+            answers = read_answers(bytes(body.kept))
             _note_answers(case.record, answers, meta, record["created"])
         elif case.record["received_week"] is None:
             case.record["received_week"] = record["created"]
@@ -223,19 +315,109 @@ def _import_item(store: Store, keyring: Keyring, entry: BundleItem, data: bytes)
         cases.save_case(store, case)
 
 
-class _BodyWriter:
-    """Cut an item's body into stored chunks as it is decrypted; hash it on the way."""
+def _hashed(pieces: Iterable[bytes], digest: Any, head: bytearray) -> Iterator[bytes]:
+    """The pieces as they come, hashed into ``digest``; their first bytes kept in ``head``."""
+    for piece in pieces:
+        digest.update(piece)
+        if len(head) < completeness.HEADER_PREFIX:
+            head.extend(piece[: completeness.HEADER_PREFIX - len(head)])
+        yield piece
 
-    def __init__(self, store: Store, item_id: int, item_index: bytes) -> None:
-        self._store, self._item_id, self._index = store, item_id, item_index
-        self._buffer = bytearray()
+
+# --- reading one sealed item (shared with ``aryz demo-read``) ----------------------------
+
+
+class BodySink:
+    """Where :func:`open_item` puts an item's body: ``start`` once the metadata is read
+    and checked, then ``add`` for every piece. This base keeps nothing but the size and
+    the SHA-256, plus a bounded copy of an answers or message body (``kept``)."""
+
+    def __init__(self) -> None:
         self.size = 0
-        self.chunks = 0
         self.digest = hashlib.sha256()
+        self.kept = bytearray()
+        self._keep = 0
+
+    def start(self, meta: dict[str, Any]) -> None:
+        kind = meta["type"]
+        self._keep = (
+            MAX_ANSWERS_BYTES
+            if kind == "answers"
+            else MAX_MESSAGE_BYTES
+            if kind == "message"
+            else 0
+        )
 
     def add(self, data: bytes) -> None:
         self.size += len(data)
         self.digest.update(data)
+        if self._keep:
+            if len(self.kept) + len(data) > self._keep:
+                raise ItemRefused(TOO_LARGE)  # stop decrypting: it is refused anyway
+            self.kept += data
+
+
+def open_item(
+    keys: Sequence[BoxKeyPair], pieces: Iterable[bytes], sink: BodySink
+) -> dict[str, Any]:
+    """Open one sealed item from its ``pieces``; stream its body into ``sink``.
+
+    Returns the checked metadata (:func:`check_meta`). Raises :class:`ItemRefused` with
+    the reason that fits: an envelope fault (NOT_OURS, ALTERED) is told apart from a
+    payload its sender wrote wrongly (MALFORMED), which authenticated (D4). A message
+    body must be UTF-8 text. What reaches ``sink`` before the end is provisional.
+    """
+    opener = Opener(keys)
+    reader = PayloadReader()
+    started = False
+
+    def take(plain: bytes) -> None:
+        nonlocal started
+        try:
+            data = reader.feed(plain)
+        except EnvelopeError:
+            raise ItemRefused(MALFORMED) from None
+        if reader.meta is not None and not started:
+            sink.start(check_meta(reader.meta))
+            started = True
+        if data:
+            sink.add(data)
+
+    try:
+        for piece in pieces:
+            take(opener.feed(piece))
+        take(opener.close())
+    except EnvelopeKeyError:
+        raise ItemRefused(NOT_OURS) from None
+    except EnvelopeError:
+        # Only the opener raises these here (take() turns the reader's into MALFORMED).
+        raise ItemRefused(ALTERED) from None
+    try:
+        reader.close()
+    except EnvelopeError:
+        raise ItemRefused(MALFORMED) from None  # authentic, but ends inside its metadata
+    meta = check_meta(reader.meta or {})
+    if not started:
+        sink.start(meta)
+    if meta["type"] == "message":
+        try:
+            bytes(sink.kept).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ItemRefused(MALFORMED) from None
+    return meta
+
+
+class _BodyWriter(BodySink):
+    """Cut an item's body into stored chunks as it is decrypted; hash it on the way."""
+
+    def __init__(self, store: Store, item_id: int, item_index: bytes) -> None:
+        super().__init__()
+        self._store, self._item_id, self._index = store, item_id, item_index
+        self._buffer = bytearray()
+        self.chunks = 0
+
+    def add(self, data: bytes) -> None:
+        super().add(data)
         self._buffer += data
         while len(self._buffer) >= CHUNK_SIZE:
             self._write(bytes(self._buffer[:CHUNK_SIZE]))
@@ -251,42 +433,47 @@ class _BodyWriter:
         self.chunks += 1
 
 
-def _decrypt_into(keyring: Keyring, data: bytes, body: _BodyWriter) -> dict[str, Any]:
-    """Open the envelope, split the payload, stream the body into ``body``; return meta.
+def check_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The rules of ENVELOPE-v1.md §8.2 for the keys a desk reads.
 
-    What reaches ``body`` before the end is provisional; the caller's transaction rolls
-    it back if the envelope turns out to be truncated or altered.
+    ``type`` must be answers, file or message (anything else: UNREADABLE); ``created``
+    an ISO week; ``case_public_key`` 64 lowercase hex digits; ``name`` and
+    ``media_type`` strings of at most 1024 characters; ``questionnaire`` an object.
+    Other keys are kept as they are and never interpreted.
     """
-    opener = Opener(keyring.decryption_keys)
-    reader = PayloadReader()
+    if meta.get("type") not in cases.ITEM_TYPES:
+        raise ItemRefused(UNREADABLE)
+    # A key that is present must have its form; null is not an ISO week, a key or a name.
+    if "created" in meta and not _matches(meta["created"], _ISO_WEEK):
+        raise ItemRefused(MALFORMED)
+    if "case_public_key" in meta and not _matches(meta["case_public_key"], _KEY_HEX):
+        raise ItemRefused(MALFORMED)
+    for name in ("name", "media_type"):
+        value = meta.get(name, "")
+        if not (isinstance(value, str) and len(value) <= MAX_TEXT_META):
+            raise ItemRefused(MALFORMED)
+    if "questionnaire" in meta and not isinstance(meta["questionnaire"], dict):
+        raise ItemRefused(MALFORMED)
+    return meta
+
+
+def _matches(value: object, pattern: re.Pattern[str]) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
+
+
+def read_answers(raw: bytes) -> dict[str, Any]:
+    """An answers body (ENVELOPE-v1.md §8.3): strict JSON within ANSWERS_LIMITS, an
+    object whose ``answers`` is an object of answer shapes."""
     try:
-        for piece in _pieces(data):
-            body.add(reader.feed(opener.feed(piece)))
-        body.add(reader.feed(opener.close()))
-        reader.close()
-    except EnvelopeKeyError:
-        raise _Corrupt(NOT_OURS) from None
-    except EnvelopeError:
-        raise _Corrupt(ALTERED) from None
-    body.finish()
-    return reader.meta or {}
-
-
-def _pieces(data: bytes) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(data), _FEED):
-        yield bytes(view[start : start + _FEED])
-
-
-def _read_answers(raw: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _Corrupt(UNREADABLE) from None
+        data = strictjson.loads(raw, ANSWERS_LIMITS)
+    except strictjson.JsonLimitError:
+        raise ItemRefused(TOO_LARGE) from None
+    except ValueError:
+        raise ItemRefused(UNREADABLE) from None
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
-        raise _Corrupt(UNREADABLE)
+        raise ItemRefused(UNREADABLE)
     if not all(_answer_shape(v) for v in data["answers"].values()):
-        raise _Corrupt(UNREADABLE)
+        raise ItemRefused(UNREADABLE)
     return data
 
 
@@ -335,25 +522,181 @@ def _detained(answers: dict[str, Any]) -> str | None:
     return None
 
 
-def _raw(bundle: BinaryIO, offsets: dict[str, int], entry: BundleItem) -> bytes:
-    """Re-read an item's bytes from the bundle (read_items drops a damaged item's data)."""
-    position = bundle.tell()
+# --- quarantine ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuarantinedItem:
+    """An item set aside on this desk, as ``aryz desk quarantine`` and the web desk list
+    it. ``acknowledged``: a ``quarantine`` record tells (or told) the server to drop it;
+    otherwise the server keeps it and a later bundle brings it again. ``kept``: its
+    sealed bytes are in the quarantine folder."""
+
+    item: str
+    case: str
+    reason: str
+    acknowledged: bool
+    date: str
+    kept: bool
+
+
+def quarantined_items(store: Store, directory: Path | None) -> list[QuarantinedItem]:
+    """Every item in quarantine (the latest reason of each), unless it imported later.
+
+    ``directory`` is the desk folder, to say whether the sealed bytes are kept (None:
+    not asked, ``kept`` is False)."""
+    latest: dict[str, QuarantinedItem] = {}
+    for case in cases.all_cases(store):
+        for entry in cases.entries_of(store, case):
+            if entry.get("kind") != "history" or entry.get("event") != "quarantined":
+                continue
+            item = str(entry.get("item"))
+            latest[item] = QuarantinedItem(
+                item=item,
+                case=case.ref,
+                reason=REASONS.get(str(entry.get("reason")), UNREADABLE),
+                acknowledged=bool(entry.get("acknowledged")),
+                date=str(entry.get("date")),
+                kept=directory is not None
+                and (directory / QUARANTINE_DIR / f"{item}.bin").is_file(),
+            )
+    return [q for q in latest.values() if not cases.item_known(store, q.item)]
+
+
+def _set_aside(
+    store: Store,
+    directory: Path,
+    where: tuple[BinaryIO, int],
+    entry: BundleItem,
+    reason: str,
+    held: dict[str, QuarantinedItem],
+) -> ItemProblem:
+    """Keep the item's sealed bytes, record why, and acknowledge it if it is its fault.
+
+    An item set aside again for the reason already recorded (a damaged bundle imported
+    twice) adds nothing to its case's history."""
+    kept, intact = _keep_sealed(directory, *where, entry)
+    if reason in ACKNOWLEDGED_REASONS and not intact:
+        # The bytes are not the ones listed: the server's copy may be good.
+        reason = CHECKSUM
+    acknowledge = reason in ACKNOWLEDGED_REASONS
+    before = held.get(entry.item)
+    if before is not None and before.reason == reason and not acknowledge:
+        return ItemProblem(entry.item[:REF_PREFIX], reason, kept, False)
     try:
-        bundle.seek(offsets[entry.item])
-        return bundle.read(entry.size)
-    finally:
-        bundle.seek(position)
+        with store.transaction():
+            case = cases.case_by_ref(store, entry.case)
+            if case is not None:
+                cases.add_entry(
+                    store,
+                    case,
+                    "history",
+                    event="quarantined",
+                    item=entry.item,
+                    reason=_CODES[reason],
+                    acknowledged=acknowledge,
+                )
+                if acknowledge:
+                    cases.add_outgoing(store, case, {"type": "quarantine", "items": [entry.item]})
+            else:
+                acknowledge = False
+    except DiskFullError:
+        raise
+    except DeskStoreError:
+        acknowledge = False
+    return ItemProblem(entry.item[:REF_PREFIX], reason, kept, acknowledge)
 
 
-def _quarantine(directory: Path, entry: BundleItem, raw: bytes, reason: str) -> ItemProblem:
-    # The file holds the sealed bytes exactly as they came: ciphertext, evidence of what
-    # arrived, and something to try again with once a key or a fresh copy is found.
-    kept = False
-    if raw:
-        folder = directory / QUARANTINE_DIR
+def retry_quarantined(store: Store, keyring: Keyring, directory: Path) -> ImportReport:
+    """Try every item in quarantine again from its kept sealed bytes.
+
+    For an item set aside while a key was missing (a desk running across a rotation) or
+    by a fault of an older desk. What imports now leaves the quarantine (its sealed copy
+    is deleted: the item is in the store); the rest stays as it was, with its recorded
+    reason — a retry records nothing and acknowledges nothing.
+    """
+    held = [q for q in quarantined_items(store, directory) if q.kept]
+    imported = 0
+    problems: list[ItemProblem] = []
+    for q in held:
+        path = directory / QUARANTINE_DIR / f"{q.item}.bin"
+        reason = None
+        try:
+            with path.open("rb") as sealed_copy:
+                digest = hashlib.sha256()
+                for piece in iter(lambda: sealed_copy.read(_FEED), b""):  # noqa: B023
+                    digest.update(piece)
+                size = sealed_copy.tell()
+                entry = BundleItem(q.item, q.case, size, digest.hexdigest())
+                _import_item(store, keyring, entry, _Source(sealed_copy, 0, size))
+        except DiskFullError:
+            raise
+        except ItemRefused as bad:
+            reason = bad.reason
+        except (DeskStoreError, OSError):
+            reason = STORE_FAILED
+        except Exception:  # noqa: BLE001 - one item never stops the others
+            reason = DESK_FAULT
+        if reason is None:
+            imported += 1
+            _forget_sealed_copy(directory, q.item)
+        else:
+            problems.append(ItemProblem(q.item[:REF_PREFIX], reason, True, q.acknowledged))
+    return ImportReport(len(held), imported, 0, tuple(problems))
+
+
+def _forget_sealed_copy(directory: Path, item: str) -> None:
+    """The item is in the store now: its quarantined sealed copy is not needed."""
+    with contextlib.suppress(OSError):
+        (directory / QUARANTINE_DIR / f"{item}.bin").unlink(missing_ok=True)
+
+
+def _keep_sealed(
+    directory: Path, bundle: BinaryIO, offset: int, entry: BundleItem
+) -> tuple[bool, bool]:
+    """Copy the item's bytes, as they are in the bundle, to ``quarantine/<ref>.bin``.
+
+    Streams in pieces; returns (kept, intact): intact when every listed byte was there
+    and their SHA-256 is the manifest's. The file holds ciphertext exactly as it came:
+    evidence of what arrived, and something to try again with once a key or a fresh copy
+    is found.
+    """
+    folder = directory / QUARANTINE_DIR
+    # entry.item is 32 lowercase hex digits (bundle.parse_manifest checks), so this name
+    # cannot leave the folder.
+    target = folder / f"{entry.item}.bin"
+    temp = folder / f".{entry.item}.{secrets.token_hex(6)}.partial"
+    digest, copied = hashlib.sha256(), 0
+    try:
         files.make_private_dir(folder)
-        # entry.item is 32 lowercase hex digits (bundle.parse_manifest checks), so this
-        # name cannot leave the folder.
-        files.replace(folder / f"{entry.item}.bin", raw)
-        kept = True
-    return ItemProblem(entry.item[:REF_PREFIX], reason, kept)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, files.PRIVATE_FILE)
+        try:
+            try:
+                bundle.seek(offset)
+                while copied < entry.size:
+                    piece = bundle.read(min(_FEED, entry.size - copied))
+                    if not piece:
+                        break
+                    digest.update(piece)
+                    copied += len(piece)
+                    view = memoryview(piece)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if copied:
+                os.replace(temp, target)
+                files.fsync_dir(folder)
+        finally:
+            temp.unlink(missing_ok=True)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError() from None
+        return False, False
+    except DeskStoreError as exc:
+        if isinstance(exc, DiskFullError):
+            raise
+        return False, False
+    intact = copied == entry.size and digest.hexdigest() == entry.sha256
+    return copied > 0, intact

@@ -1,33 +1,53 @@
-"""Metadata-stripped copies of attachments, made on the desk only.
+"""Safe copies of attachments: pixels only, rebuilt as a new file, made in a cage.
 
-A photo's EXIF can hold the GPS position, the time and the phone's serial number; a PDF's
-document information and XMP can hold an author's name. Before a file leaves the desk
-(to a lawyer, a UN body, a journalist) staff can give a stripped copy instead. The
-original is never modified: it stays in the store as evidence.
+A photo's EXIF can hold the GPS position, the time and the phone's serial number; a PDF
+can hold an author's name, XMP, a permanent ``/ID``, comments with their authors,
+attached files, scripts, and photos that keep their own EXIF. Before a file leaves the
+desk (to a lawyer, a UN body, a journalist) staff give a *safe copy* instead. The
+original is never modified: it stays in the store as evidence, with its SHA-256.
+
+A safe copy is what the file *shows*, redrawn, and nothing else:
 
 - JPEG and PNG (recognised by their first bytes, never by name or declared type) are
-  decoded and re-encoded from the pixels alone with Pillow, after turning the picture
-  upright as its EXIF orientation says. No EXIF, XMP, ICC profile, text chunk or comment
-  survives. A JPEG is re-compressed (quality 95), so it is not bit-identical.
-- PDF: with pikepdf, the document information dictionary and every ``/Metadata`` stream
-  (document and object level XMP) and ``/PieceInfo`` are removed. Text and images *inside*
-  the pages are untouched: a photo embedded in a PDF keeps its own EXIF, and what the
-  pages say is what they say.
-- Anything else: ``None`` — no stripped copy exists; say so rather than pretend.
+  decoded with Pillow, refused above :data:`MAX_PIXELS`, turned upright as their EXIF
+  orientation says, flattened to RGB on white, and written as a *new* JPEG (quality 90)
+  or PNG from the raw pixels. No EXIF, XMP, ICC profile, text chunk or comment survives.
+- PDF: every page is rendered to pixels by PDFium (``pypdfium2``) at
+  :data:`PDF_DPI` (less for a huge page, at most :data:`MAX_PAGE_PIXELS` per page),
+  comments and form fields drawn as they look, and each page is written as a JPEG into a
+  new PDF built here from nothing: no ``/Info``, XMP, ``/ID``, outline, annotation,
+  attachment, form, script or font survives, and text is no longer selectable (it is a
+  picture of the page). At most :data:`MAX_PAGES` pages.
+- Anything else: no safe copy exists; say so rather than pretend.
 
-Pillow and pikepdf are imported only here and only when needed (the desk's optional
-extras); without them :class:`StripUnavailableError` says what is missing.
+All of that parsing runs in :mod:`service.desk.inbox.sandbox`: a separate, short-lived process
+with no key, no store and tight limits. This module is both sides: :func:`stripped` is
+what the desk calls (it starts the cage), and :func:`render` is what runs inside it.
 """
 
 from __future__ import annotations
 
 import io
+import warnings
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING
 
 from service.desk.errors import StripError, StripUnavailableError
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
 
 JPEG = b"\xff\xd8\xff"
 PNG = b"\x89PNG\r\n\x1a\n"
 PDF = b"%PDF-"
+
+# A 40-megapixel photo is larger than any phone takes today; a decoded RGB picture of
+# that size is 120 MB, which the cage's memory limit holds with room for the encoder.
+MAX_PIXELS = 40_000_000
+PDF_DPI = 150
+MAX_PAGE_PIXELS = 12_000_000  # A4 at 150 dpi is 2.2 MP; A0 at 150 dpi is 35 MP → scaled
+MAX_PAGES = 500
+JPEG_QUALITY = 90
 
 
 def kind_of(data: bytes) -> str | None:
@@ -41,60 +61,184 @@ def kind_of(data: bytes) -> str | None:
     return None
 
 
-def stripped(data: bytes) -> bytes | None:
-    """A copy of ``data`` without metadata, or None for a type that is not handled."""
+def stripped(data: bytes | Iterable[bytes], size: int | None = None) -> bytes | None:
+    """A safe copy of ``data``, made in the cage, or None for a type that is not handled.
+
+    ``data`` is the whole file or its pieces in order (``size`` then says how long it
+    is). Raises :class:`StripError` when the cage could not make a copy (damaged,
+    hostile, too large, over a limit or too slow).
+    """
+    from service.desk.inbox import sandbox
+
+    pieces: Iterable[bytes]
+    if isinstance(data, bytes):
+        head, pieces, size = data[:8], [data], len(data)
+    else:
+        iterator = iter(data)
+        first = next(iterator, b"")
+        head = first[:8]
+        pieces = _chain(first, iterator)
+        if size is None:
+            raise ValueError("size is needed with pieces")
+    if kind_of(head) is None:
+        return None
+    if not available():
+        raise StripUnavailableError()
+    return sandbox.run(pieces, size)
+
+
+def available() -> bool:
+    """Whether the desk extra's decoders are installed (looked up, not imported)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("PIL", "pypdfium2"))
+
+
+def _chain(first: bytes, rest: Iterable[bytes]) -> Iterable[bytes]:
+    yield first
+    yield from rest
+
+
+# --- inside the cage ----------------------------------------------------------------
+
+
+def render(data: bytes, out: IO[bytes]) -> None:
+    """Write the safe copy of ``data`` to ``out``; :class:`StripError` if there is none.
+
+    Runs in the cage only (it parses hostile bytes)."""
     kind = kind_of(data)
     if kind is None:
-        return None
+        raise StripError()
     if kind == "pdf":
-        return _strip_pdf(data)
-    return _strip_image(data, kind)
+        _render_pdf(data, out)
+    else:
+        _render_image(data, kind, out)
 
 
-def _strip_image(data: bytes, kind: str) -> bytes:
-    try:
-        from PIL import Image, ImageOps
-    except ImportError:
-        raise StripUnavailableError() from None
-    try:
-        with Image.open(io.BytesIO(data)) as source:
-            upright = ImageOps.exif_transpose(source)
-            mode = upright.mode
-            if kind == "jpeg" and mode not in ("L", "RGB", "CMYK"):
-                mode = "RGB"
-            elif kind == "png" and mode not in ("1", "L", "LA", "RGB", "RGBA", "I;16"):
-                mode = "RGBA"  # e.g. a palette image: its palette chunk goes with it
-            pixels = upright.convert(mode) if mode != upright.mode else upright
-            # A new image from the raw pixels alone carries no info dict at all, so
-            # nothing of the original's metadata can be written back by accident.
-            clean = Image.frombytes(pixels.mode, pixels.size, pixels.tobytes())
-        out = io.BytesIO()
-        if kind == "jpeg":
-            clean.save(out, format="JPEG", quality=95)
-        else:
-            clean.save(out, format="PNG")
-    except (OSError, ValueError, Image.DecompressionBombError):
-        raise StripError() from None
-    return out.getvalue()
+def _render_image(data: bytes, kind: str, out: IO[bytes]) -> None:
+    from PIL import Image
+
+    _bound_pillow()
+    with Image.open(io.BytesIO(data), formats=["JPEG" if kind == "jpeg" else "PNG"]) as source:
+        clean = _pixels_only(source)
+    if kind == "jpeg":
+        clean.save(out, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        clean.save(out, format="PNG")
 
 
-def _strip_pdf(data: bytes) -> bytes:
+def _bound_pillow() -> None:
+    from PIL import Image, ImageFile
+
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    # Above MAX_IMAGE_PIXELS Pillow only warns (it refuses at twice that): refuse at once.
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+def _pixels_only(source: Image) -> Image:
+    """A new RGB picture from ``source``'s pixels, upright, on white; no info at all."""
+    from PIL import Image, ImageOps
+
+    source.load()
+    # In place: no second full copy of the pixels when the picture is already upright.
+    ImageOps.exif_transpose(source, in_place=True)
+    upright = source
+    if upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info:
+        rgba = upright.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+    else:
+        flat = upright if upright.mode == "RGB" else upright.convert("RGB")
+    # A new image with the pixels pasted in carries no info dict at all, so nothing of
+    # the original's metadata can be written back by accident.
+    clean = Image.new("RGB", flat.size, (255, 255, 255))
+    clean.paste(flat)
+    return clean
+
+
+def _render_pdf(data: bytes, out: IO[bytes]) -> None:
+    import pypdfium2
+
+    _bound_pillow()
+    document = pypdfium2.PdfDocument(data)
     try:
-        import pikepdf
-    except ImportError:
-        raise StripUnavailableError() from None
-    try:
-        with pikepdf.open(io.BytesIO(data)) as pdf:
-            if "/Info" in pdf.trailer:
-                del pdf.trailer["/Info"]
-            for obj in pdf.objects:
-                if isinstance(obj, pikepdf.Dictionary | pikepdf.Stream):
-                    for key in ("/Metadata", "/PieceInfo"):
-                        if key in obj:
-                            del obj[key]
-            out = io.BytesIO()
-            # deterministic_id: a random /ID would be a fresh marker of this desk's copy.
-            pdf.save(out, deterministic_id=True, fix_metadata_version=False)
-    except (pikepdf.PdfError, ValueError):
-        raise StripError() from None
-    return out.getvalue()
+        count = len(document)
+        if not 1 <= count <= MAX_PAGES:
+            raise StripError()
+
+        def page_jpeg(number: int) -> tuple[bytes, int, int, float, float]:
+            page = document[number]
+            try:
+                width, height = page.get_size()
+                if not (width > 0 and height > 0):
+                    raise StripError()
+                scale = min(PDF_DPI / 72, (MAX_PAGE_PIXELS / (width * height)) ** 0.5)
+                bitmap = page.render(scale=scale, may_draw_forms=False, draw_annots=True)
+                picture = _pixels_only(bitmap.to_pil())
+                bitmap.close()
+            finally:
+                page.close()
+            buffer = io.BytesIO()
+            picture.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+            return buffer.getvalue(), picture.width, picture.height, width, height
+
+        write_image_pdf(count, page_jpeg, out)
+    finally:
+        document.close()
+
+
+def write_image_pdf(
+    count: int,
+    page: Callable[[int], tuple[bytes, int, int, float, float]],
+    out: IO[bytes],
+) -> None:
+    """A new PDF with one JPEG per page, written as pages come (one page in memory).
+
+    ``page(n)`` gives the JPEG, its pixel size and the page size in points. Only a
+    catalog, a page tree, pages, images and drawing commands: nothing else exists.
+    """
+    written = 0
+    offsets: dict[int, int] = {}
+
+    def emit(chunk: bytes) -> None:
+        nonlocal written
+        out.write(chunk)
+        written += len(chunk)
+
+    def start(number: int) -> None:
+        offsets[number] = written
+        emit(b"%d 0 obj\n" % number)
+
+    emit(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    kids = b" ".join(b"%d 0 R" % (3 + 3 * n) for n in range(count))
+    start(1)
+    emit(b"<< /Type /Catalog /Pages 2 0 R >>\nendobj\n")
+    start(2)
+    emit(b"<< /Type /Pages /Kids [%s] /Count %d >>\nendobj\n" % (kids, count))
+    for n in range(count):
+        jpeg, pixels_w, pixels_h, width, height = page(n)
+        page_obj, image_obj, content_obj = 3 + 3 * n, 4 + 3 * n, 5 + 3 * n
+        size = b"%.2f %.2f" % (width, height)
+        start(page_obj)
+        emit(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %s] /Resources << /XObject "
+            b"<< /Im0 %d 0 R >> >> /Contents %d 0 R >>\nendobj\n" % (size, image_obj, content_obj)
+        )
+        start(image_obj)
+        emit(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceRGB "
+            b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n"
+            % (pixels_w, pixels_h, len(jpeg))
+        )
+        emit(jpeg)
+        emit(b"\nendstream\nendobj\n")
+        draw = b"q %s 0 0 cm /Im0 Do Q" % size.replace(b" ", b" 0 0 ")
+        start(content_obj)
+        emit(b"<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (len(draw), draw))
+    xref = written
+    total = 3 + 3 * count
+    emit(b"xref\n0 %d\n0000000000 65535 f \n" % total)
+    for number in range(1, total):
+        emit(b"%010d 00000 n \n" % offsets[number])
+    emit(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (total, xref))

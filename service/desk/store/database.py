@@ -23,15 +23,25 @@ of 2024); with the status they tell a seizer which reports the coalition acts on
 run over decrypted summaries instead: a desk holds thousands of cases, not millions, and
 each summary decrypts in microseconds.
 
-Tables (schema version 1)::
+Tables (schema version 2)::
 
     schema_version(version)
     cases(id, ref_index UNIQUE, record)                 record: the case (JSON)
-    items(id, case_id, ref_index UNIQUE, record, acked) record: ref, meta, size, sha256
+    items(id, case_id, ref_index UNIQUE, record, acked, held, released)
+                                                        record: ref, meta, size, sha256
     item_chunks(item_id, idx, data)                     the decrypted body, 1 MiB pieces
     entries(id, case_id, record)                        notes, history, replies written
     outgoing(id, case_id, seq, record, exported)        signed-record contents, per case
                                                         seq UNIQUE(case_id, seq)
+
+Version 2 (desk backups, service/desk/store/backup.py) adds ``items.held`` (a desk backup holds
+the item), ``items.released`` (an ``ack`` record tells the server it may delete the item;
+written only once a backup holds it) and ``meta(name, record)``: small encrypted desk-wide
+values (the last backup, the recovery key), and ``outgoing.outbox``: the SHA-256 of the
+outbox file a record was last written to, so that the server's receipt for that file can
+be matched (``outgoing.exported`` becomes a state: service/desk/casework/resync.py).
+``items.acked`` now means that an ``imported`` record was queued. A version 1 desk is
+upgraded when it is opened: its acknowledged items count as released.
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a committed import survives a power
 cut), ``secure_delete`` (freed pages are zeroed) and temporary data in memory.
@@ -54,7 +64,7 @@ from service.common.errors import EnvelopeError
 from service.desk.errors import DeskDamagedError, DeskStoreError, DiskFullError
 
 DB_FILE = "desk.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # A full chunk plus the one-byte padding marker is exactly 1 MiB, which Padmé leaves as
 # it is: every full chunk of every attachment has the same stored size.
 CHUNK_SIZE = (1 << 20) - 1
@@ -95,7 +105,16 @@ CREATE TABLE outgoing (
     UNIQUE (case_id, seq)
 );
 """
-_VERSION_ROW = f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION});"  # noqa: S608 - a constant
+_VERSION_ROW = "INSERT INTO schema_version VALUES (1);"
+# Version 1 -> 2 (run inside the caller's transaction): backups and release of items.
+_UPGRADE_2 = (
+    "ALTER TABLE items ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE items ADD COLUMN released INTEGER NOT NULL DEFAULT 0",
+    "UPDATE items SET released = acked",
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, record BLOB NOT NULL)",
+    "ALTER TABLE outgoing ADD COLUMN outbox BLOB",
+    "UPDATE schema_version SET version = 2",
+)
 
 
 class Store:
@@ -116,7 +135,8 @@ class Store:
         db = _connect(path)
         try:
             # One script, one transaction: a half-made schema is never left behind.
-            db.executescript(f"BEGIN; {_SCHEMA} {_VERSION_ROW} COMMIT;")
+            upgrade = "; ".join(_UPGRADE_2)
+            db.executescript(f"BEGIN; {_SCHEMA} {_VERSION_ROW} {upgrade}; COMMIT;")
         except sqlite3.Error as exc:
             db.close()
             raise _storage_error(exc) from None
@@ -133,7 +153,9 @@ class Store:
         except sqlite3.DatabaseError:
             db.close()
             raise DeskDamagedError() from None
-        if row is None or row[0] != SCHEMA_VERSION:
+        if row is not None and row[0] == 1:
+            _upgrade(db)
+        elif row is None or row[0] != SCHEMA_VERSION:
             db.close()
             raise DeskDamagedError()
         return cls(db, store_key)
@@ -217,6 +239,38 @@ class Store:
             seen += 1
         if seen != count:
             raise DeskDamagedError()
+
+
+    # --- desk-wide values (schema 2) ------------------------------------------------
+
+    def get_meta(self, name: str) -> Any:
+        """The value stored under ``name`` (see :meth:`set_meta`), or None."""
+        row = self._db.execute("SELECT record FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else self.unseal(row[0], context("meta", name.encode()))
+
+    def set_meta(self, name: str, value: Any) -> None:
+        """Store a JSON-able value under ``name``; call inside :meth:`transaction`."""
+        self._db.execute(
+            "INSERT INTO meta (name, record) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET record = excluded.record",
+            (name, self.seal(value, context("meta", name.encode()))),
+        )
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a version 1 store to version 2, all in one transaction."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        version = db.execute("SELECT version FROM schema_version").fetchone()
+        if version is not None and version[0] == 1:  # another process may have just done it
+            for statement in _UPGRADE_2:
+                db.execute(statement)
+        db.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        db.close()
+        raise _storage_error(exc) from None
 
 
 def context(table: str, index: bytes, *numbers: int) -> bytes:

@@ -246,6 +246,36 @@ def fingerprint_lines(public_key: bytes) -> list[str]:
     return [" ".join(groups[i : i + 4]) for i in range(0, len(groups), 4)]
 
 
+def secrets_bytes(keyring: Keyring) -> bytes:
+    """The secret half of the keys as JSON: what ``keys.json`` wraps under the passphrase
+    (and a desk backup under the recovery key)."""
+    return json.dumps(
+        {
+            "box_seeds": {str(epoch): seed.hex() for epoch, seed in keyring.box_seeds},
+            "signing_seed": keyring.signing_seed.hex(),
+            "store_key": keyring.store_key.hex(),
+        },
+        sort_keys=True,
+    ).encode()
+
+
+def keyring_from_secrets(public: PublicKeys, raw: bytes, limits: KdfLimits) -> Keyring:
+    """A keyring from :func:`secrets_bytes`' output, every public key derived and checked."""
+    keyring = _parse_secrets(public, raw, limits)
+    _check_derivations(keyring)
+    return keyring
+
+
+def public_context(public: PublicKeys) -> bytes:
+    """Associated data naming this desk's public keys (binds a wrap to them)."""
+    return _context(public)
+
+
+def write_key_file(directory: Path, keyring: Keyring, passphrase: str) -> None:
+    """Wrap ``keyring`` under ``passphrase`` into a new ``keys.json`` (a restore)."""
+    files.write_new(directory / KEYS_FILE, _key_file(keyring, passphrase))
+
+
 def _toml(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
@@ -260,14 +290,7 @@ def _context(public: PublicKeys) -> bytes:
 
 
 def _key_file(keyring: Keyring, passphrase: str) -> bytes:
-    raw = json.dumps(
-        {
-            "box_seeds": {str(epoch): seed.hex() for epoch, seed in keyring.box_seeds},
-            "signing_seed": keyring.signing_seed.hex(),
-            "store_key": keyring.store_key.hex(),
-        },
-        sort_keys=True,
-    ).encode()
+    raw = secrets_bytes(keyring)
     blob = wrap_secret(
         raw, _passphrase_bytes(passphrase), keyring.limits, context=_context(keyring.public)
     )

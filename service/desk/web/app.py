@@ -17,6 +17,7 @@ Why it is built this way:
 from __future__ import annotations
 
 import logging
+import threading
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -39,6 +40,7 @@ from service.desk.errors import (
 )
 from service.desk.web.cli import DEFAULT_PORT, LOOPBACK, check_port
 from service.desk.web.errors import LoopbackOnlyError
+from service.desk.web.guard import DeskGuard, Gate
 from service.desk.web.routes import chrome, language_of, router
 from service.desk.web.stats_routes import router as stats_router
 
@@ -49,10 +51,15 @@ def allowed_hosts(port: int) -> list[str]:
     return [f"{LOOPBACK}:{port}", f"localhost:{port}"]
 
 
-def create_desk_app(desk: Desk, port: int = DEFAULT_PORT) -> FastAPI:
-    """The desk's pages over an unlocked ``desk``, for a browser on this laptop."""
+def create_desk_app(desk: Desk, port: int = DEFAULT_PORT, gate: Gate | None = None) -> FastAPI:
+    """The desk's pages over an unlocked ``desk``, for a browser on this laptop.
+
+    ``gate`` holds this launch's secret (:mod:`service.desk.web.guard`); a new one is
+    made when none is given (``app.state.gate.login_path`` is the way in).
+    """
     app = FastAPI(title="Aryz desk", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.desk = desk
+    app.state.gate = gate if gate is not None else Gate(desk.directory)
     app.include_router(router)
     app.include_router(stats_router)
     app.add_exception_handler(AryzError, _aryz_error)
@@ -60,17 +67,25 @@ def create_desk_app(desk: Desk, port: int = DEFAULT_PORT) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)
     # Innermost first: the fallback's 500 page still passes through the security headers.
     app.add_middleware(_Fallback)
+    # The door: after the Host check, before any page; its refusals get the headers too.
+    app.add_middleware(DeskGuard, gate=app.state.gate, hosts=allowed_hosts(port))
     app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts(port))
     return app
 
 
-def serve(desk: Desk, port: int = DEFAULT_PORT, host: str = LOOPBACK) -> None:
-    """Serve the desk until Ctrl-C (or SIGTERM), on ``127.0.0.1:port`` and nowhere else."""
+def serve(
+    desk: Desk, port: int = DEFAULT_PORT, host: str = LOOPBACK, gate: Gate | None = None
+) -> bool:
+    """Serve the desk until Ctrl-C (or SIGTERM), on ``127.0.0.1:port`` and nowhere else.
+
+    Stops by itself when ``gate`` locks after idle time; returns True then.
+    """
     if host != LOOPBACK:
         raise LoopbackOnlyError()
     check_port(port)
+    gate = gate if gate is not None else Gate(desk.directory)
     config = uvicorn.Config(
-        create_desk_app(desk, port),
+        create_desk_app(desk, port, gate),
         host=LOOPBACK,
         port=port,
         # No access log (it would list case references), no Server or Date header.
@@ -82,7 +97,22 @@ def serve(desk: Desk, port: int = DEFAULT_PORT, host: str = LOOPBACK) -> None:
         timeout_keep_alive=30,
         lifespan="off",
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    stopped = threading.Event()
+
+    def watch() -> None:
+        while not stopped.wait(1.0):
+            if gate.locked:
+                server.should_exit = True
+                return
+
+    watcher = threading.Thread(target=watch, name="aryz-desk-idle", daemon=True)
+    watcher.start()
+    try:
+        server.run()
+    finally:
+        stopped.set()
+    return gate.locked
 
 
 # --- errors ---------------------------------------------------------------------------

@@ -21,6 +21,9 @@ from service.desk.web.errors import PortError
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8765
+# Kept here (not imported from guard) so that building the parser stays light.
+DEFAULT_IDLE_MINUTES = 15
+MAX_IDLE_MINUTES = 8 * 60
 
 
 def check_port(port: int) -> int:
@@ -44,7 +47,24 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help=f"on 127.0.0.1 (default {DEFAULT_PORT})"
     )
+    p.add_argument(
+        "--idle-lock",
+        type=_minutes,
+        default=DEFAULT_IDLE_MINUTES,
+        metavar="MINUTES",
+        help=f"lock the desk after this many minutes without use (default {DEFAULT_IDLE_MINUTES})",
+    )
     p.set_defaults(func=_cmd_web)
+
+
+def _minutes(text: str) -> int:
+    try:
+        minutes = int(text, 10)
+    except ValueError:
+        minutes = 0
+    if not 1 <= minutes <= MAX_IDLE_MINUTES:
+        raise argparse.ArgumentTypeError(f"a whole number of minutes from 1 to {MAX_IDLE_MINUTES}")
+    return minutes
 
 
 def _say(text: str) -> None:
@@ -56,6 +76,7 @@ def _cmd_web(args: argparse.Namespace) -> int:
     from service.desk.casework.desk import open_desk
     from service.desk.store.keys import weak_limits
     from service.desk.web.app import serve
+    from service.desk.web.guard import Gate
 
     passphrase = os.environ.get(PASSPHRASE_ENV)
     if passphrase is None:
@@ -67,9 +88,17 @@ def _cmd_web(args: argparse.Namespace) -> int:
                 "WARNING: this desk's keys are wrapped with the MINIMUM Argon2id limits "
                 "(tests only). Never keep real cases on it.\n"
             )
+        gate = Gate(desk.directory, idle_seconds=args.idle_lock * 60)
         _say(f"Desk {desk.coalition} unlocked.")
-        _say(f"Open http://{LOOPBACK}:{args.port}/ in a browser on this laptop.")
+        _say("Open this link in a browser on this laptop (it works until the desk stops):")
+        _say("")
+        _say(f"    {gate.login_url(f'{LOOPBACK}:{args.port}')}")
+        _say("")
+        _say("Anyone with this link can read the cases: do not copy it anywhere else.")
         _say("Use a private window and close it when you are done. Stop with Ctrl-C;")
-        _say("the desk is locked again when this command stops.")
-        serve(desk, args.port)
+        _say(f"the desk also locks itself after {args.idle_lock} minutes without use.")
+        locked = serve(desk, args.port, gate=gate)
+    if locked:
+        _say("The desk locked itself after a time without use; its keys are no longer in memory.")
+        _say("To go on, run `aryz desk web` again (passphrase, then the new link).")
     return 0

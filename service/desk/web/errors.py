@@ -12,7 +12,8 @@ Tree (under :class:`service.desk.errors.DeskError`)::
     ├── FilterError            a case-list filter or sort that is not one of the choices
     ├── BundlePathError        import: not an absolute path to a regular file
     ├── OutboxTargetError      export: not absolute, already there, or no such folder
-    └── NoStrippedCopyError    the file is not a JPEG, PNG or PDF: no stripped copy
+    ├── NoStrippedCopyError    the file is not a JPEG, PNG or PDF: no stripped copy
+    └── KeysRotatedError       import: keys.json changed since this web desk started
 """
 
 from __future__ import annotations
@@ -64,3 +65,11 @@ class NoStrippedCopyError(DeskWebError):
     code = "no_stripped_copy"
     message = "Only JPEG and PNG photos and PDF files have a metadata-stripped copy."
     http_status = 404
+
+
+class KeysRotatedError(DeskWebError):
+    code = "keys_rotated"
+    message = (
+        "This desk's keys were changed after the web desk started. Stop it and start "
+        "aryz desk web again, then import."
+    )

@@ -33,8 +33,10 @@ from service.desk.casework.desk import (
     HistoryEntry,
     ImportReport,
     ItemView,
+    QuarantinedItem,
     readable_answers,
 )
+from service.desk.casework.resync import RecordView
 from service.desk.cli.main import safe
 from service.desk.web.errors import BundlePathError, FilterError, OutboxTargetError
 
@@ -69,6 +71,16 @@ IMPORT_REASONS = (
     N_("fails authentication: altered or damaged"),
     N_("its sealed case key differs from its case's: moved or tampered with"),
     N_("its content is not in a form the desk can read"),
+    N_(
+        "it opens with this desk's key, but its sender wrote it wrongly: malformed, "
+        "not altered on the way"
+    ),
+    N_(
+        "it is over the desk's limits for its kind: size, nesting depth, number of values "
+        "or length of a text"
+    ),
+    N_("the desk could not save it; the server keeps it"),
+    N_("the desk failed while reading it: a fault of the desk; the server keeps it"),
 )
 _EVENTS: dict[str, str] = {
     "first_imported": N_("First imported on this desk"),
@@ -79,12 +91,36 @@ _EVENTS: dict[str, str] = {
     "reply": N_("Reply sealed (record %(seq)s)"),
     "acknowledged": N_("Items acknowledged to the server: %(count)s"),
     "exported": N_("Written to an outbox: %(types)s"),
+    "quarantined": N_("An item was set aside in quarantine"),
 }
 _RECORD_TYPES: dict[str, str] = {
     "status": N_("status change"),
     "reply": N_("reply"),
     "ack": N_("acknowledgement"),
+    "quarantine": N_("quarantine notice"),
+    "imported": N_("import notice"),
 }
+# The state of an outgoing record (service/desk/casework/resync.py: 0 pending … 3 refused).
+_RECORD_STATES: dict[int, str] = {
+    0: N_("waiting for the next outbox export"),
+    1: N_("sent in an outbox"),
+    2: N_("applied on the server"),
+    3: N_("refused or lost: goes into the next outbox again"),
+}
+
+
+def record_rows(
+    records: list[RecordView], gettext: Callable[[str], str]
+) -> list[tuple[int, str, str]]:
+    """(number, type, state) of a case's outgoing records, for the case page."""
+    return [
+        (
+            r.seq,
+            gettext(_RECORD_TYPES[r.type]) if r.type in _RECORD_TYPES else visible(r.type),
+            gettext(_RECORD_STATES.get(r.code, _RECORD_STATES[0])),
+        )
+        for r in records
+    ]
 # Values the importer accepts for the filtered fields (service.desk.inbox.importer).
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _WEEK = re.compile(r"^[0-9]{4}-W[0-9]{2}$")
@@ -330,10 +366,28 @@ class ImportProblem:
     item_prefix: str
     reason: str
     quarantined: bool
+    acknowledged: bool = False  # the server is told to drop it (service.desk.inbox.importer)
 
 
 def import_problems(report: ImportReport, gettext: Gettext) -> list[ImportProblem]:
-    return [ImportProblem(p.item_prefix, gettext(p.reason), p.quarantined) for p in report.problems]
+    return [
+        ImportProblem(p.item_prefix, gettext(p.reason), p.quarantined, p.acknowledged)
+        for p in report.problems
+    ]
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    """An item in quarantine, for the import page (service.desk.inbox.importer)."""
+
+    item: str
+    reason: str
+    date: str
+    acknowledged: bool
+
+
+def held_items(held: Iterable[QuarantinedItem], gettext: Gettext) -> list[HeldItem]:
+    return [HeldItem(q.item, gettext(q.reason), q.date, q.acknowledged) for q in held]
 
 
 # --- files ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@
   /{lang}/case/{ref}/file/{item}/stripped  metadata-stripped copy (download)
   /{lang}/case/{ref}/file/{item}/original  the original, as evidence (download)
   /{lang}/import, POST                     import a bundle from a path on this laptop
+  POST /{lang}/import/retry                try the items in quarantine again
   /{lang}/export, POST                     write the signed outbox to a new file
 
 The desk's calls are blocking (decryption, disk): they run in the thread pool; the desk
@@ -20,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.common.clock import current_week
@@ -42,7 +43,12 @@ from service.desk.inbox.strip import kind_of
 from service.desk.store.keys import weak_limits
 from service.desk.web import logic
 from service.desk.web.deps import DeskDep
-from service.desk.web.errors import BundlePathError, NoStrippedCopyError, OutboxTargetError
+from service.desk.web.errors import (
+    BundlePathError,
+    KeysRotatedError,
+    NoStrippedCopyError,
+    OutboxTargetError,
+)
 from service.desk.web.render import gettext, page, stylesheet
 
 router = APIRouter(include_in_schema=False)
@@ -125,6 +131,7 @@ async def case_list(lang: str, request: Request, desk: DeskDep) -> Response:
         "form": query.form(),
         "options": logic.filter_options(every, _),
         "filtered": query.form() != logic.list_query({}).form(),
+        "backup": await run_in_threadpool(desk.backup_state),
     }
     return page("cases.html", language, context)
 
@@ -164,6 +171,7 @@ def _case_context(
         "replies": [
             (r.date, r.exported, logic.visible(r.text, multiline=True)) for r in detail.replies
         ],
+        "records": logic.record_rows(desk.records(s.ref), _),
         "history": logic.history(detail.history, _),
         "statuses": [(v, logic.status_label(v, _)) for v in logic.STATUSES],
         "priorities": [(v, logic.priority_label(v, _)) for v in logic.PRIORITY_LABELS],
@@ -273,14 +281,16 @@ async def file_stripped(lang: str, ref: str, item_ref: str, desk: DeskDep) -> Re
 async def file_original(lang: str, ref: str, item_ref: str, desk: DeskDep) -> Response:
     _lang(lang)
     number, name = await _file(desk, ref, item_ref)
-    data = await run_in_threadpool(desk.attachment_bytes, item_ref)
+    size, pieces = await run_in_threadpool(desk.attachment_pieces, item_ref)
     # Never shown in the browser: a submitted file is opened, if at all, by a program
-    # the coalition chose, on this offline laptop.
-    return Response(
-        data,
+    # the coalition chose, on this offline laptop. Streamed piece by piece (memory stays
+    # flat whatever the size); a damaged piece cuts the download short of its length.
+    return StreamingResponse(
+        pieces,
         media_type="application/octet-stream",
         headers={
-            "content-disposition": logic.content_disposition(logic.original_name(name, number))
+            "content-disposition": logic.content_disposition(logic.original_name(name, number)),
+            "content-length": str(size),
         },
     )
 
@@ -291,7 +301,14 @@ async def file_original(lang: str, ref: str, item_ref: str, desk: DeskDep) -> Re
 @router.get("/{lang}/import")
 async def import_form(lang: str, desk: DeskDep) -> Response:
     language = _lang(lang)
-    return page("import.html", language, {**chrome(desk), "here": "import", "path": ""})
+    context = {**chrome(desk), "here": "import", "path": ""}
+    return page("import.html", language, {**context, **await _held(desk, language)})
+
+
+async def _held(desk: Desk, language: str) -> dict[str, Any]:
+    """The items in quarantine, listed on the import page with their reasons."""
+    held = await run_in_threadpool(desk.quarantined)
+    return {"held": logic.held_items(held, gettext(language))}
 
 
 @router.post("/{lang}/import")
@@ -300,14 +317,40 @@ async def import_bundle(lang: str, request: Request, desk: DeskDep) -> Response:
     typed = (await _form(request)).get("path", "")
     context: dict[str, Any] = {**chrome(desk), "here": "import", "path": typed}
     try:
+        if request.app.state.gate.keys_changed():
+            # After `aryz desk rotate` this process still holds the old keys: items for
+            # the new key would be quarantined as "cannot be opened". Say what to do.
+            raise KeysRotatedError()
         path = logic.bundle_path(typed)
         report = await run_in_threadpool(desk.import_bundle, path)
-    except (BundlePathError, BundleError, ForeignBundleError, DiskFullError) as error:
+    except (
+        BundlePathError,
+        BundleError,
+        ForeignBundleError,
+        DiskFullError,
+        KeysRotatedError,
+    ) as error:
         return page("import.html", language, {**context, "error": error.code}, status_code=400)
     problems = logic.import_problems(report, gettext(language))
     # The form below the report starts empty again: the next bundle is another file.
     done = {**context, "path": "", "report": report, "problems": problems}
+    done.update(await _held(desk, language))
     return page("import.html", language, done)
+
+
+@router.post("/{lang}/import/retry")
+async def retry_quarantine(lang: str, request: Request, desk: DeskDep) -> Response:
+    """Items set aside while a key was missing (a desk open across a rotation) import now."""
+    language = _lang(lang)
+    await _form(request)  # the body is read (and bounded) like every form's
+    context: dict[str, Any] = {**chrome(desk), "here": "import", "path": ""}
+    try:
+        retried = await run_in_threadpool(desk.retry_quarantine)
+    except DiskFullError as error:
+        return page("import.html", language, {**context, "error": error.code}, status_code=400)
+    context["retried"] = {"imported": retried.imported, "total": retried.listed}
+    context.update(await _held(desk, language))
+    return page("import.html", language, context)
 
 
 @router.get("/{lang}/export")

@@ -7,10 +7,12 @@ reads them; validation errors are answered with a fixed message that echoes noth
 from __future__ import annotations
 
 import base64
+import re
 
 from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from service.common.contract.signed import Signed
 from service.common.crypto.grants import open_grant
 from service.common.errors import FormError, TooLargeError, UnknownCoalitionError, UploadError
 from service.server.api import logic
@@ -24,17 +26,21 @@ from service.server.api.schemas import (
     Info,
     KdfInfo,
     KeyInfo,
+    SignatureInfo,
     UploadCreate,
     UploadState,
 )
 from service.server.cases import logic as cases
+from service.server.cases.limits import check_pending
 from service.server.deps import RuntimeDep
+from service.server.storage import quota
 from service.server.storage.db import transaction
 
 # Every fixed error the API can answer, so its OpenAPI document is complete: 413 for a
 # body or declared upload over the cap, 503 when the key-derivation queue is full.
 router = APIRouter(
     prefix="/api/v1",
+    # 503 also when the storage bounds leave no room (with Retry-After).
     responses={code: {"model": ErrorBody} for code in (400, 404, 409, 413, 503)},
 )
 
@@ -64,6 +70,9 @@ async def info(runtime: RuntimeDep) -> Info:
                     )
                     for k in c.current_keys
                 ],
+                signing_key=c.signing_key.hex(),
+                signing_fingerprint=c.signing_fingerprint,
+                key_statement=c.key_statement,
             )
             for c in runtime.registry.coalitions
         ],
@@ -81,8 +90,24 @@ async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response)
         raise TooLargeError()
     key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
 
+    # A global bound on new API cases (F-16): counted per case made, never per sender.
+    bucket = runtime.api_case_bucket()
+    taken = []
+
     def create() -> bool:
         with transaction(runtime.sessions) as session:
+            if cases.find_case(session, key) is None:
+                bucket.take()  # a retry of an existing case makes nothing new: free
+                taken.append(True)
+            # Answers are small and vital: they may use all but the last quarter of the
+            # free-space reserve that already stops files (service/server/storage/quota.py).
+            quota.admit(
+                session,
+                runtime.settings,
+                runtime.reservations,
+                len(answers),
+                reserve=runtime.settings.min_free_bytes // 4,
+            )
             _case, created = cases.create_case(
                 session,
                 coalition=coalition,
@@ -92,7 +117,12 @@ async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response)
             )
             return created
 
-    created = await run_in_threadpool(create)
+    try:
+        created = await run_in_threadpool(create)
+    except Exception:
+        if taken:
+            bucket.give_back()  # nothing was made
+        raise
     if not created:
         response.status_code = 200
     return CaseCreated(created=created)
@@ -109,13 +139,25 @@ async def status(body: CaseRef, runtime: RuntimeDep) -> CaseStatus:
             view = cases.view(session, case)
         # Replies go out sealed: the client derives the reply key from the token and
         # opens them locally, so this path never sees a reply's text.
+        # With the desk's signatures, so the client checks each status and reply end to
+        # end against the coalition key it pinned (audit F-08), not this server's word.
         return CaseStatus(
             status=view.status,
             items_received=view.items_received,
             replies=[base64.b64encode(r).decode("ascii") for r in view.replies],
+            coalition=case.coalition_id,
+            case=case.ref.hex(),
+            status_signature=_signature(view.status_signed),
+            reply_signatures=[_signature(s) for s in view.replies_signed],
         )
 
     return await run_in_threadpool(read)
+
+
+def _signature(signed: Signed | None) -> SignatureInfo | None:
+    if signed is None:
+        return None
+    return SignatureInfo(seq=signed.seq, signature=signed.signature.hex(), keyed=signed.keyed)
 
 
 @router.post("/uploads", status_code=201)
@@ -134,20 +176,28 @@ async def start_upload(body: UploadCreate, runtime: RuntimeDep) -> UploadState:
                 assert body.lookup_id is not None  # noqa: S101 - the schema requires one
                 key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
                 case = cases.get_case(session, key)
+            s = runtime.settings
+            check_pending(session, case.id, s.max_pending_uploads, s.max_pending_per_case)
+            # The declared size counts against the case, the total and the free space
+            # from now on, so the bytes that follow always have room.
+            quota.admit(
+                session, runtime.settings, runtime.reservations, body.size, case_id=case.id
+            )
             return logic.start_upload(session, case, body.size)
 
     capability = await run_in_threadpool(start)
     return UploadState(upload=capability.hex(), offset=0, size=body.size, complete=False)
 
 
+# As the server writes them: 64 lowercase hex digits. Strict (attack F8), so one upload
+# has one spelling and what is echoed back is what was issued.
+_CAPABILITY = re.compile(r"[0-9a-f]{64}")
+
+
 def _capability(upload: str) -> bytes:
-    try:
-        capability = bytes.fromhex(upload)
-    except ValueError:
-        raise UploadError() from None
-    if len(capability) != 32:
+    if _CAPABILITY.fullmatch(upload) is None:
         raise UploadError()
-    return capability
+    return bytes.fromhex(upload)
 
 
 def _state(upload: str, snap: logic.UploadSnapshot) -> UploadState:
@@ -168,11 +218,12 @@ async def append_upload(
     upload: str,
     request: Request,
     runtime: RuntimeDep,
-    upload_offset: int = Header(ge=0),
+    upload_offset: str = Header(pattern=r"^(0|[1-9][0-9]{0,17})$"),
     content_type: str = Header(),
 ) -> UploadState:
     """Append bytes at ``Upload-Offset``; the item is complete when its size is reached."""
     if content_type.split(";")[0].strip().lower() != UPLOAD_MEDIA_TYPE:
         raise FormError()
-    snap = await logic.append(runtime, _capability(upload), upload_offset, request.stream())
+    offset = int(upload_offset)  # the pattern admits plain decimal only (attack F8)
+    snap = await logic.append(runtime, _capability(upload), offset, request.stream())
     return _state(upload, snap)

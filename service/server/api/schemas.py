@@ -34,6 +34,13 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class StrictRequest(Strict):
+    """A request body: JSON types as declared, no coercion (attack F8: ``"size": "100"``,
+    ``100.0`` or ``true`` were read as numbers)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
 class KeyInfo(Strict):
     epoch: int
     public_key: str
@@ -47,6 +54,14 @@ class CoalitionInfo(Strict):
     countries: list[str]
     fallback: bool
     keys: list[KeyInfo] = Field(description="Current keys: seal every item to all of them.")
+    signing_key: str | None = Field(
+        default=None, description="The coalition's Ed25519 key (hex); pin its fingerprint."
+    )
+    signing_fingerprint: str | None = None
+    key_statement: str | None = Field(
+        default=None,
+        description="The desk-signed statement of the keys and countries; seal only to it.",
+    )
 
 
 class KdfInfo(Strict):
@@ -64,7 +79,7 @@ class Info(Strict):
     coalitions: list[CoalitionInfo]
 
 
-class CaseCreate(Strict):
+class CaseCreate(StrictRequest):
     coalition: str = Field(max_length=64)
     lookup_id: Hex32 = Field(description="From the token, derived on the client.")
     reply_public_key: Hex32
@@ -75,11 +90,11 @@ class CaseCreated(Strict):
     created: bool
 
 
-class CaseRef(Strict):
+class CaseRef(StrictRequest):
     lookup_id: Hex32
 
 
-class UploadCreate(Strict):
+class UploadCreate(StrictRequest):
     lookup_id: Hex32 | None = Field(default=None, description="From the token, on the client.")
     grant: str | None = Field(
         default=None,
@@ -103,10 +118,26 @@ class UploadState(Strict):
     complete: bool
 
 
+class SignatureInfo(Strict):
+    """The desk's signature of the outbox record (service/common/contract/signed.py rebuilds it)."""
+
+    seq: int
+    signature: str = Field(description="Ed25519 signature, hex.")
+    keyed: bool = Field(description="Whether the signed record names the case's reply key.")
+
+
 class CaseStatus(Strict):
     status: str
     items_received: int
     replies: list[str] = Field(default_factory=list, description="Sealed replies, base64.")
+    coalition: str | None = Field(default=None, description="Whose signing key to check.")
+    case: str | None = Field(default=None, description="The case ref the desk signed, hex.")
+    status_signature: SignatureInfo | None = Field(
+        default=None, description="None: the status was set by the server, not the desk."
+    )
+    reply_signatures: list[SignatureInfo | None] = Field(
+        default_factory=list, description="One per reply, in order; None: not signed."
+    )
 
 
 class ErrorBody(Strict):

@@ -49,6 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--from", dest="source", type=Path, help=f"default: ${ONION_KEYS_ENV}")
     p.set_defaults(func=_cmd_onion_keys)
 
+    p = commands.add_parser(
+        "sign", help="offline: check a backup as it is copied offsite, and sign it (FILE.sig)"
+    )
+    p.add_argument("file", type=Path)
+    _key(p)
+    p.set_defaults(func=_cmd_sign)
+
     p = commands.add_parser("verify", help="check that a backup opens, restoring nothing")
     p.add_argument("file", type=Path)
     _key(p)
@@ -59,6 +66,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _key(p)
     p.add_argument("--into", required=True, type=Path, help="a new, empty data directory")
     p.add_argument("--database-url", help="an empty PostgreSQL database (PostgreSQL backups)")
+    p.add_argument(
+        "--registry-reference",
+        type=Path,
+        help="the registry built from the coalitions' ceremony snippets, to compare keys with",
+    )
+    p.add_argument(
+        "--accept-registry",
+        action="store_true",
+        help="restore the backup's registry although its coalition keys differ (shown)",
+    )
     p.set_defaults(func=_cmd_restore)
 
     p = commands.add_parser("restore-onion-keys", help="restore an onion key archive")
@@ -160,7 +177,20 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from service.server.backup.logic import verify_backup
 
     manifest = verify_backup(args.file, unlock_key(args.key, _passphrase()))
-    _say(f"The backup is complete and authentic: {manifest['kind']}, made {manifest['week']}.")
+    from service.text import for_terminal
+
+    # The manifest is read from the backup file, which a seized server could forge (F-10).
+    kind, week = for_terminal(manifest["kind"]), for_terminal(manifest["week"])
+    _say(f"The backup is complete, opens, and is signed by your offline key: {kind}, made {week}.")
+    return 0
+
+
+def _cmd_sign(args: argparse.Namespace) -> int:
+    from service.server.backup.keys import unlock_key
+    from service.server.backup.logic import sign_verified_backup
+
+    out = sign_verified_backup(args.file, unlock_key(args.key, _passphrase()))
+    _say(f"The backup opens and is complete; signed: {out}. Keep the .sig next to the file.")
     return 0
 
 
@@ -168,10 +198,21 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from service.server.backup.keys import unlock_key
     from service.server.backup.logic import restore_database
 
+    reference = None
+    if args.registry_reference is not None:
+        reference = args.registry_reference.read_text(encoding="utf-8")
     restored = restore_database(
-        args.file, unlock_key(args.key, _passphrase()), args.into, args.database_url
+        args.file,
+        unlock_key(args.key, _passphrase()),
+        args.into,
+        args.database_url,
+        registry_reference=reference,
+        accept_registry=args.accept_registry,
     )
-    _say(f"Restored a {restored.backend} database (schema {restored.revision}) and the registry.")
+    from service.text import for_terminal
+
+    backend, revision = for_terminal(restored.backend), for_terminal(restored.revision)
+    _say(f"Restored a {backend} database (schema {revision}) and the registry.")
     if not restored.current:
         _say("The schema is older than this version: run 'aryz db upgrade' before serving.")
     _say("Set ARYZ_TOKEN_PEPPER to the old instance's pepper, or no token finds its case.")

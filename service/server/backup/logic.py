@@ -30,8 +30,10 @@ from alembic.script import ScriptDirectory
 
 from service.common.clock import current_week
 from service.common.crypto.keys import BoxKeyPair
+from service.common.errors import RegistryError
 from service.server.backup import archive, database
 from service.server.backup.errors import (
+    BackupError,
     BackupFileError,
     BackupFormatError,
     BackupKindError,
@@ -40,6 +42,8 @@ from service.server.backup.errors import (
     SchemaError,
 )
 from service.server.backup.files import NewFile, make_private_dir
+from service.server.backup.signing import check_signature, sign_backup
+from service.server.registry.logic import parse_registry
 from service.server.storage.migrate import alembic_config, head_revision
 
 DATABASE = "database"
@@ -55,6 +59,15 @@ SQLITE_TARGET = (
 POSTGRES_TARGET = (
     "This is a PostgreSQL backup: give --database-url naming an empty PostgreSQL database."
 )
+
+
+class RegistryChangedError(BackupError):
+    code = "backup_registry_changed"
+    message = (
+        "The backup's registry holds coalition keys that differ from your reference "
+        "registry. Restoring it would seal new reports to these keys; check each "
+        "fingerprint with its coalition, then restore again with --accept-registry:"
+    )
 
 
 @dataclass(frozen=True)
@@ -103,19 +116,71 @@ def create_onion_keys_archive(
 
 
 def verify_backup(path: Path, key: BoxKeyPair) -> dict[str, Any]:
-    """Authenticate every byte of a backup; return its manifest."""
+    """Check the offline key's signature (F-03), then that every byte opens; return the
+    manifest."""
+    check_signature(path, key)
     return archive.verify(path, [key])
 
 
+def sign_verified_backup(path: Path, key: BoxKeyPair) -> Path:
+    """On the offline machine: open and check the whole backup, then sign it (F-03)."""
+    manifest = archive.verify(path, [key])
+    return sign_backup(path, key, str(manifest.get("week", "")))
+
+
+def registry_changes(backup_registry: str, reference: str) -> list[str]:
+    """Lines naming each coalition whose keys in the backup's registry differ from the
+    reference registry (the one built from the coalitions' ceremony snippets), with the
+    fingerprints the backup would install. Empty when they agree."""
+    try:
+        restored, known = parse_registry(backup_registry), parse_registry(reference)
+    except RegistryError:
+        return ["The backup's registry or the reference registry is not valid."]
+    lines = []
+    for coalition in restored.coalitions:
+        ref = known.get(coalition.id)
+        same = ref is not None and (
+            ref.signing_key == coalition.signing_key
+            and sorted(k.public_key for k in ref.all_keys)
+            == sorted(k.public_key for k in coalition.all_keys)
+        )
+        if not same:
+            lines.append(f"coalition {coalition.id} (changed or new):")
+            lines.append(f"  signing key  {coalition.signing_fingerprint}")
+            lines += [f"  key epoch {k.epoch}  {k.fingerprint}" for k in coalition.current_keys]
+    lines += [
+        f"coalition {c.id}: missing from the backup"
+        for c in known.coalitions
+        if restored.get(c.id) is None
+    ]
+    return lines
+
+
 def restore_database(
-    path: Path, key: BoxKeyPair, into: Path, database_url: str | None = None
+    path: Path,
+    key: BoxKeyPair,
+    into: Path,
+    database_url: str | None = None,
+    *,
+    registry_reference: str | None = None,
+    accept_registry: bool = False,
 ) -> Restored:
     """Restore a database backup into the empty data directory ``into``.
 
     A SQLite backup becomes ``into/aryz.sqlite3``; a PostgreSQL backup goes into the empty
     database ``database_url``. The registry becomes ``into/registry.toml`` either way.
+
+    Only a backup signed by the offline key is restored (F-03). With
+    ``registry_reference`` (registry text), a backup whose coalition keys differ from it is
+    refused, its fingerprints shown, unless ``accept_registry``: a registry with someone
+    else's keys would seal every new report to them.
     """
+    check_signature(path, key)
     manifest = archive.verify(path, [key])
+    if registry_reference is not None and not accept_registry:
+        changes = registry_changes(_registry_of(path, key), registry_reference)
+        if changes:
+            raise RegistryChangedError("\n".join([RegistryChangedError.message, *changes]))
     if manifest.get("kind") != DATABASE:
         raise BackupKindError()
     kind = manifest.get("backend")
@@ -149,8 +214,23 @@ def restore_database(
     return Restored(kind, revision, current=revision == head_revision(url))
 
 
+def _registry_of(path: Path, key: BoxKeyPair) -> str:
+    for name, pieces in archive.Reader(path, [key]).members():
+        if name == REGISTRY_MEMBER:
+            try:
+                return b"".join(pieces).decode("utf-8")
+            except UnicodeDecodeError:
+                raise BackupFormatError() from None
+        break
+    raise BackupFormatError()
+
+
 def restore_onion_keys(path: Path, key: BoxKeyPair, into: Path) -> list[str]:
-    """Restore an onion key archive into the empty directory ``into`` (0700, files 0600)."""
+    """Restore an onion key archive into the empty directory ``into`` (0700, files 0600).
+
+    Signed offline too (F-03): planted onion keys would hand the address to whoever made
+    them."""
+    check_signature(path, key)
     manifest = archive.verify(path, [key])
     if manifest.get("kind") != ONION_KEYS:
         raise BackupKindError()

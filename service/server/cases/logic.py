@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.common.clock import current_week
+from service.common.contract.signed import Signed, is_signed, reply_record, status_record
 from service.common.crypto.envelope import check_framing, parse_header
 from service.common.crypto.token import stored_lookup_key
 from service.common.errors import EnvelopeFormatError, NotFoundError, UploadError
@@ -35,6 +36,10 @@ class CaseView:
     items_received: int  # complete or already taken by the organisation
     items_collected: int = 0  # of those, taken: the desk acknowledged the import
     replies: tuple[bytes, ...] = ()  # oldest first
+    # The desk's signatures (service/common/contract/signed.py): of the record that set ``status``
+    # (None for the server's own "received"), and of each reply's record, in order.
+    status_signed: Signed | None = None
+    replies_signed: tuple[Signed | None, ...] = ()
 
 
 def lookup_key(lookup_id: bytes, pepper: bytes) -> bytes:
@@ -150,7 +155,14 @@ def upload_key_hash(capability: bytes) -> bytes:
     return hashlib.blake2b(capability, digest_size=32, person=b"aryz-upload-v1").digest()
 
 
-def view(session: Session, case: Case) -> CaseView:
+def view(session: Session, case: Case, signing_key: bytes | None = None) -> CaseView:
+    """The case as its family may see it.
+
+    With ``signing_key`` (the status page), only what carries the coalition's valid
+    signature is shown: a reply the desk did not sign is left out, and a status it did not
+    sign reads as "received", which is all the server itself knows. A restored or edited
+    database cannot put words in the coalition's mouth on the page (audit F-08).
+    """
     counts = dict(
         session.execute(
             select(Item.state, func.count())
@@ -158,12 +170,45 @@ def view(session: Session, case: Case) -> CaseView:
             .group_by(Item.state)
         ).all()
     )
-    replies = session.scalars(
-        select(Reply.data).where(Reply.case_id == case.id).order_by(Reply.seq)
+    rows = session.execute(
+        select(Reply.data, Reply.seq, Reply.signature, Reply.keyed)
+        .where(Reply.case_id == case.id)
+        .order_by(Reply.seq)
     ).all()
+    status_signed = None
+    if case.status_signature is not None and case.status_signed_seq is not None:
+        status_signed = Signed(
+            case.status_signed_seq, case.status_signature, bool(case.status_keyed)
+        )
+    replies = [
+        (data, Signed(seq, signature, bool(keyed)) if signature is not None else None)
+        for data, seq, signature, keyed in rows
+    ]
+    status = case.status
+    if signing_key is not None:
+        if status_signed is None or not is_signed(
+            status_record(
+                case.coalition_id, case.ref, status, status_signed, case.reply_public_key
+            ),
+            status_signed.signature,
+            signing_key,
+        ):
+            status, status_signed = "received", None
+        replies = [
+            (data, signed)
+            for data, signed in replies
+            if signed is not None
+            and is_signed(
+                reply_record(case.coalition_id, case.ref, data, signed, case.reply_public_key),
+                signed.signature,
+                signing_key,
+            )
+        ]
     return CaseView(
-        status=case.status,
+        status=status,
         items_received=int(sum(counts.values())),
         items_collected=int(counts.get(ACKNOWLEDGED, 0)),
-        replies=tuple(replies),
+        replies=tuple(data for data, _ in replies),
+        status_signed=status_signed,
+        replies_signed=tuple(signed for _, signed in replies),
     )

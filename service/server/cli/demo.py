@@ -17,53 +17,109 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from service.common.contract.credential import credential_json
+from service.common.contract.statement import KeyStatement, make_statement
 from service.common.crypto.keys import fingerprint, generate_box_keypair, generate_signing_keypair
 from service.server.settings import Mode, Settings
 from service.server.storage import migrate
 
-# id, countries, fallback, English name, Russian name
-DEMO_COALITIONS: tuple[tuple[str, list[str], bool, str, str], ...] = (
+# id, countries, fallback, the name in each language of the site (service/common/i18n): a page
+# shows the organisation's name in the reader's language, so the demo carries all nine.
+DEMO_COALITIONS: tuple[tuple[str, list[str], bool, dict[str, str]], ...] = (
     (
         "kz-coalition",
         ["KZ"],
         False,
-        "Coalition against Torture in Kazakhstan",
-        "Коалиция против пыток в Казахстане",
+        {
+            "en": "Coalition against Torture in Kazakhstan",
+            "ru": "Коалиция против пыток в Казахстане",
+            "kk": "Қазақстандағы азаптауларға қарсы коалиция",
+            "ky": "Казакстандагы кыйноолорго каршы коалиция",
+            "tg": "Эътилофи зидди шиканҷа дар Қазоқистон",
+            "uz": "Qozogʻistondagi qiynoqlarga qarshi koalitsiya",
+            "uz-cyrl": "Қозоғистондаги қийноқларга қарши коалиция",
+            "tk": "Gazagystanda gynamalara garşy koalisiýa",
+            "kaa": "Qazaqstandaǵı qıynawlarǵa qarsı koaliciya",
+        },
     ),
     (
         "kg-coalition",
         ["KG"],
         False,
-        "Coalition against Torture in Kyrgyzstan",
-        "Коалиция против пыток в Кыргызстане",
+        {
+            "en": "Coalition against Torture in Kyrgyzstan",
+            "ru": "Коалиция против пыток в Кыргызстане",
+            "kk": "Қырғызстандағы азаптауларға қарсы коалиция",
+            "ky": "Кыргызстандагы кыйноолорго каршы коалиция",
+            "tg": "Эътилофи зидди шиканҷа дар Қирғизистон",
+            "uz": "Qirgʻizistondagi qiynoqlarga qarshi koalitsiya",
+            "uz-cyrl": "Қирғизистондаги қийноқларга қарши коалиция",
+            "tk": "Gyrgyzystanda gynamalara garşy koalisiýa",
+            "kaa": "Qırǵızstandaǵı qıynawlarǵa qarsı koaliciya",
+        },
     ),
     (
         "tj-coalition",
         ["TJ"],
         False,
-        "Coalition against Torture and Impunity in Tajikistan",
-        "Коалиция против пыток и безнаказанности в Таджикистане",
+        {
+            "en": "Coalition against Torture and Impunity in Tajikistan",
+            "ru": "Коалиция против пыток и безнаказанности в Таджикистане",
+            "kk": "Тәжікстандағы азаптауларға және жазасыздыққа қарсы коалиция",
+            "ky": "Тажикстандагы кыйноолорго жана жазасыздыкка каршы коалиция",
+            "tg": "Эътилофи зидди шиканҷа ва беҷазоӣ дар Тоҷикистон",
+            "uz": "Tojikistondagi qiynoqlar va jazosizlikka qarshi koalitsiya",
+            "uz-cyrl": "Тожикистондаги қийноқлар ва жазосизликка қарши коалиция",
+            "tk": "Täjigistanda gynamalara we jezasyzlyga garşy koalisiýa",
+            "kaa": "Tájikstandaǵı qıynawlarǵa hám jazasızlıqqa qarsı koaliciya",
+        },
     ),
     (
         "ahrca",
         ["UZ"],
         False,
-        "Association for Human Rights in Central Asia (AHRCA)",
-        "Ассоциация «Права человека в Центральной Азии» (AHRCA)",
+        {
+            "en": "Association for Human Rights in Central Asia (AHRCA)",
+            "ru": "Ассоциация «Права человека в Центральной Азии» (AHRCA)",
+            "kk": "«Орталық Азиядағы адам құқықтары» қауымдастығы (AHRCA)",
+            "ky": "«Борбордук Азиядагы адам укуктары» ассоциациясы (AHRCA)",
+            "tg": "Ассотсиатсияи «Ҳуқуқи инсон дар Осиёи Марказӣ» (AHRCA)",
+            "uz": "«Markaziy Osiyoda inson huquqlari» assotsiatsiyasi (AHRCA)",
+            "uz-cyrl": "«Марказий Осиёда инсон ҳуқуқлари» ассоциацияси (AHRCA)",
+            "tk": "«Merkezi Aziýada adam hukuklary» assosiasiýasy (AHRCA)",
+            "kaa": "«Orta Aziyada adam huqıqları» associaciyası (AHRCA)",
+        },
     ),
     (
         "tihr",
         ["TM"],
         False,
-        "Turkmen Initiative for Human Rights (TIHR)",
-        "Туркменская инициатива по правам человека (TIHR)",
+        {
+            "en": "Turkmen Initiative for Human Rights (TIHR)",
+            "ru": "Туркменская инициатива по правам человека (TIHR)",
+            "kk": "Адам құқықтары жөніндегі түрікмен бастамасы (TIHR)",
+            "ky": "Адам укуктары боюнча түркмөн демилгеси (TIHR)",
+            "tg": "Ташаббуси туркманӣ оид ба ҳуқуқи инсон (TIHR)",
+            "uz": "Inson huquqlari boʻyicha turkman tashabbusi (TIHR)",
+            "uz-cyrl": "Инсон ҳуқуқлари бўйича туркман ташаббуси (TIHR)",
+            "tk": "Adam hukuklary boýunça türkmen başlangyjy (TIHR)",
+            "kaa": "Adam huqıqları boyınsha túrkmen baslaması (TIHR)",
+        },
     ),
     (
         "iphr",
         [],
         True,
-        "International Partnership for Human Rights (IPHR)",
-        "Международное партнёрство за права человека (IPHR)",
+        {
+            "en": "International Partnership for Human Rights (IPHR)",
+            "ru": "Международное партнёрство за права человека (IPHR)",
+            "kk": "Адам құқықтары жөніндегі халықаралық серіктестік (IPHR)",
+            "ky": "Адам укуктары боюнча эл аралык өнөктөштүк (IPHR)",
+            "tg": "Шарикии байналмилалӣ оид ба ҳуқуқи инсон (IPHR)",
+            "uz": "Inson huquqlari boʻyicha xalqaro hamkorlik (IPHR)",
+            "uz-cyrl": "Инсон ҳуқуқлари бўйича халқаро ҳамкорлик (IPHR)",
+            "tk": "Adam hukuklary boýunça halkara hyzmatdaşlyk (IPHR)",
+            "kaa": "Adam huqıqları boyınsha xalıqaralıq seriklik (IPHR)",
+        },
     ),
 )
 
@@ -86,10 +142,14 @@ def write_demo_registry(data_dir: Path) -> Path:
             "# never use these keys for real reports.",
             "version = 1",
         ]
-        for cid, countries, fallback, en, ru in DEMO_COALITIONS:
+        for cid, countries, fallback, names in DEMO_COALITIONS:
             box = generate_box_keypair()
             signing = generate_signing_keypair()
             courier = generate_signing_keypair()
+            statement = make_statement(
+                KeyStatement(cid, tuple(countries), fallback, 1, ((1, box.public),)),
+                signing.seed,
+            )
             lines += [
                 "",
                 "[[coalition]]",
@@ -98,7 +158,11 @@ def write_demo_registry(data_dir: Path) -> Path:
                 f"fallback = {'true' if fallback else 'false'}",
                 "demo = true",
                 f"signing_key = {_toml_str(signing.verify.hex())}",
-                "names = { " + f"en = {_toml_str(en)}, ru = {_toml_str(ru)}" + " }",
+                # JSON without single quotes: a TOML literal string holds it as it is.
+                f"key_statement = '{statement}'",
+                "names = { "
+                + ", ".join(f"{_toml_str(code)} = {_toml_str(n)}" for code, n in names.items())
+                + " }",
                 "[[coalition.keys]]",
                 "epoch = 1",
                 f"public_key = {_toml_str(box.public.hex())}",

@@ -3,6 +3,10 @@
 This is the stand-in for the coalition desk during a demo: it proves that what the site
 stored is ciphertext that only the coalition's private key opens, and opens to exactly what
 was sent. Files are summarised by name, size and SHA-256, never written out.
+
+It reads items exactly as the desk's importer does (``service.desk.inbox.importer.open_item``):
+an item the desk would quarantine is shown as refused, with the desk's reason, and the
+command goes on with the next one, then exits 1 (envelope review D1–D3).
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from service.common.crypto.envelope import Opener
 from service.common.crypto.keys import BoxKeyPair
-from service.common.crypto.payload import PayloadReader
+from service.desk.inbox.importer import WRONG_CASE, BodySink, ItemRefused, read_answers
+from service.desk.inbox.importer import open_item as open_sealed
 from service.server.models import COMPLETE, Case, Item
 from service.server.storage.db import make_engine, make_sessionmaker
 from service.server.storage.items import iter_ciphertext
@@ -32,31 +36,56 @@ def demo_keys(data_dir: Path) -> dict[str, BoxKeyPair]:
     return keys
 
 
+class _Collect(BodySink):
+    """The whole body, for a demo's small items (and the tests' helpers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = bytearray()
+
+    def add(self, data: bytes) -> None:
+        super().add(data)
+        self.body += data
+
+
 def open_item(factory: object, item_id: int, key: BoxKeyPair) -> tuple[dict[str, object], bytes]:
-    opener = Opener([key])
-    reader = PayloadReader()
-    body = bytearray()
-    for piece in iter_ciphertext(factory, item_id):  # type: ignore[arg-type]
-        body += reader.feed(opener.feed(piece))
-    body += reader.feed(opener.close())
-    meta = reader.meta or {}
-    return dict(meta), bytes(body)
+    """Open one stored item on the desk's reading path (service.desk.inbox.importer.open_item):
+    the same envelope, payload and metadata rules, the same fixed reasons. Raises
+    :class:`ItemRefused` for an item the desk would quarantine."""
+    sink = _Collect()
+    pieces = iter_ciphertext(factory, item_id)  # type: ignore[arg-type]
+    meta = open_sealed([key], pieces, sink)
+    if meta["type"] == "answers":
+        read_answers(bytes(sink.kept))  # the desk's limits and shapes, checked the same way
+    return dict(meta), bytes(sink.body)
 
 
 def read_all(data_dir: Path) -> Iterator[str]:
+    """One block of lines per item. An item the desk would refuse is shown as
+    ``item refused (…)`` with the desk's reason, and the items after it still show (D2);
+    an item whose sealed case key is not its case's is refused as on the desk (D3)."""
     keys = demo_keys(data_dir)
     engine = make_engine(f"sqlite:///{data_dir / 'aryz.sqlite3'}")
     factory = make_sessionmaker(engine)
     with factory() as session:
         rows = session.execute(
-            select(Item.id, Case.id, Case.coalition_id, Case.status)
+            select(Item.id, Case.id, Case.coalition_id, Case.status, Case.reply_public_key)
             .join(Case, Case.id == Item.case_id)
             .where(Item.state == COMPLETE)
             .order_by(Case.id, Item.id)
         ).all()
-    for item_id, case_id, coalition_id, status in rows:
-        meta, body = open_item(factory, item_id, keys[coalition_id])
-        yield f"--- case {case_id} ({coalition_id}, {status}), item {item_id}: {meta.get('type')}"
+    for item_id, case_id, coalition_id, status, reply_key in rows:
+        head = f"--- case {case_id} ({coalition_id}, {status}), item {item_id}"
+        try:
+            meta, body = open_item(factory, item_id, keys[coalition_id])
+            claimed = meta.get("case_public_key")
+            if claimed is not None and claimed != bytes(reply_key).hex():
+                raise ItemRefused(WRONG_CASE)
+        except ItemRefused as refused:
+            yield head
+            yield f"item refused ({refused.reason})"
+            continue
+        yield f"{head}: {meta.get('type')}"
         if meta.get("type") == "file":
             digest = hashlib.sha256(body).hexdigest()
             yield f"file {meta.get('name')!s}: {len(body)} bytes, sha256 {digest}"

@@ -20,7 +20,10 @@ def _say(text: str) -> None:
 
 
 def _fail(text: str) -> int:
-    sys.stderr.write(f"aryz: {text}\n")
+    from service.text import for_terminal
+
+    # A message may come from a server (aryz status, the courier): escaped (F-10).
+    sys.stderr.write(f"aryz: {for_terminal(text)}\n")
     return 2
 
 
@@ -35,6 +38,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         uds=args.uds,
         courier_port=args.courier_port,
         courier_uds=args.courier_uds,
+        force_host=args.force_host,
     )
     return 0
 
@@ -62,10 +66,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_demo_read(args: argparse.Namespace) -> int:
     from service.server.cli.demo_read import read_all
+    from service.text import for_terminal
 
+    refused = 0
     for line in read_all(Path(args.data_dir).resolve()):
-        _say(line)
-    return 0
+        # What submitters sealed is untrusted text (F-10); read_all marks refusals.
+        refused += line.startswith("item refused")
+        _say(for_terminal(line, multiline=True))
+    return 1 if refused else 0
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
@@ -79,6 +87,45 @@ def _cmd_db(args: argparse.Namespace) -> int:
         migrate.downgrade(url, args.revision)
     _say(f"schema at {migrate.head_revision(url) if args.action == 'upgrade' else args.revision}")
     return 0
+
+
+def _trust(args: argparse.Namespace) -> object:
+    """The fingerprints this person trusts (service/field/trust.py), from the options."""
+    from service.field.trust import Trust, default_trust_file
+
+    def confirm(coalition: str, fingerprint: str) -> bool:
+        sys.stderr.write(
+            f"Coalition {coalition} is not pinned on this computer.\n"
+            f"Its signing-key fingerprint, as this server gives it:\n    {fingerprint}\n"
+            "Compare it with the one the coalition gave you by another channel.\n"
+        )
+        if args.trust_on_first_use:
+            sys.stderr.write("Trusted on first use (--trust-on-first-use) and remembered.\n")
+            return True
+        if not sys.stdin.isatty():
+            return False
+        sys.stderr.write("Trust it and remember it? Type 'yes' to trust: ")
+        sys.stderr.flush()
+        return sys.stdin.readline().strip().lower() == "yes"
+
+    store = Path(args.trust_file) if args.trust_file else default_trust_file()
+    return Trust(given=tuple(args.trust), store=store, confirm=confirm)
+
+
+def _add_trust_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="FINGERPRINT",
+        help="the coalition's signing-key fingerprint, as the coalition gave it to you",
+    )
+    p.add_argument("--trust-file", help="where first-use trust is remembered")
+    p.add_argument(
+        "--trust-on-first-use",
+        action="store_true",
+        help="trust an unpinned coalition's fingerprint without asking (it is shown)",
+    )
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
@@ -96,7 +143,12 @@ def _cmd_submit(args: argparse.Namespace) -> int:
             return _fail("a --file is not a readable file")
     with make_client(args.server, args.proxy) as client:
         token = submit(
-            client, country=args.country, coalition_id=args.coalition, message=message, files=files
+            client,
+            country=args.country,
+            coalition_id=args.coalition,
+            message=message,
+            files=files,
+            trust=_trust(args),  # type: ignore[arg-type]
         )
     _say("Write this token down and keep it hidden; it is the only key to the case:")
     _say(token)
@@ -107,14 +159,40 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from service.field.client import make_client, status
 
     with make_client(args.server, args.proxy) as client:
-        result = status(client, args.token)
-    _say(f"status: {result['status']}")
-    _say(f"items received: {result['items_received']}")
+        result = status(client, args.token, trust=_trust(args))  # type: ignore[arg-type]
+    from service.text import for_terminal
+
+    # Everything here came from the server, which may be hostile (F-10): escaped. Only what
+    # carries the coalition's signature, checked here against the pinned key and this
+    # case's reply key, is the coalition's word (audit F-08); the rest is the server's.
+    if result["status_verified"]:
+        _say(f"status: {for_terminal(result['status'])} (signed by the coalition, verified)")
+    else:
+        _say(f"status: {for_terminal(result['status'])}")
+        _say(
+            "  !!! NOT VERIFIED: no valid coalition signature. This status is only the "
+            "server's word (a new case reads 'received' until the coalition answers)."
+        )
+    _say(f"items received: {for_terminal(result['items_received'])}")
     _say(f"replies: {len(result['replies'])}")
-    for number, text in enumerate(result["replies"], start=1):
+    for number, (text, verified) in enumerate(
+        zip(result["replies"], result["replies_verified"], strict=True), start=1
+    ):
         # Opened locally with the token's reply key; the server only ever had them sealed.
-        _say(f"--- reply {number}")
-        _say(text if text is not None else "(this reply could not be opened)")
+        shown = for_terminal(text, multiline=True) if text is not None else None
+        if verified:
+            _say(f"--- reply {number} (signed by the coalition, verified)")
+            _say(shown if shown is not None else "(this reply could not be opened)")
+            continue
+        _say(f"--- reply {number}: !!! NOT VERIFIED !!!")
+        _say(
+            "  This reply carries no valid coalition signature: it may be forged by whoever "
+            "controls the server. Do not go anywhere or do anything it asks."
+        )
+        if args.show_unverified and shown is not None:
+            _say(shown)
+        else:
+            _say("  (its text is withheld; --show-unverified shows it)")
     return 0
 
 
@@ -132,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also serve the courier API on this port (for the client-authorised staff onion)",
     )
     p.add_argument("--courier-uds", help="serve the courier API on this unix socket instead")
+    p.add_argument(
+        "--force-host",
+        action="store_true",
+        help="allow a non-loopback --host in production (only behind a firewall)",
+    )
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("demo", help="create a demo instance with demo keys and serve it")
@@ -156,12 +239,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--message-file", required=True)
     p.add_argument("--file", action="append", default=[])
     p.add_argument("--proxy", help="e.g. socks5h://127.0.0.1:9050 for Tor")
+    _add_trust_options(p)
     p.set_defaults(func=_cmd_submit)
 
     p = sub.add_parser("status", help="check a case through the API (derives locally)")
     p.add_argument("--server", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--proxy")
+    _add_trust_options(p)
+    p.add_argument(
+        "--show-unverified", action="store_true", help="also print replies that are not signed"
+    )
     p.set_defaults(func=_cmd_status)
 
     # Each domain owns its subcommands; their modules import nothing heavy at load time.

@@ -1,6 +1,8 @@
 """Prepare a coalition's bundle and stream it, resumably.
 
-A bundle holds every complete item of the coalition that its desk has not acknowledged,
+A bundle holds every complete item of the coalition that its desk has not acknowledged
+(items it reported imported included: until a desk backup holds them they are sent again,
+so a desk restored from a backup gets them back; see ``service.server.courier.retention``),
 oldest first, optionally cut to a prefix that fits ``max_bytes`` (a USB stick). Its head
 (manifest) is stored and its items listed in order when it is prepared, so the bytes of
 a bundle never change: a courier whose download was cut off over Tor resumes with
@@ -34,6 +36,7 @@ from service.common.contract.bundle import (
 )
 from service.common.errors import NotFoundError
 from service.server.courier.errors import BundleChangedError, BundleTooSmallError
+from service.server.courier.retention import expire_imported
 from service.server.deps import Runtime
 from service.server.models import COMPLETE, Bundle, Case, Item
 from service.server.models import BundleItem as BundleRow
@@ -70,20 +73,31 @@ class Download:
     size: int
 
 
-def prepare(runtime: Runtime, coalition_id: str, max_bytes: int | None) -> Prepared:
-    """Prepare (or reuse) the bundle of everything waiting for ``coalition_id``."""
+def prepare(
+    runtime: Runtime, coalition_id: str, max_bytes: int | None, sync: bool = False
+) -> Prepared:
+    """Prepare (or reuse) the bundle of everything waiting for ``coalition_id``.
+
+    ``sync`` (after a desk restore): the manifest also lists every case of the coalition
+    that has applied records, with its ``status_seq``, so the restored desk continues each
+    case from the server's number; such a bundle is made even with no item waiting.
+    """
+    with transaction(runtime.sessions) as session:
+        expire_imported(session, runtime.settings.keep_imported_weeks)
     with runtime.sessions() as session:
         waiting = _waiting(session, coalition_id)
-    waiting = _fit(coalition_id, waiting, max_bytes)
-    if not waiting:
+        extra = _numbered_cases(session, coalition_id) if sync else []
+    waiting = _fit(coalition_id, waiting, max_bytes, extra)
+    if not waiting and not extra:
         return Prepared(None, 0, 0)
-    same = _reusable(runtime, coalition_id, waiting)
-    if same is not None:
-        return same
+    if not sync:
+        same = _reusable(runtime, coalition_id, waiting)
+        if same is not None:
+            return same
     # Hashing reads every item once; it happens outside any transaction.
     entries = [replace(w.entry, sha256=_sha256(runtime, w.item_id, w.entry.size)) for w in waiting]
     ref = secrets.token_bytes(16)
-    manifest = _manifest(coalition_id, ref, waiting, entries)
+    manifest = _manifest(coalition_id, ref, waiting, entries, extra)
     head = head_bytes(manifest)
     size = total_size(manifest)
     with transaction(runtime.sessions) as session:
@@ -118,10 +132,29 @@ def _waiting(session: Session, coalition_id: str) -> list[_Waiting]:
     ]
 
 
+def _numbered_cases(session: Session, coalition_id: str) -> list[BundleCase]:
+    """Every case of the coalition with at least one applied record (for ``sync``)."""
+    rows = session.execute(
+        select(Case.ref, Case.reply_public_key, Case.status, Case.status_seq)
+        .where(Case.coalition_id == coalition_id, Case.status_seq > 0)
+        .order_by(Case.id)
+    )
+    return [
+        BundleCase(case=ref.hex(), reply_public_key=reply.hex(), status=status, status_seq=seq)
+        for ref, reply, status, seq in rows
+    ]
+
+
 def _manifest(
-    coalition_id: str, ref: bytes, waiting: list[_Waiting], entries: list[BundleItem]
+    coalition_id: str,
+    ref: bytes,
+    waiting: list[_Waiting],
+    entries: list[BundleItem],
+    extra: list[BundleCase] | None = None,
 ) -> Manifest:
     cases = {w.case.case: w.case for w in waiting}  # insertion order: first item's order
+    for case in extra or ():
+        cases.setdefault(case.case, case)
     return Manifest(
         coalition=coalition_id,
         bundle=ref.hex(),
@@ -131,7 +164,12 @@ def _manifest(
     )
 
 
-def _fit(coalition_id: str, waiting: list[_Waiting], max_bytes: int | None) -> list[_Waiting]:
+def _fit(
+    coalition_id: str,
+    waiting: list[_Waiting],
+    max_bytes: int | None,
+    extra: list[BundleCase] | None = None,
+) -> list[_Waiting]:
     """The longest oldest-first prefix whose whole bundle file fits ``max_bytes``.
 
     Never skips ahead to a smaller, newer item: the oldest reports leave first.
@@ -147,10 +185,12 @@ def _fit(coalition_id: str, waiting: list[_Waiting], max_bytes: int | None) -> l
         chosen.append(w)
     probe = bytes(16)
     while chosen:
-        manifest = _manifest(coalition_id, probe, chosen, [w.entry for w in chosen])
+        manifest = _manifest(coalition_id, probe, chosen, [w.entry for w in chosen], extra)
         if total_size(manifest) <= max_bytes:
             return chosen
         chosen.pop()
+    if extra and total_size(_manifest(coalition_id, probe, [], [], extra)) <= max_bytes:
+        return chosen
     raise BundleTooSmallError()
 
 

@@ -6,8 +6,10 @@ continue exactly from the last sequence number applied to it — one more each t
 order. A replay, a gap, a reordering, a record for another coalition's case, or an
 acknowledgement of an item outside its case refuses the whole outbox; nothing changes.
 
-Item 7: an ``ack`` record means the desk holds those items, so their ciphertext is
+Item 7: an ``ack`` record means a desk backup holds those items, so their ciphertext is
 deleted here and then; the items stay as rows so the submitter's count does not drop.
+An ``imported`` record only notes the week the desk imported them: they stay, sealed,
+until an ``ack`` or the end of the retention window (``service.server.courier.retention``).
 
 An outbox identical to one already applied (same SHA-256) is answered "already applied"
 without change: the courier retrying after a lost response must not be told it failed.
@@ -23,7 +25,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from service.common.clock import current_week
-from service.common.contract.outbox import Record, decode
+from service.common.contract.outbox import OutboxError, Record, decode
 from service.common.crypto.envelope import check_framing, parse_header
 from service.common.crypto.keys import key_id
 from service.common.errors import EnvelopeError
@@ -34,6 +36,7 @@ from service.server.courier.errors import (
     OutboxReplyError,
     OutboxSequenceError,
 )
+from service.server.courier.retention import expire_imported, mark_imported
 from service.server.deps import Runtime
 from service.server.models import (
     ACKNOWLEDGED,
@@ -64,7 +67,12 @@ class Applied:
 def apply_outbox(runtime: Runtime, coalition: CoalitionEntry, data: bytes) -> Applied:
     """Verify and apply ``data`` for the courier's ``coalition``."""
     keys = {c.id: c.signing_key for c in runtime.registry.coalitions}
-    outbox = decode(data, keys)
+    try:
+        outbox = decode(data, keys)
+    except RecursionError:
+        # JSON nested deeper than Python's parser or the record reader can follow: a
+        # refusal like any other malformed outbox, never a 500 (attack F5).
+        raise OutboxError() from None
     if outbox.coalition != coalition.id:
         # Signed by another coalition (and verified with its key): still not this
         # courier's to deliver.
@@ -84,14 +92,23 @@ def apply_outbox(runtime: Runtime, coalition: CoalitionEntry, data: bytes) -> Ap
             if record.seq != case.status_seq + 1:
                 raise OutboxSequenceError()
             case.status_seq = record.seq
+            if record.key is not None and bytes.fromhex(record.key) != case.reply_public_key:
+                # Signed for another case's family: never apply it to this one.
+                raise OutboxCaseError()
             if record.type == "status":
                 case.status = str(record.status)
+                case.status_signed_seq = record.seq
+                case.status_signature = record.signature
+                case.status_keyed = record.key is not None
             elif record.type == "reply":
                 session.add(_reply(case, record))
+            elif record.type == "imported":
+                mark_imported(session, case, record.items)
             else:
                 acknowledged += _acknowledge(session, case, record.items)
         _forget_bundles(session, acknowledged)
         session.add(AppliedOutbox(digest=digest, coalition_id=coalition.id))
+        expire_imported(session, runtime.settings.keep_imported_weeks)
     return Applied(applied=True, already=False, records=len(outbox.records))
 
 
@@ -127,7 +144,14 @@ def _reply(case: Case, record: Record) -> Reply:
         raise OutboxReplyError() from None
     if [kid for kid, _ in header.recipients] != [key_id(case.reply_public_key)]:
         raise OutboxReplyError()
-    return Reply(case_id=case.id, seq=record.seq, data=sealed, created_week=current_week())
+    return Reply(
+        case_id=case.id,
+        seq=record.seq,
+        data=sealed,
+        signature=record.signature,
+        keyed=record.key is not None,
+        created_week=current_week(),
+    )
 
 
 def _acknowledge(session: Session, case: Case, item_refs: tuple[str, ...]) -> list[int]:

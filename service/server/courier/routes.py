@@ -5,9 +5,10 @@ Every endpoint but ``/challenge`` needs a courier signature over a fresh challen
 that echo nothing (``service.server.web.errors``).
 
     POST /courier/v1/challenge       → {"challenge": hex}
-    POST /courier/v1/bundles         {"max_bytes"?} → {"bundle", "size", "items"}
+    POST /courier/v1/bundles         {"max_bytes"?, "sync"?} → {"bundle", "size", "items"}
     GET  /courier/v1/bundles/{id}    the bundle file; "Range: bytes=N-" resumes (206)
     POST /courier/v1/outbox          the outbox file → {"applied", "already", "records"}
+    POST /courier/v1/cases           {"cases": [ref]} → {"cases": [{"case", "status_seq"}]}
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from service.common.errors import FormError, NotFoundError
-from service.server.courier import auth, bundles, outboxes
+from service.server.courier import auth, bundles, outboxes, sequences
 from service.server.courier.deps import CourierDep, OutboxCourierDep
 from service.server.courier.errors import RangeError
 from service.server.courier.schemas import (
     BundlePrepared,
     BundleRequest,
+    CaseSequence,
+    CasesOut,
+    CasesRequest,
     ChallengeOut,
     OutboxApplied,
 )
@@ -53,7 +57,7 @@ async def prepare_bundle(courier: CourierDep, runtime: RuntimeDep) -> BundlePrep
     except ValidationError:
         raise FormError() from None
     prepared = await run_in_threadpool(
-        bundles.prepare, runtime, courier.coalition.id, wanted.max_bytes
+        bundles.prepare, runtime, courier.coalition.id, wanted.max_bytes, wanted.sync
     )
     return BundlePrepared(
         bundle=prepared.ref.hex() if prepared.ref else None,
@@ -104,3 +108,16 @@ async def deliver_outbox(courier: OutboxCourierDep, runtime: RuntimeDep) -> Outb
         outboxes.apply_outbox, runtime, courier.coalition, courier.body
     )
     return OutboxApplied(applied=result.applied, already=result.already, records=result.records)
+
+
+@router.post("/cases")
+async def case_sequences(courier: OutboxCourierDep, runtime: RuntimeDep) -> CasesOut:
+    """The last applied sequence number of each named case of the courier's coalition."""
+    try:
+        wanted = CasesRequest.model_validate_json(courier.body or b"", strict=True)
+    except ValidationError:
+        raise FormError() from None
+    found = await run_in_threadpool(
+        sequences.case_sequences, runtime, courier.coalition.id, wanted.cases
+    )
+    return CasesOut(cases=[CaseSequence(case=c, status_seq=s) for c, s in sorted(found.items())])

@@ -21,6 +21,11 @@ class BundleRequest(Strict):
     max_bytes: int | None = Field(
         default=None, gt=0, description="Upper bound on the bundle file's size, in bytes."
     )
+    sync: bool = Field(
+        default=False,
+        description="After a desk restore: list every case with applied records and its "
+        "status_seq, even with no item waiting.",
+    )
 
 
 class BundlePrepared(Strict):
@@ -33,3 +38,20 @@ class OutboxApplied(Strict):
     applied: bool
     already: bool = Field(description="True when this very outbox was applied before.")
     records: int
+
+
+class CasesRequest(Strict):
+    cases: list[str] = Field(
+        max_length=100_000, description="Case references (16 bytes, hex) of the coalition."
+    )
+
+
+class CaseSequence(Strict):
+    case: str
+    status_seq: int = Field(description="The last sequence number applied to the case.")
+
+
+class CasesOut(Strict):
+    cases: list[CaseSequence] = Field(
+        description="Each named case of this coalition; others (unknown, foreign) are left out."
+    )

@@ -12,12 +12,14 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from service.common.clock import current_week
 from service.common.contract.countries import COUNTRIES
-from service.common.crypto.envelope import Sealer, seal
+from service.common.crypto.envelope import Sealer
 from service.common.crypto.grants import issue_grant
+from service.common.crypto.itemseal import case_item_sealer, seal_case_item
 from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.token import TokenSecrets
 from service.common.errors import FormError, UnknownCoalitionError
@@ -25,10 +27,11 @@ from service.common.questionnaire import Questionnaire
 from service.common.questionnaire.payload import answers_plaintext
 from service.server.cases import logic as cases
 from service.server.deps import Runtime
-from service.server.models import Case
+from service.server.models import Case, Item
 from service.server.registry.logic import CoalitionEntry
 from service.server.storage.db import transaction
 from service.server.storage.items import ItemWriter, discard_pending
+from service.server.storage.quota import check_case
 from service.server.web.multipart import Field, FileData, FileEnd, FileStart, Limits, read_multipart
 
 NATIONAL = "national"
@@ -54,6 +57,11 @@ class BrowserUpload:
     case_public_key: str  # hex of the case's reply public key (payload metadata)
     week: str
     max_bytes: int
+    # The case's item-signing seed (from the token, as on the form path, where the server
+    # seals with it itself) and the position the next item takes; see crypto/itemseal.py.
+    # The page already carries the token in its forms, so the seed adds no exposure.
+    signing_seed: str = ""
+    position: int = 1
 
 
 def browser_upload(
@@ -65,7 +73,23 @@ def browser_upload(
         case_public_key=secrets.reply.public.hex(),
         week=current_week(),
         max_bytes=runtime.settings.max_submission_bytes,
+        signing_seed=secrets.signing.seed.hex(),
+        position=_count_items(runtime, case_ref=case_ref) + 1,
     )
+
+
+def _count_items(runtime: Runtime, *, case_ref: bytes, up_to: int | None = None) -> int:
+    """Items of the case (any state): the next item's position is this plus one.
+
+    Pending items count: an upload under way holds its position. One that never
+    completes leaves a gap the desk reports as "never received", which is what it is.
+    """
+    query = select(func.count(Item.id)).join(Case, Item.case_id == Case.id)
+    query = query.where(Case.ref == case_ref)
+    if up_to is not None:
+        query = query.where(Item.id <= up_to)
+    with transaction(runtime.sessions) as session:
+        return int(session.scalar(query) or 0)
 
 
 @dataclass(frozen=True)
@@ -92,25 +116,40 @@ def seal_answers(
     language: str,
     secrets: TokenSecrets,
 ) -> bytes:
-    plaintext = answers_plaintext(
-        questionnaire,
-        language=language,
-        country=routing.country,
-        coalition_id=routing.coalition.id,
-        answers=answers,
-        case_public_key=secrets.reply.public,
+    # The answers create the case: always position 1.
+    return seal_case_item(
+        routing.coalition.recipients,
+        secrets.signing,
+        secrets.reply.public,
+        1,
+        lambda fields: answers_plaintext(
+            questionnaire,
+            language=language,
+            country=routing.country,
+            coalition_id=routing.coalition.id,
+            answers=answers,
+            case_public_key=secrets.reply.public,
+            seal=fields,
+        ),
     )
-    return seal(plaintext, routing.coalition.recipients)
 
 
-def seal_message(coalition: CoalitionEntry, text: str, secrets: TokenSecrets) -> bytes:
+def seal_message(
+    runtime: Runtime, case: Case, coalition: CoalitionEntry, text: str, secrets: TokenSecrets
+) -> bytes:
     meta = {
         "type": "message",
         "created": current_week(),
         "media_type": "text/plain; charset=utf-8",
-        "case_public_key": secrets.reply.public.hex(),
     }
-    return seal(encode_payload_prefix(meta) + text.encode("utf-8"), coalition.recipients)
+    position = _count_items(runtime, case_ref=case.ref) + 1
+    return seal_case_item(
+        coalition.recipients,
+        secrets.signing,
+        secrets.reply.public,
+        position,
+        lambda fields: encode_payload_prefix({**meta, **fields}) + text.encode("utf-8"),
+    )
 
 
 async def store_files(
@@ -135,22 +174,30 @@ async def store_files(
         async for event in events:
             if isinstance(event, FileStart):
                 item_id = await run_in_threadpool(_new_item, runtime, case)
+                # Counted after the row is committed, so concurrent uploads differ.
+                position = await run_in_threadpool(
+                    _count_items, runtime, case_ref=case.ref, up_to=item_id
+                )
                 writer = ItemWriter(runtime.sessions, item_id, 0, 0)
-                sealer = Sealer(coalition.recipients)
+                sealer, fields = case_item_sealer(
+                    coalition.recipients, secrets.signing, secrets.reply.public, position
+                )
                 current = event.filename
                 meta = {
                     "type": "file",
                     "name": event.filename,
                     "media_type": event.content_type,
                     "created": current_week(),
-                    "case_public_key": secrets.reply.public.hex(),
+                    **fields,
                 }
                 head = sealer.header + sealer.update(encode_payload_prefix(meta))
                 await _write(writer, head)
             elif isinstance(event, FileData) and sealer is not None and writer is not None:
                 await _write(writer, sealer.update(event.data))
             elif isinstance(event, FileEnd) and sealer is not None and writer is not None:
-                writer.append(sealer.finish())
+                # The padding (up to half the file again) goes out in bounded pieces.
+                for piece in sealer.finish_pieces():
+                    await _write(writer, piece)
                 await run_in_threadpool(writer.complete)
                 arrived.append(ArrivedFile(current, event.size))
                 writer = sealer = item_id = None
@@ -171,6 +218,8 @@ async def _write(writer: ItemWriter, data: bytes) -> None:
 
 def _new_item(runtime: Runtime, case: Case) -> int:
     with transaction(runtime.sessions) as session:
+        # Each file needs room in its case (the request's bytes are already held).
+        check_case(session, runtime.settings, case.id)
         item = cases.new_item(session, case.id)
         session.flush()
         return item.id

@@ -3,8 +3,9 @@
 Flow (no JavaScript anywhere):
   /{lang}/            what this is, where to start
   /{lang}/safety      safety advice
-  /{lang}/report      the questionnaire, one section a page (POST /{lang}/report moves
-                      between them) → review → POST submit → token page
+  /{lang}/report      the write page: the account, the country, a file → send → token
+                      page; or on to the details, one section a page (POST
+                      /{lang}/report moves between them) → review → POST submit → token
   /{lang}/case/files  add files to a case (multipart, token first, sealed as they stream)
   /{lang}/status      token → status, replies, follow-up message and files
   /{lang}/keys        each coalition's key fingerprints, so they can check us
@@ -12,6 +13,9 @@ Flow (no JavaScript anywhere):
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +29,7 @@ from service.common.crypto.token import TokenSecrets, format_token, generate_tok
 from service.common.errors import (
     FormError,
     FormStateError,
+    InputError,
     NotFoundError,
     TokenChecksumError,
     TokenFormatError,
@@ -32,6 +37,7 @@ from service.common.errors import (
 )
 from service.common.i18n import DEFAULT_LANGUAGE, LANGUAGES, in_each_language
 from service.common.i18n.markers import N_
+from service.common.questionnaire import Section
 from service.common.questionnaire.answers import StepAnswers, applicable, read_step
 from service.common.questionnaire.known import CURRENT
 from service.common.questionnaire.reading import read_answers
@@ -41,26 +47,36 @@ from service.server.cases import logic as cases
 from service.server.deps import Runtime, RuntimeDep
 from service.server.intake import logic
 from service.server.intake.steps import (
+    CARRIED,
+    IMPLIED_COUNTRY,
+    NARRATIVE_KEY,
     REVIEW,
+    WRITE,
     FormState,
+    carry,
     check_size,
     destination,
     entry_count,
     fields_of,
+    has_details,
     merge,
     open_state,
+    render_details,
     seal_state,
     visible_steps,
 )
 from service.server.models import Case
+from service.server.registry.logic import CoalitionEntry
 from service.server.storage.db import transaction
 from service.server.web import assets
-from service.server.web.multipart import Field
-from service.server.web.render import page, stylesheet
+from service.server.web.multipart import Field, FileData, FileEnd, FileStart, Limits, read_multipart
+from service.server.web.render import IMMUTABLE, fitted_page, page, stylesheet, stylesheet_version
 
 router = APIRouter(include_in_schema=False)
 
 MAX_MESSAGE = 50_000
+# What a mistyped token may be refilled with: digits and the separators people write.
+TYPED_TOKEN = re.compile(r"[0-9 \-]*")
 TAGLINE = N_("Report torture or ill-treatment safely")
 
 
@@ -80,6 +96,32 @@ async def css() -> Response:
     return Response(stylesheet(), media_type="text/css; charset=utf-8")
 
 
+@router.get("/static/aryz.{version}.css")
+async def css_versioned(version: str) -> Response:
+    """The stylesheet under a name that changes with its content, so a browser may keep
+    it (one request less per page over Tor). No ETag or Last-Modified: nothing a server
+    could use to recognise a returning browser; the name is the same for everyone."""
+    if version != stylesheet_version():
+        raise NotFoundError()
+    return Response(
+        stylesheet(),
+        media_type="text/css; charset=utf-8",
+        headers={"Cache-Control": IMMUTABLE},
+    )
+
+
+@router.get("/favicon.ico")
+async def favicon() -> Response:
+    return Response(status_code=204)
+
+
+@router.get("/{lang}/weather")
+async def weather(lang: str) -> Response:
+    """Where "Leave quickly" leads: a tiny, plain page of this site that loads at once
+    over Tor (no stylesheet, no header, nothing that says Aryz)."""
+    return page("weather.html", _lang(lang))
+
+
 @router.get("/static/{name:path}")
 async def static_script(name: str) -> Response:
     """Our upload script and the vendored libsodium files; nothing else is served."""
@@ -88,7 +130,14 @@ async def static_script(name: str) -> Response:
 
 @router.get("/{lang}/")
 async def home(lang: str) -> Response:
-    return page("home.html", _lang(lang))
+    language = _lang(lang)
+    implied = IMPLIED_COUNTRY.get(language, "")
+    ordered = sorted(COUNTRIES, key=lambda code: code != implied)  # stable: then as listed
+    return page(
+        "home.html",
+        language,
+        {"countries": COUNTRIES, "ordered": ordered, "implied": implied},
+    )
 
 
 @router.get("/{lang}")
@@ -106,7 +155,59 @@ async def keys(lang: str, runtime: RuntimeDep) -> Response:
     return page("keys.html", _lang(lang), {"coalitions": runtime.registry.coalitions})
 
 
-FIRST = CURRENT.parts[0].id
+def _narrative() -> Section:
+    section = CURRENT.section("narrative")
+    if section is None:  # a questionnaire without the account cannot be served here
+        raise RuntimeError("the questionnaire has no 'narrative' section")
+    return section
+
+
+NARRATIVE = _narrative()  # the write page asks this section's one question
+
+
+def _write_page(
+    language: str,
+    runtime: Runtime,
+    state: FormState,
+    *,
+    step: StepAnswers | None = None,
+    error: str | None = None,
+    state_lost: bool = False,
+    file_dropped: bool = False,
+    status_code: int = 200,
+) -> Response:
+    """The first page: the account, the country, the receiver and a file. It can be sent
+    as it is (a message-only report) or lead on to the details.
+
+    ``error`` is ``"routing"`` (no country or receiver chosen) or ``"empty"`` (nothing
+    written and no file). The token is made now and travels in the form, so "send" is
+    idempotent, as from the review.
+    """
+    fields = step.shown if step is not None else fields_of(NARRATIVE, state.answers)
+    return page(
+        "write.html",
+        language,
+        {
+            "question": NARRATIVE.questions[0],
+            "values": fields,
+            "cleaned": step.cleaned if step else (),
+            "invalid": step.invalid if step else (),
+            "countries": COUNTRIES,
+            # Who receives a report from each country, named in the reader's language.
+            "national": {code: runtime.registry.national(code) for code in COUNTRIES},
+            "country": state.country or IMPLIED_COUNTRY.get(language, ""),
+            "recipient": state.recipient,
+            "fallbacks": runtime.registry.fallbacks,
+            "error": error,
+            "state_lost": state_lost,
+            "file_dropped": file_dropped,
+            "details": has_details(state),
+            "detail_count": len(visible_steps(CURRENT, state.answers)),
+            "token": generate_token(),
+            "state": seal_state(runtime.form_state, CURRENT, state),
+        },
+        status_code=status_code,
+    )
 
 
 def _step_page(
@@ -117,14 +218,15 @@ def _step_page(
     *,
     step: StepAnswers | None = None,
     add: bool = False,
-    routing_error: bool = False,
     state_lost: bool = False,
+    file_dropped: bool = False,
     status_code: int = 200,
+    pad: bool = False,
 ) -> Response:
-    """One step of the questionnaire, filled in from ``state`` (or, after an error, from
+    """One step of the details, filled in from ``state`` (or, after an error, from
     exactly what the person sent, so nothing they typed disappears)."""
-    section = CURRENT.section(section_id) or CURRENT.parts[0]
     shown = visible_steps(CURRENT, state.answers)
+    section = CURRENT.section(section_id) or shown[0]
     fields = step.shown if step is not None else fields_of(section, state.answers)
     ids = [s.id for s in shown]
     return page(
@@ -135,28 +237,49 @@ def _step_page(
             "section": section,
             "number": ids.index(section.id) + 1 if section.id in ids else 1,
             "total": len(ids),
-            "first": section.id == FIRST,
             "questions": [q for q in section.questions if q.shown(state.answers)],
             "entries": entry_count(section, fields, add=add),
             "values": fields,
             "cleaned": step.cleaned if step else (),
             "invalid": step.invalid if step else (),
             "regions": REGIONS.get(state.country, ()),
-            "country": state.country,
-            "recipient": state.recipient,
-            "countries": COUNTRIES,
-            "fallbacks": runtime.registry.fallbacks,
-            "routing_error": routing_error,
+            "carried": _carried(state),
             "state_lost": state_lost,
+            "file_dropped": file_dropped,
             "state": seal_state(runtime.form_state, CURRENT, state),
         },
         status_code=status_code,
+        pad=pad,
     )
+
+
+def _carried(state: FormState) -> dict[str, str]:
+    """The answers a page carries in the clear (service/server/intake/steps.py, ``CARRIED``)."""
+    text = state.answers.get(NARRATIVE_KEY, "")
+    carried = {
+        NARRATIVE_KEY: text if isinstance(text, str) else "",
+        "country": state.country,
+        "recipient": state.recipient,
+    }
+    if state.follow_up:
+        carried["follow_up"] = state.follow_up
+    return carried
 
 
 @router.get("/{lang}/report")
 async def report_form(lang: str, runtime: RuntimeDep) -> Response:
-    return _step_page(_lang(lang), runtime, FormState(), FIRST)
+    return _write_page(_lang(lang), runtime, FormState())
+
+
+@router.post("/{lang}/report/start")
+async def report_start(lang: str, request: Request, runtime: RuntimeDep) -> Response:
+    """The home page's country buttons: the write page with that country chosen. (A POST,
+    so the country never appears in an address or the browser's history.)"""
+    language = _lang(lang)
+    form = await _read_form(request, runtime)
+    country = _field(form, "country")
+    chosen = country if country in COUNTRIES else ""
+    return _write_page(language, runtime, FormState(country=chosen))
 
 
 async def _read_form(
@@ -174,23 +297,33 @@ def _open(runtime: Runtime, form: dict[str, list[str]]) -> FormState:
     return open_state(runtime.form_state, CURRENT, _field(form, "state"))
 
 
+def _open_or_lost(
+    runtime: Runtime, form: dict[str, list[str]], *, write_page: bool = False
+) -> tuple[FormState, bool]:
+    """The state the page carried, and whether answers were lost with it; then the
+    answers the page carries in the clear on top."""
+    try:
+        state, lost = _open(runtime, form), False
+    except FormStateError:
+        # Earlier steps are gone (an old page, a restart, a tampered field). Keep this
+        # page's answers and say so; the person can go back and fill the others in again.
+        # The write page says whether it had any details: without, nothing was lost.
+        state, lost = FormState(), ("details" in form if write_page else True)
+    carry(form, state)
+    return state, lost
+
+
 @router.post("/{lang}/report")
 async def report_step(lang: str, request: Request, runtime: RuntimeDep) -> Response:
     """Take one step's answers, then go where the pressed button says."""
     language = _lang(lang)
     # The sealed state rides along with the step's own fields: room for both.
     form = await _read_form(request, runtime, 2 * runtime.settings.max_answers_bytes)
-    try:
-        state, lost = _open(runtime, form), False
-    except FormStateError:
-        # Earlier steps are gone (an old page, a restart, a tampered field). Keep this
-        # page's answers and say so; the person can go back and fill the others in again.
-        state, lost = FormState(), True
+    state, lost = _open_or_lost(runtime, form)
     section = CURRENT.section(_field(form, "step"))
-    go = _field(form, "go")
+    # No "go" at all: the page's default button (Enter in a field), which continues.
+    go = _field(form, "go") or "next"
     if section is not None:
-        if section.id == FIRST:
-            state.country, state.recipient = _field(form, "country"), _field(form, "recipient")
         step = read_step(CURRENT, section, form, country=state.country, earlier=state.answers)
         merge(section, state, step)
         check_size(state, runtime.settings.max_answers_bytes)
@@ -202,26 +335,39 @@ async def report_step(lang: str, request: Request, runtime: RuntimeDep) -> Respo
         if go == "add":
             return _step_page(language, runtime, state, section.id, step=step, add=True)
     elif lost:
-        return _step_page(language, runtime, state, FIRST, state_lost=True, status_code=400)
+        return _write_page(language, runtime, state, state_lost=True, status_code=400)
     current = section.id if section is not None else REVIEW
     target = destination(CURRENT, state.answers, current, go)
-    if current != FIRST and target != REVIEW:
+    if target == WRITE and state.follow_up:
+        target = visible_steps(CURRENT, state.answers)[0].id  # the case is already sent
+    if target == WRITE:
+        return _write_page(language, runtime, state)
+    if target != REVIEW:
         return _step_page(language, runtime, state, target)
-    # Where the report goes is the one thing needed to send it: ask before moving on.
+    if state.follow_up:
+        return _review_page(language, runtime, state, None)
+    # Where the report goes is the one thing needed to send it: ask before the review.
     try:
         routing = logic.route(runtime, state.country, state.recipient)
     except UnknownCoalitionError:
-        return _step_page(language, runtime, state, FIRST, routing_error=True, status_code=422)
-    if target != REVIEW:
-        return _step_page(language, runtime, state, target)
+        return _write_page(language, runtime, state, error="routing", status_code=422)
     return _review_page(language, runtime, state, routing)
 
 
 def _review_page(
-    language: str, runtime: Runtime, state: FormState, routing: logic.Routing
+    language: str,
+    runtime: Runtime,
+    state: FormState,
+    routing: logic.Routing | None,
+    *,
+    empty: bool = False,
+    status_code: int = 200,
 ) -> Response:
     answers = applicable(CURRENT, state.answers)
-    reading = read_answers(CURRENT.reference(), answers)
+    details = {k: v for k, v in answers.items() if k != NARRATIVE_KEY}
+    reading = read_answers(CURRENT.reference(), details)
+    steps = visible_steps(CURRENT, state.answers)
+    answered = {part.section for part in reading.sections}
     # The token is made now and travels in the review form, so "send" is idempotent: a
     # refreshed or re-sent page finds the same case instead of creating a second one.
     return page(
@@ -229,44 +375,263 @@ def _review_page(
         language,
         {
             "reading": reading,
-            "steps": visible_steps(CURRENT, state.answers),
+            "steps": [s for s in steps if s.id in answered],
+            "skipped": [s for s in steps if s.id not in answered],
+            "question": NARRATIVE.questions[0],
             "routing": routing,
             "countries": COUNTRIES,
+            "carried": _carried(state),
+            "empty": empty,
             "token": generate_token(),
             "state": seal_state(runtime.form_state, CURRENT, state),
         },
+        status_code=status_code,
     )
 
 
 @router.post("/{lang}/report/submit")
 async def report_submit(lang: str, request: Request, runtime: RuntimeDep) -> Response:
+    """Send from the review page."""
     language = _lang(lang)
     form = await _read_form(request, runtime, 2 * runtime.settings.max_answers_bytes)
-    # A state that cannot be opened here raises FormStateError: the error page says to
-    # start again (nothing was typed on the review page, so nothing else is lost).
-    state = _open(runtime, form)
+    try:
+        # Single use (F-14): sending claims the state for this page's token; the same page
+        # re-sent finds its case again, the state with any other token is refused.
+        token = parse_token(_field(form, "token"))
+        tag = hashlib.blake2b(token.encode(), digest_size=16, person=b"aryz-state-tag").digest()
+        state = open_state(runtime.form_state, CURRENT, _field(form, "state"), claim_for=tag)
+    except FormStateError:
+        # The details cannot be read back (a page open for a day, a restart). The account,
+        # the country and the receiver came in the clear: show them on the write page,
+        # say what happened, and let the person send again or fill the details in again.
+        state = FormState()
+        carry(form, state)
+        if not any(name in form for name in CARRIED):
+            raise  # not our review page: nothing typed is lost by refusing it
+        if state.follow_up:  # details for a case already sent: back to their first page
+            first = visible_steps(CURRENT, state.answers)[0].id
+            return _step_page(language, runtime, state, first, state_lost=True, status_code=400)
+        return _write_page(language, runtime, state, state_lost=True, status_code=400)
+    step = read_step(CURRENT, NARRATIVE, form, country=state.country, earlier=state.answers)
+    carry(form, state)
+    if NARRATIVE_KEY in form:
+        merge(NARRATIVE, state, step)
+    if not step.ok:
+        return _write_page(language, runtime, state, step=step, status_code=422)
+    if state.follow_up:
+        return await _add_details(language, runtime, state)
     try:
         routing = logic.route(runtime, state.country, state.recipient)
     except UnknownCoalitionError:
-        return _step_page(language, runtime, state, FIRST, routing_error=True, status_code=422)
-    answers = applicable(CURRENT, state.answers)
+        return _write_page(language, runtime, state, error="routing", status_code=422)
+    if not applicable(CURRENT, state.answers):
+        # An empty report reaches nobody who can act on it: say so, keep the page.
+        return _review_page(language, runtime, state, routing, empty=True, status_code=422)
     token = parse_token(_field(form, "token"))
+    return await _file_report(language, runtime, state, routing, token)
+
+
+async def _add_details(language: str, runtime: Runtime, state: FormState) -> Response:
+    """Details for a case already sent: sealed as a message to that case (see
+    :func:`service.server.intake.steps.render_details`)."""
+    answers = applicable(CURRENT, state.answers)
+    if not answers:
+        return _review_page(language, runtime, state, None, empty=True, status_code=422)
+    case, secrets = await _open_case(runtime, state.follow_up)
+    if case is None:
+        return page("not_found.html", language, status_code=404, pad=True)
+    coalition = runtime.registry.get(case.coalition_id)
+    if coalition is None:
+        raise NotFoundError()
+    text = render_details(CURRENT, answers, language)
+    sealed = await run_in_threadpool(logic.seal_message, runtime, case, coalition, text, secrets)
+    await run_in_threadpool(_add_item, runtime, case, coalition, sealed)
+    view = await run_in_threadpool(_view, runtime, case)
+    return page(
+        "message_received.html",
+        language,
+        {
+            "view": view,
+            "token": state.follow_up,
+            "origin": "received",
+            "message_error": None,
+            "sent": True,
+            "details": True,
+            "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
+        },
+        pad=True,
+    )
+
+
+@router.post("/{lang}/case/details")
+async def case_details(lang: str, request: Request, runtime: RuntimeDep) -> Response:
+    """Start the details for a case already sent (from the token or status page)."""
+    language = _lang(lang)
+    form = await _read_form(request, runtime)
+    case, _secrets = await _open_case(runtime, _field(form, "token"))
+    if case is None:
+        return page("not_found.html", language, status_code=404, pad=True)
+    coalition = runtime.registry.get(case.coalition_id)
+    if coalition is None:
+        raise NotFoundError()
+    # A national coalition's one country gives the regions to choose from; a fallback's
+    # cases may be from any country, so its region lists offer only "don't know".
+    country = coalition.countries[0] if len(coalition.countries) == 1 else ""
+    state = FormState(country=country, follow_up=parse_token(_field(form, "token")))
+    first = visible_steps(CURRENT, state.answers)[0].id
+    # Padded like "no case found", so the answer's size does not tell whether it exists.
+    return _step_page(language, runtime, state, first, pad=True)
+
+
+async def _file_report(
+    language: str,
+    runtime: Runtime,
+    state: FormState,
+    routing: logic.Routing,
+    token: str,
+    files: AsyncIterator[Field | FileStart | FileData | FileEnd] | None = None,
+) -> Response:
+    """Seal the answers, create (or find, for a re-sent page) the case, store any files
+    that follow in the same request, and show the token."""
+    answers = applicable(CURRENT, state.answers)
     secrets = await runtime.deriver.derive(token)
     sealed = await run_in_threadpool(
         logic.seal_answers, routing, CURRENT, answers, language, secrets
     )
     key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
     ref = await run_in_threadpool(_create_case, runtime, routing, key, secrets, sealed)
+    arrived: list[logic.ArrivedFile] = []
+    files_failed = False
+    if files is not None:
+        case = await run_in_threadpool(_find, runtime, key)
+        if case is None:  # created just above; only a deletion in between could do this
+            raise NotFoundError()
+        try:
+            arrived = await logic.store_files(runtime, case, routing.coalition, secrets, files)
+        except InputError:
+            # The report is stored: the token must be shown whatever became of the file.
+            files_failed = True
+    return _token_page(
+        language, runtime, token, routing.coalition, ref, secrets,
+        arrived=arrived, files_failed=files_failed,
+    )
+
+
+def _token_page(
+    language: str,
+    runtime: Runtime,
+    token: str,
+    coalition: CoalitionEntry,
+    ref: bytes,
+    secrets: TokenSecrets,
+    *,
+    arrived: list[logic.ArrivedFile] | None = None,
+    files_failed: bool = False,
+    message_error: str | None = None,
+    status_code: int = 200,
+    pad: bool = False,
+) -> Response:
     return page(
         "token.html",
         language,
         {
             "token": token,
             "token_display": format_token(token),
-            "coalition": routing.coalition,
-            "upload": logic.browser_upload(runtime, ref, routing.coalition, secrets),
+            "coalition": coalition,
+            "arrived": arrived or [],
+            "files_failed": files_failed,
+            "message_error": message_error,
+            "origin": "token",
+            "upload": logic.browser_upload(runtime, ref, coalition, secrets),
         },
+        status_code=status_code,
+        pad=pad,
     )
+
+
+async def _form_fields(
+    events: AsyncIterator[Field | FileStart | FileData | FileEnd],
+) -> tuple[dict[str, list[str]], FileStart | None]:
+    """The text fields that come before the first file (the write page puts its file
+    input last), and that file's start if one follows."""
+    form: dict[str, list[str]] = {}
+    async for event in events:
+        if isinstance(event, Field):
+            form.setdefault(event.name, []).append(event.value)
+        elif isinstance(event, FileStart):
+            return form, event
+        else:
+            raise FormError()  # file data before any file: not a browser's form
+    return form, None
+
+
+async def _then(
+    first: FileStart, events: AsyncIterator[Field | FileStart | FileData | FileEnd]
+) -> AsyncIterator[Field | FileStart | FileData | FileEnd]:
+    yield first
+    async for event in events:
+        yield event
+
+
+async def _drain(events: AsyncIterator[Field | FileStart | FileData | FileEnd]) -> None:
+    """Read a file that is not kept to its end, so the page can be answered; its bytes
+    pass through memory and are dropped, never written."""
+    async for _event in events:
+        pass
+
+
+@router.post("/{lang}/report/send")
+async def report_send(
+    lang: str, request: Request, runtime: RuntimeDep, then: str = "send"
+) -> Response:
+    """The write page's form (multipart: it may carry a file). ``then`` is in the address
+    the pressed button posts to, so the intent is known before any file byte is read:
+    ``send`` files the report, ``details`` goes on to the details, ``page`` shows the
+    page again (a language button)."""
+    language = _lang(lang)
+    if then not in ("send", "details", "page"):
+        raise FormError()
+    settings = runtime.settings
+    limits = Limits(
+        max_body_bytes=settings.max_submission_bytes,
+        max_field_bytes=2 * settings.max_answers_bytes,
+        max_fields=20,
+        max_files=settings.max_files_per_request,
+    )
+    events = read_multipart(request.stream(), request.headers.get("content-type"), limits)
+    form, first_file = await _form_fields(events)
+    state, lost = _open_or_lost(runtime, form, write_page=True)
+    step = read_step(CURRENT, NARRATIVE, form, country=state.country, earlier=state.answers)
+    merge(NARRATIVE, state, step)
+    check_size(state, settings.max_answers_bytes)
+    kept = then == "send" and step.ok and not lost
+    routing: logic.Routing | None = None
+    error: str | None = None
+    if kept or then == "details":
+        try:
+            routing = logic.route(runtime, state.country, state.recipient)
+        except UnknownCoalitionError:
+            error, kept = "routing", False
+    if kept and first_file is None and not applicable(CURRENT, state.answers):
+        error, kept = "empty", False
+    if not kept:
+        await _drain(events)
+        dropped = first_file is not None
+        if not step.ok or lost or error is not None or then == "page":
+            status = 422 if (not step.ok or error) else (400 if lost else 200)
+            return _write_page(
+                language, runtime, state, step=step, error=error, state_lost=lost,
+                file_dropped=dropped, status_code=status,
+            )
+        shown = visible_steps(CURRENT, state.answers)
+        return _step_page(language, runtime, state, shown[0].id, file_dropped=dropped)
+    if routing is None:  # kept implies routed; a guard for the type checker
+        raise UnknownCoalitionError()
+    token = parse_token(_field(form, "token"))
+    files = _then(first_file, events) if first_file is not None else None
+    if files is None:
+        await _drain(events)
+    return await _file_report(language, runtime, state, routing, token, files)
 
 
 def _create_case(
@@ -300,8 +665,11 @@ def _find(runtime: Runtime, key: bytes) -> Case | None:
 
 
 def _view(runtime: Runtime, case: Case) -> cases.CaseView:
+    # Only what the coalition signed is shown (audit F-08); see cases.view.
+    coalition = runtime.registry.get(case.coalition_id)
+    signing_key = coalition.signing_key if coalition is not None else bytes(32)
     with transaction(runtime.sessions) as session:
-        return cases.view(session, case)
+        return cases.view(session, case, signing_key)
 
 
 @router.post("/{lang}/case/files")
@@ -328,6 +696,8 @@ async def case_files(lang: str, request: Request, runtime: RuntimeDep) -> Respon
             "arrived": arrived,
             "view": view,
             "token": parse_token(first.value),
+            "origin": "received",
+            "message_error": None,
             "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
         },
         pad=True,
@@ -336,7 +706,7 @@ async def case_files(lang: str, request: Request, runtime: RuntimeDep) -> Respon
 
 @router.get("/{lang}/status")
 async def status_form(lang: str) -> Response:
-    return page("status_form.html", _lang(lang), {"error": None})
+    return page("status_form.html", _lang(lang), {"error": None, "typed": ""})
 
 
 @router.post("/{lang}/status")
@@ -348,32 +718,80 @@ async def status(lang: str, request: Request, runtime: RuntimeDep) -> Response:
         case, secrets = await _open_case(runtime, token_text)
     except (TokenFormatError, TokenChecksumError) as exc:
         # Padded like the answers below, so a typo looks like every other status page.
-        return page("status_form.html", language, {"error": exc.code}, status_code=400, pad=True)
+        # What was typed stays in the field (the person's own input, back to them only):
+        # retyping 24 digits to fix one is hard on a phone.
+        typed = token_text[:60] if TYPED_TOKEN.fullmatch(token_text[:60]) else ""
+        return page(
+            "status_form.html",
+            language,
+            {"error": exc.code, "typed": typed},
+            status_code=400,
+            pad=True,
+        )
     if case is None:
         return page("not_found.html", language, status_code=404, pad=True)
+    skip = _skip(form.get("skip", ["0"])[-1])
+    return await _status_page(language, runtime, case, secrets, parse_token(token_text), skip=skip)
+
+
+async def _status_page(
+    language: str,
+    runtime: Runtime,
+    case: Case,
+    secrets: TokenSecrets,
+    token: str,
+    *,
+    message_error: str | None = None,
+    status_code: int = 200,
+    skip: int = 0,
+) -> Response:
     coalition = runtime.registry.get(case.coalition_id)
     if coalition is None:
         raise NotFoundError()
     view = await run_in_threadpool(_view, runtime, case)
     replies = await run_in_threadpool(_open_replies, view, secrets)
-    return page(
+    # As many of the newest replies as fit in one page size; "skip" pages to older ones.
+    return fitted_page(
         "status.html",
         language,
         {
             "view": view,
-            "token": parse_token(token_text),
-            "replies": replies,
+            "token": token,
             "status_labels": STATUS_LABELS,
+            "origin": "status",
+            "message_error": message_error,
             "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
         },
-        pad=True,
+        replies,
+        skip,
+        status_code=status_code,
     )
+
+
+def _skip(text: str) -> int:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 0
 
 
 def _open_replies(view: cases.CaseView, secrets: TokenSecrets) -> list[str | None]:
     """Open the replies in memory for this one response, with the key the token just
     derived; one that does not open is shown as such (None), never as an error page."""
     return [open_reply(sealed, secrets.reply) for sealed in view.replies]
+
+
+@router.post("/{lang}/case/token")
+async def token_again(lang: str, request: Request, runtime: RuntimeDep) -> Response:
+    """The token page again, in another language (its language buttons post the token
+    here, so it never appears in an address): the page must not lose the token."""
+    language = _lang(lang)
+    form = await _read_form(request, runtime)
+    case, secrets = await _open_case(runtime, _field(form, "token"))
+    if case is None:
+        return page("not_found.html", language, status_code=404, pad=True)
+    coalition = runtime.registry.get(case.coalition_id)
+    if coalition is None:
+        raise NotFoundError()
+    token = parse_token(_field(form, "token"))
+    return _token_page(language, runtime, token, coalition, case.ref, secrets, pad=True)
 
 
 @router.post("/{lang}/case/message")
@@ -383,22 +801,56 @@ async def case_message(lang: str, request: Request, runtime: RuntimeDep) -> Resp
     case, secrets = await _open_case(runtime, form.get("token", [""])[-1])
     if case is None:
         return page("not_found.html", language, status_code=404, pad=True)
-    text, _removed = strip_invisible(form.get("message", [""])[-1])
-    text = text.strip()
-    if not text or len(text) > MAX_MESSAGE:
-        raise FormError()
     coalition = runtime.registry.get(case.coalition_id)
     if coalition is None:
         raise NotFoundError()
-    sealed = await run_in_threadpool(logic.seal_message, coalition, text, secrets)
+    token = parse_token(form["token"][-1])
+    text, _removed = strip_invisible(form.get("message", [""])[-1])
+    text = text.strip()
+    if not text or len(text) > MAX_MESSAGE:
+        # Refused on the page it was sent from (the token page stays the token page),
+        # with what was typed kept in the box.
+        error = "empty" if not text else "too_long"
+        origin = _field(form, "from")
+        if origin == "token":
+            return _token_page(
+                language, runtime, token, coalition, case.ref, secrets,
+                message_error=error, status_code=422, pad=True,
+            )
+        if origin == "status":
+            return await _status_page(
+                language, runtime, case, secrets, token, message_error=error, status_code=422
+            )
+        view = await run_in_threadpool(_view, runtime, case)
+        return page(
+            "message_received.html",
+            language,
+            {
+                "view": view,
+                "token": token,
+                "origin": "received",
+                "message_error": error,
+                "sent": False,
+                "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
+            },
+            status_code=422,
+            pad=True,
+        )
+    sealed = await run_in_threadpool(logic.seal_message, runtime, case, coalition, text, secrets)
     await run_in_threadpool(_add_item, runtime, case, coalition, sealed)
     view = await run_in_threadpool(_view, runtime, case)
-    token = parse_token(form["token"][-1])
     upload = logic.browser_upload(runtime, case.ref, coalition, secrets)
     return page(
         "message_received.html",
         language,
-        {"view": view, "token": token, "upload": upload},
+        {
+            "view": view,
+            "token": token,
+            "upload": upload,
+            "origin": "received",
+            "message_error": None,
+            "sent": True,
+        },
         pad=True,
     )
 

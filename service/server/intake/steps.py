@@ -1,26 +1,73 @@
 """The questionnaire as a multi-step form without JavaScript.
 
+The report starts on one page (the "write" page): what happened in the person's own
+words, the country, who receives it, and an optional file. That alone can be sent. The
+other sections of the questionnaire are "details", asked one a page in ``DETAIL_ORDER``
+for those who can and want to give them.
+
 Each page posts its own fields plus one hidden ``state`` field: the answers of every
 other step, sealed with the process's in-memory key (:mod:`service.common.crypto.formstate`).
 Nothing of a report in progress is ever written on the server — not to disk, not to the
-database, not in a session — and the page itself carries it only sealed, so a copy of
-the page (a browser's memory, a screenshot of the source) shows no answer. Every button
-(back, next, add another, review, change) posts the current page first, so moving
-between steps never loses what was typed on it.
+database, not in a session. Three answers also travel in the clear in every page of the
+flow (``CARRIED``): the account, the country and the receiver. The account is what a
+person would least bear to lose, and a sealed state cannot be opened after a restart or
+after 24 hours; carried in the clear, it survives both (SECURITY.md says what this
+changes). Every other answer is in the page only sealed. Every button (back, next, add
+another, review, change, a language) posts the current page first, so moving between
+steps never loses what was typed on it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.common.contract.countries import COUNTRIES
 from service.common.crypto.formstate import FormStateKey
 from service.common.errors import FormError, FormStateError, TooLargeError
+from service.common.i18n import translations
 from service.common.questionnaire import Questionnaire, Section
 from service.common.questionnaire.answers import StepAnswers, Value
+from service.common.questionnaire.reading import Text, read_answers
+from service.common.webkit.forms import strip_invisible
+
+_RECEIVER = re.compile(r"[a-z0-9-]{1,63}")  # "national" or a coalition id
+_TOKEN = re.compile(r"[0-9]{24}")  # a case token as our pages write it
 
 REVIEW = "review"
+WRITE = "write"  # the first page: the account, the country, the receiver, a file
+NARRATIVE_KEY = "narrative.text"
+# Answers every page of the flow carries in the clear as well as sealed (see above).
+CARRIED = (NARRATIVE_KEY, "country", "recipient", "follow_up")
+# The order the details are asked in after the write page: the account is already
+# written there; consent comes last, once the person knows what they have told.
+DETAIL_ORDER = (
+    "filer",
+    "victim",
+    "arrest",
+    "detention",
+    "episodes",
+    "perpetrators",
+    "witnesses",
+    "effects",
+    "medical",
+    "complaints",
+    "needs",
+    "consent",
+)
+# The country a language most likely means, chosen in advance (visibly, and it can be
+# changed): Russian and English are spoken in all five, so they imply none.
+IMPLIED_COUNTRY = {
+    "kk": "KZ",
+    "ky": "KG",
+    "tg": "TJ",
+    "uz": "UZ",
+    "uz-cyrl": "UZ",
+    "tk": "TM",
+    "kaa": "UZ",
+}
 
 
 @dataclass
@@ -30,6 +77,9 @@ class FormState:
     country: str = ""
     recipient: str = "national"
     answers: dict[str, Any] = field(default_factory=dict)
+    # Details added to a case already sent: its token (carried like the token page carries
+    # it, in the clear, so a restart does not turn the details into a new report).
+    follow_up: str = ""
 
 
 def _context(questionnaire: Questionnaire) -> bytes:
@@ -43,9 +93,19 @@ def seal_state(key: FormStateKey, questionnaire: Questionnaire, state: FormState
     return key.seal(encoded, context=_context(questionnaire))
 
 
-def open_state(key: FormStateKey, questionnaire: Questionnaire, blob: str) -> FormState:
-    """The state a page carried; :class:`FormStateError` if it cannot be trusted."""
-    data = json.loads(key.open(blob, context=_context(questionnaire)))
+def open_state(
+    key: FormStateKey, questionnaire: Questionnaire, blob: str, *, claim_for: bytes | None = None
+) -> FormState:
+    """The state a page carried; :class:`FormStateError` if it cannot be trusted.
+
+    ``claim_for`` (sending the report): spend the state for that tag, so it is single use
+    (``FormStateKey.claim``, audit F-14).
+    """
+    if claim_for is None:
+        raw = key.open(blob, context=_context(questionnaire))
+    else:
+        raw = key.claim(blob, context=_context(questionnaire), tag=claim_for)
+    data = json.loads(raw)
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
         raise FormStateError()  # only our own seal makes these, so this is a bug guard
     return FormState(str(data["country"]), str(data["recipient"]), data["answers"])
@@ -58,8 +118,41 @@ def check_size(state: FormState, limit: int) -> None:
 
 
 def visible_steps(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[Section]:
-    """The sections to ask, in order: one whose every question is hidden is skipped."""
-    return [s for s in questionnaire.parts if any(q.shown(answers) for q in s.questions)]
+    """The detail sections to ask, in ``DETAIL_ORDER``: one whose every question is hidden
+    is skipped, and so is the account (it is on the write page)."""
+    order = [s for s in DETAIL_ORDER if questionnaire.section(s) is not None]
+    order += [s.id for s in questionnaire.parts if s.id not in order and s.id != "narrative"]
+    sections = [questionnaire.section(s) for s in order]
+    return [s for s in sections if s is not None and any(q.shown(answers) for q in s.questions)]
+
+
+def has_details(state: FormState) -> bool:
+    """Whether the report holds answers beyond what the write page shows."""
+    return any(key not in CARRIED for key in state.answers)
+
+
+def carry(form: dict[str, list[str]], state: FormState) -> None:
+    """Take the answers every page carries in the clear (the account, the country, the
+    receiver) from the posted form, where the page had them."""
+    if NARRATIVE_KEY in form:
+        # Cleaned as the write page cleans it (invisible characters out, trimmed); it was
+        # shown and checked there, so nothing here needs the person's attention.
+        text = strip_invisible(form[NARRATIVE_KEY][-1])[0].strip()
+        if text:
+            state.answers[NARRATIVE_KEY] = text
+        else:
+            state.answers.pop(NARRATIVE_KEY, None)
+    # Only values a page of ours can hold: these go back into the page, and nothing a
+    # forged form sent may be echoed (the routing refuses a receiver it does not know).
+    if "country" in form:
+        country = form["country"][-1]
+        state.country = country if country in COUNTRIES else ""
+    if "recipient" in form:
+        recipient = form["recipient"][-1]
+        state.recipient = recipient if _RECEIVER.fullmatch(recipient) else "national"
+    if "follow_up" in form:
+        token = form["follow_up"][-1]
+        state.follow_up = token if _TOKEN.fullmatch(token) else ""
 
 
 def neighbour(
@@ -68,10 +161,10 @@ def neighbour(
     """The step before (-1) or after (+1) ``current``; after the last comes the review."""
     ids = [s.id for s in visible_steps(questionnaire, answers)]
     if current not in ids:
-        return ids[0]
+        return ids[0] if offset > 0 else WRITE
     index = ids.index(current) + offset
     if index < 0:
-        return ids[0]
+        return WRITE
     return ids[index] if index < len(ids) else REVIEW
 
 
@@ -83,7 +176,7 @@ def destination(
         return neighbour(questionnaire, answers, current, +1)
     if go == "back":
         return neighbour(questionnaire, answers, current, -1)
-    if go == REVIEW or questionnaire.section(go) is not None:
+    if go in (REVIEW, WRITE) or questionnaire.section(go) is not None:
         return go
     raise FormError()  # only a forged form names another place
 
@@ -125,3 +218,35 @@ def entry_count(section: Section, fields: dict[str, Value], *, add: bool) -> int
     used = [int(name.split(".")[1]) + 1 for name in fields if name.startswith(prefix)]
     count = max([1, *used]) + (1 if add else 0)
     return min(count, section.max_entries)
+
+
+def render_details(questionnaire: Questionnaire, answers: dict[str, Any], language: str) -> str:
+    """Details added after sending, as the text of a message to the same case: by section,
+    in the language the person used, then the answers as data for whoever imports them.
+
+    A message, not a second answer set: the desk shows a case's first answer set, and
+    every message in full, so nothing added here goes unseen.
+    """
+    catalog = translations(language)
+
+    def text(t: Text) -> str:
+        if not t.ours:
+            return t.text
+        if t.context:
+            contextual = catalog.pgettext(t.context, t.text)
+            if contextual != t.text:
+                return contextual
+        return catalog.gettext(t.text)
+
+    reading = read_answers(questionnaire.reference(), answers)
+    heading = catalog.gettext("Details added after the report was sent")
+    lines = [f"{heading} ({questionnaire.id} v{questionnaire.version})"]
+    for part in reading.sections:
+        number = f" {part.number}" if part.number else ""
+        lines += ["", f"== {text(part.title)}{number} =="]
+        for row in part.rows:
+            values = "; ".join(text(v) for v in row.values)
+            lines.append(f"{text(row.label)}: {values}")
+    data = json.dumps(answers, ensure_ascii=False, sort_keys=True)
+    lines += ["", f"{questionnaire.id} v{questionnaire.version} {questionnaire.digest}", data]
+    return "\n".join(lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.server.models.base import Base
@@ -22,7 +22,9 @@ class Case(Base):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # Opaque random reference the courier and desk use; never shown to the submitter.
+    # Opaque random reference the courier and desk use. The web pages never show it; the
+    # API's status answer gives it to the token holder, because the desk's signatures on
+    # statuses and replies cover it (service/common/contract/signed.py).
     ref: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
     coalition_id: Mapped[str] = mapped_column(String(64), index=True)
     # BLAKE2b(key=pepper, Argon2id(token)-derived lookup id). Never the token itself.
@@ -31,6 +33,11 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(32), default="received")
     # Last desk update sequence number applied (signed updates are strictly ordered).
     status_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The signed outbox record that set ``status`` (None: the server's own "received"):
+    # its sequence number, the desk's signature, and whether it named the reply key.
+    status_signed_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    status_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
+    status_keyed: Mapped[bool | None] = mapped_column(Boolean, default=None)
     created_week: Mapped[str] = mapped_column(String(8))
     activity_week: Mapped[str] = mapped_column(String(8))
 

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 PENDING = "pending"
 COMPLETE = "complete"
-ACKNOWLEDGED = "acknowledged"  # the desk holds it; its ciphertext is gone from the server
+# The desk holds it in a backup (or the retention window after import ended): its
+# ciphertext is gone from the server.
+ACKNOWLEDGED = "acknowledged"
 RECEIVED_STATES = (COMPLETE, ACKNOWLEDGED)  # what the submitter counts as received
 
 
@@ -42,6 +44,10 @@ class Item(Base):
     # BLAKE2b of the resumable-upload capability; NULL for items stored in one request.
     upload_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True, default=None)
     created_week: Mapped[str] = mapped_column(String(8))
+    # ISO week the desk reported it imported (an "imported" outbox record). The item stays
+    # complete and sealed here until an "ack" (a desk backup holds it) or until the
+    # retention window after this week ends (service/server/courier/retention.py).
+    imported_week: Mapped[str | None] = mapped_column(String(8), default=None)
 
     case: Mapped[Case] = relationship(back_populates="items", lazy="raise")
 

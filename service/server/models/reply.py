@@ -8,7 +8,15 @@ the order the desk gave them.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.server.models.base import Base
@@ -24,4 +32,8 @@ class Reply(Base):
     seq: Mapped[int] = mapped_column(BigInteger)
     # An envelope v1 sealed to the case's reply key (payload type "reply").
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # The desk's signature of the outbox record that carried the reply, and whether that
+    # record named the case's reply key (service/common/contract/signed.py rebuilds it).
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
+    keyed: Mapped[bool | None] = mapped_column(Boolean, default=None)
     created_week: Mapped[str] = mapped_column(String(8))

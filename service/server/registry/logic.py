@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from service.common.contract.countries import COUNTRIES
+from service.common.contract.statement import StatementError, parse_statement
 from service.common.crypto.keys import fingerprint, key_id
 from service.common.errors import RegistryError
 from service.server.registry.schemas import Coalition, RegistryFile
@@ -51,6 +52,12 @@ class CoalitionEntry:
     current_keys: tuple[SealingKey, ...]
     all_keys: tuple[SealingKey, ...]
     couriers: tuple[CourierCredential, ...] = ()
+    key_statement: str | None = None  # the desk-signed statement, as the registry has it
+
+    @property
+    def signing_fingerprint(self) -> str:
+        """What a person pins: the fingerprint of the coalition's Ed25519 signing key."""
+        return fingerprint(self.signing_key)
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names["en"]
@@ -139,7 +146,30 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
         current_keys=current,
         all_keys=tuple(keys),
         couriers=couriers,
+        key_statement=coalition.key_statement,
     )
+
+
+def _check_statement(coalition: Coalition, current: tuple[SealingKey, ...]) -> None:
+    """The statement must be the coalition's and say exactly what this entry says: a
+    client seals only to the statement's keys, the server accepts only the entry's."""
+    assert coalition.key_statement is not None  # noqa: S101 - checked by the caller
+    try:
+        statement = parse_statement(coalition.key_statement, bytes.fromhex(coalition.signing_key))
+    except StatementError:
+        raise RegistryError(
+            f"Coalition '{coalition.id}': the key statement is not signed by its signing key."
+        ) from None
+    if (
+        statement.coalition != coalition.id
+        or sorted(statement.countries) != sorted(coalition.countries)
+        or statement.fallback != coalition.fallback
+        or sorted(statement.keys) != sorted((k.epoch, k.public_key) for k in current)
+    ):
+        raise RegistryError(
+            f"Coalition '{coalition.id}': the key statement does not match its current keys "
+            "and countries (ask the desk for a new one: aryz desk statement)."
+        )
 
 
 def _squash(fp: str) -> str:
@@ -178,6 +208,9 @@ def parse_registry(text: str) -> Registry:
             )
     if not registry.fallbacks:
         raise RegistryError("The registry needs at least one international fallback.")
+    for coalition, entry in zip(parsed.coalition, entries, strict=True):
+        if coalition.key_statement is not None:
+            _check_statement(coalition, entry.current_keys)
     return registry
 
 

@@ -70,6 +70,10 @@ class Coalition(BaseModel):
     signing_key: str
     keys: list[CoalitionKey]
     couriers: list[CourierKey] = Field(default_factory=list)
+    # The desk's signed statement of its current keys and countries
+    # (``aryz desk statement``; service/server/registry/statement.py). Clients pin the signing
+    # key and seal only to keys a statement names; the server checks it matches this entry.
+    key_statement: Annotated[str | None, Field(max_length=8192)] = None
 
     @field_validator("id")
     @classmethod

@@ -7,15 +7,16 @@ default validation error (which echoes the input back) is replaced.
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from service.common.errors import AryzError, FormError, NotFoundError
+from service.common.errors import AryzError, FormError, NotFoundError, StorageFullError
 from service.common.i18n import DEFAULT_LANGUAGE, LANGUAGES
-from service.common.webkit.security import SECURITY_HEADERS
+from service.common.webkit.security import REQUEST_EVENTS, SECURITY_HEADERS
 from service.server.web.render import page
 
 log = logging.getLogger("aryz")
@@ -31,6 +32,11 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/courier/"))
 
 
+def _max_files(request: Request) -> int | None:
+    runtime = getattr(request.app.state, "runtime", None)
+    return runtime.settings.max_files_per_request if runtime is not None else None
+
+
 def render_error(request: Request, error: AryzError) -> Response:
     response: Response
     if _is_api(request):
@@ -41,22 +47,42 @@ def render_error(request: Request, error: AryzError) -> Response:
         response = page(
             "error.html",
             _language(request),
-            {"code": error.code},
+            {"code": error.code, "max_files": _max_files(request)},
             status_code=error.http_status,
         )
     # The handler for unexpected exceptions runs in Starlette's outermost error
     # middleware, outside SecurityMiddleware, so the headers are set here as well.
     for name, value in SECURITY_HEADERS:
         response.headers[name.decode()] = value.decode()
+    retry_after: int | None = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        response.headers["retry-after"] = str(retry_after)
     return response
 
 
 async def _aryz_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AryzError)  # noqa: S101 - registered for AryzError only
-    if exc.http_status >= 500:
+    if isinstance(exc, StorageFullError):
+        _storage_full()
+    elif exc.http_status >= 500:
         # The class name only: messages and causes may carry driver text.
         log.error("request failed: %s", type(exc).__name__)
     return render_error(request, exc)
+
+
+_FULL_NOTICE_EVERY = 3600.0  # seconds between two "storage bound reached" lines
+_last_full_notice: float | None = None
+
+
+def _storage_full() -> None:
+    """The operator must learn that uploads are refused, but an attacker at the bound
+    must not turn that into a log flood: one fixed line an hour at most, counted always."""
+    global _last_full_notice
+    REQUEST_EVENTS["storage_full"] += 1
+    now = time.monotonic()
+    if _last_full_notice is None or now - _last_full_notice >= _FULL_NOTICE_EVERY:
+        _last_full_notice = now
+        log.warning("storage bound reached: new uploads are refused (see ARYZ_MIN_FREE_BYTES)")
 
 
 async def _validation_error(request: Request, _exc: Exception) -> Response:

@@ -36,7 +36,7 @@ from urllib.parse import unquote_to_bytes
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
 
-from service.common.errors import FormError, TooLargeError
+from service.common.errors import FormError, TooLargeError, TooManyFilesError
 from service.common.webkit.forms import clean_field_value
 
 if TYPE_CHECKING:
@@ -230,6 +230,10 @@ async def read_multipart(
             _feed(parser, chunk[start : start + FEED_BYTES])
             for event in reader.take_events():
                 yield event
+            if reader.too_many_files:
+                # Only now: every file before the cap has been handed over complete, so
+                # "the first N were kept" is what the person is told and what is true.
+                raise TooManyFilesError()
     if not reader.finished:
         raise FormError(CUT_OFF_MESSAGE)
 
@@ -259,6 +263,7 @@ class _PartReader:
         self._limits = limits
         self._events: list[Event] = []
         self.finished = False
+        self.too_many_files = False
         self._field_count = 0
         self._file_count = 0
         # Per part; reset in _on_part_begin.
@@ -330,6 +335,8 @@ class _PartReader:
         self._headers[name] = value
 
     def _on_headers_finished(self) -> None:
+        if self.too_many_files:
+            return  # the rest of the body is read only to reach the end of this batch
         disposition = self._headers.get("content-disposition")
         if disposition is None:
             raise FormError()
@@ -353,14 +360,19 @@ class _PartReader:
             self._start_file(start)
 
     def _start_file(self, start: FileStart) -> None:
+        if self.too_many_files:
+            return
         self._file_count += 1
         if self._file_count > self._limits.max_files:
-            raise TooLargeError()
+            # Not raised here: the events of this batch (the end of the file before,
+            # perhaps whole files) would be lost with it (attack F7).
+            self.too_many_files = True
+            return
         self._events.append(start)
         self._in_file = True
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
-        if end <= start:
+        if end <= start or self.too_many_files:
             return
         if self._pending_file is not None:
             self._start_file(self._pending_file)

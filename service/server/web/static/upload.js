@@ -2,7 +2,9 @@
 //
 // Progressive enhancement. Without JavaScript the "add files" form posts the files and the
 // server seals them as they stream in. With it, this script seals each file here, exactly
-// as service/common/crypto/ENVELOPE-v1.md says (the same payload the form path writes), to the
+// as service/common/crypto/ENVELOPE-v1.md and ENVELOPE-v3.md say (the same payload the form path
+// writes: padded to its size class, placed at its position in the case and signed with the
+// case's key, which the page carries like the token in its forms), to the
 // coalition's current public keys that the page carries, and sends only ciphertext through
 // the JSON API: POST /api/v1/uploads (with the page's upload grant), PATCH with
 // Upload-Offset, and after a dropped Tor circuit GET for the offset the server committed,
@@ -14,8 +16,8 @@
 "use strict";
 
 (function () {
-  // Envelope v1 (spec sections 4.1 and 4.3).
-  const MAGIC = [0x41, 0x52, 0x59, 0x5a, 0x01];
+  // Envelope v3: the v1 layout (spec v1 sections 4.1 and 4.3) with a padded plaintext.
+  const MAGIC = [0x41, 0x52, 0x59, 0x5a, 0x03];
   const ENTRY_LEN = 8 + 80;
   const STREAM_HEADER_LEN = 24;
   const CHUNK_SIZE = 65536;
@@ -115,6 +117,35 @@
     return prefix;
   }
 
+  // ENVELOPE-v3.md section 2: the padded plaintext length for `length` bytes (content plus
+  // the 0x80 marker): 4, 16 or 64 KiB, then 2^m and 3 * 2^(m-1). Exact in doubles far
+  // beyond any file a browser can send.
+  function sizeClass(length) {
+    for (const size of [4096, 16384, 65536]) if (length <= size) return size;
+    for (let base = 65536; ; base *= 2) {
+      if (length <= (base * 3) / 2) return (base * 3) / 2;
+      if (length <= base * 2) return base * 2;
+    }
+  }
+
+  // ENVELOPE-v3.md section 3: the item's place in its case, signed with the case's key.
+  function itemSeal(sodium, seed, caseKey, position, headerDigest) {
+    const keys = sodium.crypto_sign_seed_keypair(seed);
+    const context = new TextEncoder().encode("aryz/item/v1");
+    const message = new Uint8Array(context.length + 32 + 8 + 32);
+    message.set(context, 0);
+    message.set(caseKey, context.length);
+    new DataView(message.buffer).setBigUint64(context.length + 32, BigInt(position), false);
+    message.set(headerDigest, context.length + 40);
+    const signature = sodium.crypto_sign_detached(message, keys.privateKey);
+    sodium.memzero(keys.privateKey);
+    return {
+      position,
+      case_signing_key: sodium.to_hex(keys.publicKey),
+      item_signature: sodium.to_hex(signature),
+    };
+  }
+
   // Spec section 4.4: a fresh item key sealed to every recipient, then the secretstream.
   function makeSealer(sodium, recipients) {
     const n = recipients.length;
@@ -133,6 +164,7 @@
     const ad = sodium.crypto_generichash(32, header, null); // spec section 4.2
     return {
       header,
+      ad,
       push(chunk, final) {
         const tag = final
           ? sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
@@ -142,21 +174,26 @@
     };
   }
 
-  // The plaintext is prefix || file. Chunk i is bytes [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE); the
-  // last one, full or not, is the final chunk (so never an extra empty one).
+  // The plaintext is prefix || file || 0x80 || zeros. Chunk i is bytes
+  // [i*CHUNK_SIZE, (i+1)*CHUNK_SIZE); the last one, full or not, is the final chunk (so
+  // never an extra empty one). The padding after the file is zeros but its first byte.
   async function plainChunk(prefix, file, start, end) {
-    const out = new Uint8Array(end - start);
+    const out = new Uint8Array(end - start); // zero-filled: the padding is already there
     let filled = 0;
     if (start < prefix.length) {
       const part = prefix.subarray(start, Math.min(end, prefix.length));
       out.set(part, 0);
       filled = part.length;
     }
-    if (filled < out.length) {
+    const contentEnd = prefix.length + file.size;
+    if (filled < out.length && start + filled < contentEnd) {
       const from = start + filled - prefix.length;
-      const bytes = await file.slice(from, from + out.length - filled).arrayBuffer();
+      const upto = Math.min(file.size, from + out.length - filled);
+      const bytes = await file.slice(from, upto).arrayBuffer();
       out.set(new Uint8Array(bytes), filled);
+      filled += upto - from;
     }
+    if (contentEnd >= start && contentEnd < end) out[contentEnd - start] = 0x80;
     return out;
   }
 
@@ -280,25 +317,31 @@
     return out;
   }
 
-  async function sendFile(sodium, form, file, ui) {
+  async function sendFile(sodium, form, file, ui, position) {
+    const recipients = form.dataset.keys.split(" ").map((hex) => sodium.from_hex(hex));
+    // The header comes first: the item's signature covers its digest (v3 section 3).
+    const sealer = makeSealer(sodium, recipients);
+    const seed = sodium.from_hex(form.dataset.signing);
+    const caseKey = sodium.from_hex(form.dataset.caseKey);
     const meta = {
       type: "file",
       name: cleanName(file.name),
       media_type: file.type || "application/octet-stream",
       created: form.dataset.week,
       case_public_key: form.dataset.caseKey,
+      ...itemSeal(sodium, seed, caseKey, position, sealer.ad),
     };
+    sodium.memzero(seed);
     const prefix = payloadPrefix(meta);
-    const recipients = form.dataset.keys.split(" ").map((hex) => sodium.from_hex(hex));
-    const plainLength = prefix.length + file.size;
+    const plainLength = sizeClass(prefix.length + file.size + 1);
     const chunks = Math.max(1, Math.ceil(plainLength / CHUNK_SIZE));
     const headerLength = 6 + ENTRY_LEN * recipients.length + STREAM_HEADER_LEN;
     // Spec section 4.3: the size is known before sealing, so the upload can begin at once.
     const size = headerLength + plainLength + ABYTES * chunks;
+    if (size > Number(form.dataset.max)) throw new Refused("too_large");
     ui.sealedSize = size;
     const upload = new Upload(form.dataset.grant, size, ui);
     await upload.start();
-    const sealer = makeSealer(sodium, recipients);
     await upload.add(sealer.header);
     for (let i = 0; i < chunks; i++) {
       const start = i * CHUNK_SIZE;
@@ -383,8 +426,12 @@
       ui.begin(files);
       for (const [index, file] of files.entries()) {
         ui.file(file, index, files.length);
+        // Each file takes the next position in the case, whether or not it arrives: one
+        // that does not is a gap the desk reports as "never received", which it is.
+        const position = Number(form.dataset.position);
+        form.dataset.position = String(position + 1);
         try {
-          await sendFile(sodium, form, file, ui);
+          await sendFile(sodium, form, file, ui, position);
         } catch (error) {
           if (index === 0 && error instanceof Refused && error.code === "upload_grant") {
             busy = false;
