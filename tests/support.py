@@ -172,6 +172,8 @@ def demo_trust(registry: Path | str) -> Trust:
 def trust_args(registry: Path | str) -> list[str]:
     """``--trust FP`` for every coalition of a demo registry, for ``aryz submit/status``."""
     return [arg for fp in demo_trust(registry).given for arg in ("--trust", fp)]
+
+
 def api_recipients(client: httpx.Client, coalition: str = "kg-coalition") -> list[bytes]:
     """The coalition's current public keys, as the API's /info gives them."""
     info = client.get("/api/v1/info").json()

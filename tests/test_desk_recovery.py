@@ -26,7 +26,7 @@ import pytest
 
 from tests.desk.test_desk_round_trip import registry_with_desk
 from tests.server import ServerProcess
-from tests.support import add_files, file_report
+from tests.support import add_files, file_report, trust_args
 
 pytestmark = pytest.mark.slow
 PASSPHRASE = "correct horse battery staple orbit meadow lantern"  # noqa: S105 - a test desk
@@ -103,7 +103,8 @@ class Coalition:
         return re.findall(r"^([0-9a-f]{12}) ", self.desk("list"), re.MULTILINE)
 
     def status_page(self, token: str) -> str:
-        return aryz("status", "--server", self.server.url, "--token", token)
+        registry = self.server.env["ARYZ_REGISTRY_PATH"]
+        return aryz("status", "--server", self.server.url, "--token", token, *trust_args(registry))
 
     def _courier(self, command: str) -> list[str]:
         return [
@@ -122,7 +123,7 @@ def coalition(tmp_path: Path, database_url: str) -> Iterator[Coalition]:
     desk_dir.parent.mkdir()
     env = {"ARYZ_DESK_PASSPHRASE": PASSPHRASE}
     aryz("desk", "init", "--dir", str(desk_dir), "--coalition", "kz-coalition", env=env)
-    registry = registry_with_desk(tmp_path / "registry", desk_dir) / "registry.toml"
+    registry = registry_with_desk(tmp_path / "registry", desk_dir, PASSPHRASE) / "registry.toml"
     (tmp_path / "courier").mkdir()
     shutil.move(desk_dir / "courier-credential.json", tmp_path / "courier" / "credential.json")
     (tmp_path / "usb").mkdir()

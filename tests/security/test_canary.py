@@ -20,15 +20,19 @@ from sqlalchemy.engine import make_url
 from service.common.crypto.keys import BoxKeyPair
 from service.field.client import make_client, submit
 from tests.server import ServerProcess
-from tests.support import file_report, opened_items_at, reach_review
+from tests.support import demo_trust, file_report, opened_items_at, reach_review
 
 pytestmark = pytest.mark.slow
 
 
 def _files_under(root: Path) -> Iterator[Path]:
-    for path in root.rglob("*"):
-        if path.is_file():
-            yield path
+    # os.walk ignores folders that vanish while it walks (another test's database dropped
+    # on the same PostgreSQL cluster); Path.rglob raises on them.
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(folder) / name
+            if path.is_file():
+                yield path
 
 
 def _contains(path: Path, needles: list[bytes]) -> list[bytes]:
@@ -111,7 +115,12 @@ def test_nothing_readable_at_rest_or_in_output(
         web.post("/en/status", data={"token": canary})
         with make_client(server.url, None) as api:
             api_token = submit(
-                api, country="TJ", coalition_id=None, message=f"api {canary}", files=[big_file]
+                api,
+                country="TJ",
+                coalition_id=None,
+                message=f"api {canary}",
+                files=[big_file],
+                trust=demo_trust(registry_dir),
             )
     needles += [token.encode(), api_token.encode()]
 
