@@ -53,9 +53,13 @@ class ServerInfo:
         for c in self.coalitions:
             if coalition_id is not None and c["id"] == coalition_id:
                 return c
-            if coalition_id is None and not c["fallback"] and country in c["countries"]:
+            if coalition_id is None and country in c["countries"]:
                 return c
-        raise ClientError("No coalition on this server matches that country or id.")
+        fallbacks = ", ".join(str(c["id"]) for c in self.coalitions if c["fallback"])
+        raise ClientError(
+            "No coalition on this server matches that country or id"
+            + (f"; a fallback receives it: --coalition {fallbacks}." if fallbacks else ".")
+        )
 
 
 # tor's extended SOCKS replies (ExtendedErrors) that no retry can change.
@@ -238,7 +242,7 @@ def trusted_coalition(
     """
     coalition = info.coalition(country, coalition_id)
     statement = trust.statement(coalition)
-    if coalition_id is None and (statement.fallback or country not in statement.countries):
+    if coalition_id is None and country not in statement.countries:
         raise TrustError(
             "The coalition the server names for that country is not signed as serving it; "
             "nothing was sealed."

@@ -33,12 +33,17 @@ def test_demo_keys_refused_outside_demo(registry_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda t: t.replace('countries = ["TM"]', "countries = []"), "TM must be served"),
         (
             lambda t: t.replace('countries = ["KG"]', 'countries = ["KG", "KZ"]'),
-            "KZ must be served",
+            "KZ is named by more than one coalition",
         ),
-        (lambda t: t.replace("fallback = true", "fallback = false"), "fallback"),
+        # TM has no coalition of its own and nobody would receive its reports.
+        (
+            lambda t: t.replace("fallback = true", "fallback = false").replace(
+                'countries = ["TM"]', "countries = []"
+            ),
+            "No coalition names TM and the registry has no fallback",
+        ),
         (lambda t: t.replace('countries = ["KZ"]', 'countries = ["KZ", "RU"]'), "country"),
         (
             lambda t: (
@@ -67,3 +72,47 @@ def test_mistakes_are_refused_with_a_clear_message(
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="cannot be read"):
         load_registry(tmp_path / "missing.toml", allow_demo=True)
+
+
+def _only(text: str, keep: set[str]) -> str:
+    """The registry text with only the coalitions whose id is in ``keep``."""
+    head, *blocks = text.split("[[coalition]]\n")
+    kept = [b for b in blocks if any(f'id = "{k}"\n' in b for k in keep)]
+    return head + "".join("[[coalition]]\n" + b for b in kept)
+
+
+def test_one_national_coalition_and_the_fallback(registry_dir: Path) -> None:
+    registry = parse_registry(_only(_text(registry_dir), {"kz-coalition", "iphr"}))
+    assert registry.uncovered == ("KG", "TJ", "UZ", "TM")
+    kz = registry.receiver("KZ")
+    kg = registry.receiver("KG")
+    assert kz is not None
+    assert kz.id == "kz-coalition"
+    assert kg is not None
+    assert kg.id == "iphr"
+    assert [c.id for c in registry.choices_for("KG")] == ["iphr"]
+
+
+def test_one_coalition_alone_is_its_own_fallback(registry_dir: Path) -> None:
+    alone = _only(_text(registry_dir), {"kz-coalition"})
+    with pytest.raises(RegistryError, match="no fallback"):
+        parse_registry(alone)
+    # The desk signs "fallback" into its statement; this test's entry carries none.
+    unsigned = re.sub(r"^key_statement = .*\n", "", alone, flags=re.M)
+    registry = parse_registry(unsigned.replace("fallback = false", "fallback = true"))
+    for country in ("KZ", "KG", "TM"):
+        receiver = registry.receiver(country)
+        assert receiver is not None
+        assert receiver.id == "kz-coalition"
+    assert registry.international == ()  # it serves a country: not "international"
+
+
+def test_the_fallback_alone(registry_dir: Path) -> None:
+    registry = parse_registry(_only(_text(registry_dir), {"iphr"}))
+    assert registry.uncovered == ("KZ", "KG", "TJ", "UZ", "TM")
+    assert [c.id for c in registry.international] == ["iphr"]
+
+
+def test_an_empty_registry_is_refused() -> None:
+    with pytest.raises(RegistryError, match="no coalition"):
+        parse_registry("version = 1\ncoalition = []\n")

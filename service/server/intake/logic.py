@@ -103,7 +103,9 @@ def route(runtime: Runtime, country: str, recipient: str) -> Routing:
     if country not in COUNTRIES:
         raise UnknownCoalitionError()
     registry = runtime.registry
-    coalition = registry.national(country) if recipient == NATIONAL else registry.get(recipient)
+    # "national" for a country without its own coalition here means the fallback the
+    # write page names for it.
+    coalition = registry.receiver(country) if recipient == NATIONAL else registry.get(recipient)
     if coalition is None or (recipient != NATIONAL and not coalition.fallback):
         raise UnknownCoalitionError()
     return Routing(country, coalition)

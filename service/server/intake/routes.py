@@ -195,9 +195,12 @@ def _write_page(
             "countries": COUNTRIES,
             # Who receives a report from each country, named in the reader's language.
             "national": {code: runtime.registry.national(code) for code in COUNTRIES},
+            # Countries without a coalition of their own here, and who gets theirs.
+            "uncovered": [COUNTRIES[code] for code in runtime.registry.uncovered],
+            "stand_in": next(iter(runtime.registry.fallbacks), None),
             "country": state.country or IMPLIED_COUNTRY.get(language, ""),
             "recipient": state.recipient,
-            "fallbacks": runtime.registry.fallbacks,
+            "fallbacks": runtime.registry.international,
             "error": error,
             "state_lost": state_lost,
             "file_dropped": file_dropped,
@@ -476,7 +479,8 @@ async def case_details(lang: str, request: Request, runtime: RuntimeDep) -> Resp
         raise NotFoundError()
     # A national coalition's one country gives the regions to choose from; a fallback's
     # cases may be from any country, so its region lists offer only "don't know".
-    country = coalition.countries[0] if len(coalition.countries) == 1 else ""
+    single = len(coalition.countries) == 1 and not coalition.fallback
+    country = coalition.countries[0] if single else ""
     state = FormState(country=country, follow_up=parse_token(_field(form, "token")))
     first = visible_steps(CURRENT, state.answers)[0].id
     # Padded like "no case found", so the answer's size does not tell whether it exists.

@@ -1,8 +1,11 @@
 """Load, validate and query the coalition registry.
 
 The registry is configuration, not code: organisations change, split and go into exile.
-It is read once at start; the server refuses to start if anything is off, because sealing
-a complaint to the wrong key is worse than not taking it.
+It may hold one coalition, several or all: a country no coalition names as its own goes to
+a fallback. The server refuses to start if anything is off, because sealing a complaint to
+the wrong key is worse than not taking it; it reads the registry again on SIGHUP and when
+the file changes (``service.server.registry.reload``), keeping the last good one if the new
+one is not valid.
 """
 
 from __future__ import annotations
@@ -89,11 +92,28 @@ class Registry:
         return None
 
     def national(self, country: str) -> CoalitionEntry | None:
-        return next((c for c in self.coalitions if not c.fallback and country in c.countries), None)
+        """The coalition that names ``country`` as its own (a fallback may, too)."""
+        return next((c for c in self.coalitions if country in c.countries), None)
+
+    def receiver(self, country: str) -> CoalitionEntry | None:
+        """Who gets a report "for the coalition of that country": the national body, or,
+        for a country without one on this server, the first fallback."""
+        return self.national(country) or next(iter(self.fallbacks), None)
+
+    @property
+    def uncovered(self) -> tuple[str, ...]:
+        """Countries no coalition on this server names as its own (they go to a fallback)."""
+        return tuple(code for code in COUNTRIES if self.national(code) is None)
 
     @property
     def fallbacks(self) -> tuple[CoalitionEntry, ...]:
         return tuple(c for c in self.coalitions if c.fallback)
+
+    @property
+    def international(self) -> tuple[CoalitionEntry, ...]:
+        """Fallbacks that serve no country of their own: offered to everyone as the
+        alternative to a national body."""
+        return tuple(c for c in self.fallbacks if not c.countries)
 
     @property
     def has_demo_keys(self) -> bool:
@@ -101,8 +121,9 @@ class Registry:
 
     def choices_for(self, country: str) -> list[CoalitionEntry]:
         """Who a submitter from ``country`` may send to: the national body, then fallbacks."""
-        national = self.national(country)
-        return ([national] if national else []) + list(self.fallbacks)
+        receiver = self.receiver(country)
+        first = [receiver] if receiver else []
+        return first + [c for c in self.fallbacks if c not in first]
 
 
 def _entry(coalition: Coalition) -> CoalitionEntry:
@@ -199,15 +220,22 @@ def parse_registry(text: str) -> Registry:
     courier_ids = [c.key_id for entry in entries for c in entry.couriers]
     if len(set(courier_ids)) != len(courier_ids):
         raise RegistryError("Two coalitions share one courier key.")
+    if not entries:
+        raise RegistryError("The registry names no coalition.")
     registry = Registry(entries)
+    # Any set of coalitions: one, several or all. A country is the own country of at most
+    # one of them; a country with none goes to a fallback, so one must exist then (a
+    # coalition may be both: its own countries, and the fallback for the rest).
     for country in COUNTRIES:
-        national = [c for c in entries if not c.fallback and country in c.countries]
-        if len(national) != 1:
-            raise RegistryError(
-                f"Country {country} must be served by exactly one national coalition."
-            )
-    if not registry.fallbacks:
-        raise RegistryError("The registry needs at least one international fallback.")
+        if sum(1 for c in entries if country in c.countries) > 1:
+            raise RegistryError(f"Country {country} is named by more than one coalition.")
+    if registry.uncovered and not registry.fallbacks:
+        raise RegistryError(
+            "No coalition names "
+            + ", ".join(registry.uncovered)
+            + " and the registry has no fallback for them: set fallback = true on the "
+            "coalition that should receive their reports (it may also keep its own countries)."
+        )
     for coalition, entry in zip(parsed.coalition, entries, strict=True):
         if coalition.key_statement is not None:
             _check_statement(coalition, entry.current_keys)
