@@ -23,7 +23,7 @@ import socksio.exceptions
 
 from service.common.clock import current_week
 from service.common.contract.replies import open_reply
-from service.common.contract.signed import Signed, is_signed, reply_record, status_record
+from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
 from service.common.crypto.envelope import sealed_size
 from service.common.crypto.itemseal import case_item_sealer, seal_case_item
 from service.common.crypto.payload import encode_payload_prefix
@@ -350,7 +350,7 @@ def status(
     try:
         # A key the server substitutes for a pinned one is refused outright; a coalition
         # not pinned yet leaves everything "not verified" (the CLI says so loudly).
-        key = (trust or Trust()).signing_key(coalition)
+        keys = (trust or Trust()).signing_keys(coalition)
     except NotPinnedError:
         return result
     try:
@@ -359,10 +359,10 @@ def status(
         return result
     mine = secrets.reply.public
     signed = _signed(result.get("status_signature"))
-    result["status_verified"] = signed is not None and is_signed(
+    result["status_verified"] = signed is not None and is_signed_by_any(
         status_record(coalition_id, case_ref, str(result["status"]), signed, mine),
         signed.signature,
-        key,
+        keys,
     )
     signatures = list(result.get("reply_signatures") or [])
     for index, data in enumerate(sealed):
@@ -370,8 +370,8 @@ def status(
         result["replies_verified"][index] = (
             data is not None
             and signed is not None
-            and is_signed(
-                reply_record(coalition_id, case_ref, data, signed, mine), signed.signature, key
+            and is_signed_by_any(
+                reply_record(coalition_id, case_ref, data, signed, mine), signed.signature, keys
             )
         )
     return result
@@ -393,4 +393,3 @@ def _decode(encoded: object) -> bytes | None:
         return base64.b64decode(str(encoded), validate=True)
     except ValueError:  # binascii.Error is a ValueError
         return None
-

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from service.common.contract.registry_change import RegistryChangeError, SignedChange, follow, parse
 from service.common.contract.statement import KeyStatement, StatementError, parse_statement
 from service.common.crypto.keys import fingerprint
 from service.common.errors import AryzError
@@ -129,7 +130,7 @@ class Trust:
             or ([self.pinned[cid]] if cid in self.pinned else [])
             or ([str(remembered["fingerprint"])] if "fingerprint" in remembered else [])
         )
-        if expected and actual not in expected:
+        if expected and actual not in expected and not self._rotated_to(coalition, key, expected):
             raise TrustError(
                 f"REFUSED: the server's keys for coalition {cid} are signed by a key this "
                 f"client does not trust. Expected fingerprint: {spaced(expected[0])}. "
@@ -143,6 +144,24 @@ class Trust:
                 "by another channel, then run again with --trust followed by that fingerprint."
             )
         return key
+
+    def _rotated_to(self, coalition: dict[str, Any], key: bytes, expected: list[str]) -> bool:
+        """True when the coalition's signed rotations lead from a trusted key to ``key``
+        (a desk rotated its signing key after a theft: ``aryz desk rotate --signing``)."""
+        return key in self.signing_keys_from(coalition, expected)
+
+    def signing_keys_from(self, coalition: dict[str, Any], expected: list[str]) -> list[bytes]:
+        rotations = [r for r in coalition.get("signing_rotations") or [] if isinstance(r, str)]
+        candidates = {k for text in rotations for k in _keys_named(text)}
+        start = [k for k in candidates if squash(fingerprint(k)) in expected]
+        return follow(rotations, start) if start else []
+
+    def signing_keys(self, coalition: dict[str, Any]) -> list[bytes]:
+        """The coalition's current signing key (trusted as :meth:`signing_key` says), then
+        the older ones its rotations vouch for: what they signed before stays verified."""
+        key = self.signing_key(coalition)
+        chain = self.signing_keys_from(coalition, [squash(fingerprint(key))])
+        return [key, *(k for k in reversed(chain) if k != key)]
 
     def statement(self, coalition: dict[str, Any]) -> KeyStatement:
         """The coalition's keys and countries as its desk signed them, or a refusal."""
@@ -171,3 +190,13 @@ class Trust:
             )
         self._remember(cid, squash(fingerprint(key)), max(seen, statement.serial))
         return statement
+
+
+def _keys_named(text: str) -> list[bytes]:
+    try:
+        item = parse(text)
+    except RegistryChangeError:
+        return []
+    if not isinstance(item, SignedChange) or item.change.signing_key is None:
+        return []
+    return [item.change.signer, item.change.signing_key]

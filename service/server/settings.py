@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # Default: SQLite inside data_dir. PostgreSQL: postgresql+psycopg://user@host/db
     database_url: str | None = None
     registry_path: Path | None = None  # default: data_dir / "registry.toml"
+    # How often ``aryz serve`` looks for a changed registry or a new file in
+    # registry-changes/ beside it (service/server/registry/reload.py); SIGHUP reloads now.
+    registry_poll_seconds: float = Field(default=10.0, ge=0.5, le=60)
     # Keys the stored lookup key (service.common.crypto.token.stored_lookup_key). Hex, 32..64 bytes.
     token_pepper: SecretStr = SecretStr("")
     kdf_opslimit: int = KDF_OPSLIMIT_FLOOR

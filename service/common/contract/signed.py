@@ -13,6 +13,7 @@ signed record is for its case and not another one the server copied over.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.common.contract.outbox import Record, signed_bytes
@@ -62,3 +63,10 @@ def is_signed(record: Record, signature: bytes, verify_key: bytes) -> bool:
     except EnvelopeKeyError:
         return False
     return True
+
+
+def is_signed_by_any(record: Record, signature: bytes, verify_keys: Sequence[bytes]) -> bool:
+    """True when one of ``verify_keys`` signed ``record``: the coalition's current signing
+    key and those it rotated away from, so a reply or status signed before a rotation
+    (a stolen desk, ``aryz desk rotate --signing``) still shows as the coalition's."""
+    return any(is_signed(record, signature, key) for key in verify_keys)

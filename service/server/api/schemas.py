@@ -62,6 +62,14 @@ class CoalitionInfo(Strict):
         default=None,
         description="The desk-signed statement of the keys and countries; seal only to it.",
     )
+    signing_rotations: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Registry changes that moved the coalition to a new signing key, oldest first, "
+            "each signed by the key before it: a client that pinned an older key follows "
+            "them to signing_key."
+        ),
+    )
 
 
 class KdfInfo(Strict):

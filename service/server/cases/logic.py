@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.common.clock import current_week
-from service.common.contract.signed import Signed, is_signed, reply_record, status_record
+from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
 from service.common.crypto.envelope import check_framing, parse_header
 from service.common.crypto.token import stored_lookup_key
 from service.common.errors import EnvelopeFormatError, NotFoundError, UploadError
@@ -155,13 +156,14 @@ def upload_key_hash(capability: bytes) -> bytes:
     return hashlib.blake2b(capability, digest_size=32, person=b"aryz-upload-v1").digest()
 
 
-def view(session: Session, case: Case, signing_key: bytes | None = None) -> CaseView:
+def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = None) -> CaseView:
     """The case as its family may see it.
 
-    With ``signing_key`` (the status page), only what carries the coalition's valid
-    signature is shown: a reply the desk did not sign is left out, and a status it did not
-    sign reads as "received", which is all the server itself knows. A restored or edited
-    database cannot put words in the coalition's mouth on the page (audit F-08).
+    With ``signing_keys`` (the status page: the coalition's current signing key and those
+    it rotated away from), only what carries the coalition's valid signature is shown: a
+    reply the desk did not sign is left out, and a status it did not sign reads as
+    "received", which is all the server itself knows. A restored or edited database
+    cannot put words in the coalition's mouth on the page (audit F-08).
     """
     counts = dict(
         session.execute(
@@ -185,23 +187,23 @@ def view(session: Session, case: Case, signing_key: bytes | None = None) -> Case
         for data, seq, signature, keyed in rows
     ]
     status = case.status
-    if signing_key is not None:
-        if status_signed is None or not is_signed(
+    if signing_keys is not None:
+        if status_signed is None or not is_signed_by_any(
             status_record(
                 case.coalition_id, case.ref, status, status_signed, case.reply_public_key
             ),
             status_signed.signature,
-            signing_key,
+            signing_keys,
         ):
             status, status_signed = "received", None
         replies = [
             (data, signed)
             for data, signed in replies
             if signed is not None
-            and is_signed(
+            and is_signed_by_any(
                 reply_record(case.coalition_id, case.ref, data, signed, case.reply_public_key),
                 signed.signature,
-                signing_key,
+                signing_keys,
             )
         ]
     return CaseView(

@@ -27,6 +27,7 @@ from service.common.errors import ConfigError
 from service.common.webkit.security import REQUEST_EVENTS, LastResort
 from service.server.app import build_runtime, configure_logging, create_app, create_courier_app
 from service.server.cli.onions import Onions, Target, load_keys, start_onions, with_onion_hosts
+from service.server.registry.reload import Watcher
 from service.server.settings import Settings
 from service.server.web.connections import ConnectionGuard, protocol_class
 
@@ -66,8 +67,9 @@ def run(
 
     With onion services configured (always in production), the keys are loaded or made
     first, so their hostnames join the allowed hosts; the onions are published before the
-    listeners open, and a refusal from tor stops start-up. SIGHUP re-publishes them (after
-    a courier's client key was added or revoked).
+    listeners open, and a refusal from tor stops start-up. SIGHUP reloads the registry and
+    re-publishes them (after a courier's client key was added or revoked); the registry is
+    also reloaded when its files change (``service.server.registry.reload``).
     """
     configure_logging()
     with_courier = courier_port is not None or courier_uds is not None
@@ -95,6 +97,7 @@ def run(
         courier = Listener(host, courier_port or 0, courier_uds)
         servers.append(_server(LastResort(create_courier_app(runtime)), courier, guard))
     try:
+        watcher = Watcher(runtime)
         republish: Callable[[], None] | None = None
         if onions is not None:
             start_onions(
@@ -105,7 +108,14 @@ def run(
             )
             _announce(onions)
             republish = onions.keeper.republish if onions.keeper else None
-        asyncio.run(_serve_all(servers, republish, guard))
+        asyncio.run(
+            _serve_all(
+                servers,
+                _on_hangup(watcher, republish),
+                guard,
+                watch=(watcher, settings.registry_poll_seconds),
+            )
+        )
     finally:
         _report(guard)
         if onions is not None:
@@ -233,13 +243,38 @@ def _quiet_loop_errors(guard: ConnectionGuard) -> Callable[[Any, dict[str, Any]]
     return handle
 
 
+def _on_hangup(watcher: Watcher, republish: Callable[[], None] | None) -> Callable[[], None]:
+    """SIGHUP: read the registry and its changes again (audit F-12), then re-publish the
+    onions (a courier's onion client key added or revoked)."""
+
+    def hangup() -> None:
+        watcher.reload()
+        if republish is not None:
+            republish()
+
+    return hangup
+
+
+async def _watch(watcher: Watcher, every: float) -> None:
+    """Reload the registry when its file or a change file is written (a revoked courier
+    is refused within ``every`` seconds, with no signal and no restart)."""
+    while True:
+        await asyncio.sleep(every)
+        watcher.poll()
+
+
 async def _serve_all(
-    servers: list[_Server], republish: Callable[[], None] | None, guard: ConnectionGuard
+    servers: list[_Server],
+    hangup: Callable[[], None] | None,
+    guard: ConnectionGuard,
+    *,
+    watch: tuple[Watcher, float] | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(_quiet_loop_errors(guard))
-    if republish is not None:
-        loop.add_signal_handler(signal.SIGHUP, republish)
+    if hangup is not None:
+        loop.add_signal_handler(signal.SIGHUP, hangup)
+    watching = asyncio.create_task(_watch(*watch)) if watch is not None else None
 
     def stop_all() -> None:
         for server in servers:
@@ -255,4 +290,8 @@ async def _serve_all(
             # One listener failing (a port in use) or stopping stops the other too.
             stop_all()
 
-    await asyncio.gather(*(serve(s) for s in servers))
+    try:
+        await asyncio.gather(*(serve(s) for s in servers))
+    finally:
+        if watching is not None:
+            watching.cancel()

@@ -516,8 +516,14 @@ async def _file_report(
             # The report is stored: the token must be shown whatever became of the file.
             files_failed = True
     return _token_page(
-        language, runtime, token, routing.coalition, ref, secrets,
-        arrived=arrived, files_failed=files_failed,
+        language,
+        runtime,
+        token,
+        routing.coalition,
+        ref,
+        secrets,
+        arrived=arrived,
+        files_failed=files_failed,
     )
 
 
@@ -624,8 +630,14 @@ async def report_send(
         if not step.ok or lost or error is not None or then == "page":
             status = 422 if (not step.ok or error) else (400 if lost else 200)
             return _write_page(
-                language, runtime, state, step=step, error=error, state_lost=lost,
-                file_dropped=dropped, status_code=status,
+                language,
+                runtime,
+                state,
+                step=step,
+                error=error,
+                state_lost=lost,
+                file_dropped=dropped,
+                status_code=status,
             )
         shown = visible_steps(CURRENT, state.answers)
         return _step_page(language, runtime, state, shown[0].id, file_dropped=dropped)
@@ -671,9 +683,9 @@ def _find(runtime: Runtime, key: bytes) -> Case | None:
 def _view(runtime: Runtime, case: Case) -> cases.CaseView:
     # Only what the coalition signed is shown (audit F-08); see cases.view.
     coalition = runtime.registry.get(case.coalition_id)
-    signing_key = coalition.signing_key if coalition is not None else bytes(32)
+    signing_keys = coalition.signing_keys if coalition is not None else (bytes(32),)
     with transaction(runtime.sessions) as session:
-        return cases.view(session, case, signing_key)
+        return cases.view(session, case, signing_keys)
 
 
 @router.post("/{lang}/case/files")
@@ -818,8 +830,15 @@ async def case_message(lang: str, request: Request, runtime: RuntimeDep) -> Resp
         origin = _field(form, "from")
         if origin == "token":
             return _token_page(
-                language, runtime, token, coalition, case.ref, secrets,
-                message_error=error, status_code=422, pad=True,
+                language,
+                runtime,
+                token,
+                coalition,
+                case.ref,
+                secrets,
+                message_error=error,
+                status_code=422,
+                pad=True,
             )
         if origin == "status":
             return await _status_page(

@@ -11,8 +11,10 @@ one is not valid.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -21,6 +23,9 @@ from service.common.contract.statement import StatementError, parse_statement
 from service.common.crypto.keys import fingerprint, key_id
 from service.common.errors import RegistryError
 from service.server.registry.schemas import Coalition, RegistryFile
+
+if TYPE_CHECKING:
+    from service.server.registry.changes import ChangeFile
 
 SUPPORTED_VERSION = 1
 
@@ -56,6 +61,20 @@ class CoalitionEntry:
     all_keys: tuple[SealingKey, ...]
     couriers: tuple[CourierCredential, ...] = ()
     key_statement: str | None = None  # the desk-signed statement, as the registry has it
+    # Signing keys the coalition had before ``signing_key``, oldest first (rotated by a
+    # registry change after a stolen desk): what they signed before stays verifiable.
+    signing_history: tuple[bytes, ...] = ()
+    # The signed changes that rotated the signing key, in order: a client that pinned an
+    # older key follows them to the current one (service.field.trust).
+    rotations: tuple[str, ...] = ()
+    # The last registry change applied under the current signing key (0: none).
+    change_serial: int = 0
+
+    @property
+    def signing_keys(self) -> tuple[bytes, ...]:
+        """Every key whose signature on a stored status or reply is the coalition's: the
+        current one first. Outboxes are accepted under the current key only."""
+        return (self.signing_key, *reversed(self.signing_history))
 
     @property
     def signing_fingerprint(self) -> str:
@@ -153,10 +172,6 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
     )
     if len({c.key_id for c in couriers}) != len(couriers):
         raise RegistryError(f"Coalition '{coalition.id}' lists the same courier key twice.")
-    # The courier credential lives on an online machine; if it were the signing key, a
-    # seized courier laptop could forge status changes and replies.
-    if any(c.verify_key == bytes.fromhex(coalition.signing_key) for c in couriers):
-        raise RegistryError(f"Coalition '{coalition.id}' uses its signing key as a courier key.")
     return CoalitionEntry(
         id=coalition.id,
         names=dict(coalition.names),
@@ -171,12 +186,14 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
     )
 
 
-def _check_statement(coalition: Coalition, current: tuple[SealingKey, ...]) -> None:
+def _check_statement(coalition: Coalition, entry: CoalitionEntry) -> None:
     """The statement must be the coalition's and say exactly what this entry says: a
-    client seals only to the statement's keys, the server accepts only the entry's."""
+    client seals only to the statement's keys, the server accepts only the entry's. It
+    must be signed by the signing key in effect (after any rotation)."""
     assert coalition.key_statement is not None  # noqa: S101 - checked by the caller
+    current = entry.current_keys
     try:
-        statement = parse_statement(coalition.key_statement, bytes.fromhex(coalition.signing_key))
+        statement = parse_statement(coalition.key_statement, entry.signing_key)
     except StatementError:
         raise RegistryError(
             f"Coalition '{coalition.id}': the key statement is not signed by its signing key."
@@ -197,8 +214,12 @@ def _squash(fp: str) -> str:
     return "".join(fp.split()).upper()
 
 
-def parse_registry(text: str) -> Registry:
-    """Validate registry TOML text. Error messages name coalition ids (public), never keys."""
+def parse_registry(text: str, changes: Sequence[ChangeFile] = ()) -> Registry:
+    """Validate registry TOML text with the coalitions' signed ``changes`` applied
+    (``service.server.registry.changes``). Error messages name coalition ids and change
+    files (public), never keys."""
+    from service.server.registry.changes import apply_changes
+
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -216,6 +237,12 @@ def parse_registry(text: str) -> Registry:
     ids = [c.id for c in entries]
     if len(set(ids)) != len(ids):
         raise RegistryError("Two coalitions share one id.")
+    entries = apply_changes(entries, changes)
+    for entry in entries:
+        # The courier credential lives on an online machine; if it were the signing key,
+        # a seized courier laptop could forge status changes and replies.
+        if any(c.verify_key in (entry.signing_key, *entry.signing_history) for c in entry.couriers):
+            raise RegistryError(f"Coalition '{entry.id}' uses its signing key as a courier key.")
     # A courier key must name exactly one coalition, or its requests would be ambiguous.
     courier_ids = [c.key_id for entry in entries for c in entry.couriers]
     if len(set(courier_ids)) != len(courier_ids):
@@ -238,16 +265,19 @@ def parse_registry(text: str) -> Registry:
         )
     for coalition, entry in zip(parsed.coalition, entries, strict=True):
         if coalition.key_statement is not None:
-            _check_statement(coalition, entry.current_keys)
+            _check_statement(coalition, entry)
     return registry
 
 
 def load_registry(path: Path, *, allow_demo: bool) -> Registry:
+    """The registry at ``path`` with the changes in ``registry-changes/`` beside it."""
+    from service.server.registry.changes import changes_dir, read_changes
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
         raise RegistryError("The registry file cannot be read.") from None
-    registry = parse_registry(text)
+    registry = parse_registry(text, read_changes(changes_dir(path)))
     if registry.has_demo_keys and not allow_demo:
         raise RegistryError(
             "The registry holds demo keys, whose private halves are not on an air-gapped "
