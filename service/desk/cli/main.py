@@ -3,7 +3,8 @@
 Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
 
     init --coalition ID      key ceremony: keys, store, registry snippet, courier credential
-    rotate                   add the next decryption key epoch
+    rotate [--signing]       add the next decryption key epoch, or replace the signing key
+    courier list|add|revoke  courier credentials, as signed registry changes (cli/couriers.py)
     fingerprints             print the desk's key fingerprints again
     passphrase               suggest a 7-word passphrase
     import BUNDLE            import a bundle from the server (via the courier)
@@ -63,8 +64,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--coalition", required=True, help="the coalition id, as in the registry")
     p.set_defaults(func=_cmd_init)
 
-    p = commands.add_parser("rotate", help="add a new decryption key (the next epoch)")
+    p = commands.add_parser(
+        "rotate", help="add a new decryption key (the next epoch), or replace the signing key"
+    )
     _dir(p)
+    p.add_argument(
+        "--signing",
+        action="store_true",
+        help="replace the signing key instead (after a stolen desk; a signed registry change)",
+    )
     p.set_defaults(func=_cmd_rotate)
 
     p = commands.add_parser("fingerprints", help="print the desk's key fingerprints")
@@ -172,6 +180,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from service.desk.cli.stats import register as register_stats  # outcome, stats, report
 
     register_stats(commands)
+    from service.desk.cli.couriers import register as register_couriers  # courier add|revoke
+
+    register_couriers(commands)
 
     from service.desk.web.cli import register as register_web  # ``aryz desk web``
 
@@ -298,6 +309,10 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     from service.desk.casework.desk import rotate_key
     from service.desk.store.keys import fingerprint_lines, kdf_limits_from_env, weak_limits
 
+    if args.signing:
+        from service.desk.cli.couriers import rotate_signing
+
+        return rotate_signing(args)
     limits = kdf_limits_from_env()
     if weak_limits(limits):
         _weak_kdf_warning("the keys are being wrapped")

@@ -271,6 +271,13 @@ def public_context(public: PublicKeys) -> bytes:
     return _context(public)
 
 
+def replace_key_file(directory: Path, keyring: Keyring, passphrase: str) -> None:
+    """Wrap ``keyring`` under ``passphrase`` and replace ``keys.json`` atomically (a
+    courier issued or revoked, the signing key rotated: ``service.desk.store.couriers``)."""
+    _check_derivations(keyring)
+    files.replace(directory / KEYS_FILE, _key_file(keyring, passphrase))
+
+
 def write_key_file(directory: Path, keyring: Keyring, passphrase: str) -> None:
     """Wrap ``keyring`` under ``passphrase`` into a new ``keys.json`` (a restore)."""
     files.write_new(directory / KEYS_FILE, _key_file(keyring, passphrase))
