@@ -16,6 +16,7 @@ from service.common.contract import courier_auth
 from service.common.contract.bundle import Manifest, read_items, read_manifest
 from service.common.contract.outbox import Record, encode
 from service.common.crypto.envelope import seal
+from service.common.crypto.keys import SigningKeyPair, signing_keypair_from_seed
 from service.common.crypto.payload import encode_payload_prefix
 from service.server.deps import Runtime
 from service.server.models import Case, Item
@@ -33,6 +34,10 @@ class DeskKeys:
     signing_seed: bytes
     courier_seed: bytes
     courier_key_id: bytes
+
+    @property
+    def signing_key_pair(self) -> SigningKeyPair:
+        return signing_keypair_from_seed(self.signing_seed)
 
 
 def desk(registry_dir: Path, coalition: str) -> DeskKeys:
