@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     from service.desk.cli.main import register as register_desk
     from service.field.courier_cli import register as register_courier
     from service.server.backup.cli import register as register_backup
-    from service.server.registry.cli import register as register_registry
+    from service.server.cli.registry import register as register_registry
 
     register_desk(sub)
     register_courier(sub)
