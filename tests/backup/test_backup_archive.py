@@ -170,3 +170,25 @@ def test_unknown_schema_is_refused(tmp_path: Path, key: BoxKeyPair) -> None:
     with pytest.raises(SchemaError):
         restore_database(out, key, tmp_path / "new")
     assert not (tmp_path / "new").exists()
+
+
+def test_registry_changes_travel_with_the_registry(
+    tmp_path: Path, settings: Settings, key: BoxKeyPair
+) -> None:
+    """A revocation restored away would let a stolen courier credential work again."""
+    if not settings.resolved_database_url.startswith("sqlite"):
+        pytest.skip("the registry part is the same on PostgreSQL")
+    registry = tmp_path / "live" / "registry.toml"
+    registry.parent.mkdir()
+    registry.write_bytes(settings.resolved_registry_path.read_bytes())
+    (registry.parent / "registry-changes").mkdir()
+    change = registry.parent / "registry-changes" / "kz-coalition-1.json"
+    change.write_text('{"a revocation": true}')
+    out = tmp_path / "db.aryzbak"
+    create_database_backup(settings.resolved_database_url, registry, [key.public], out)
+    sign_verified_backup(out, key)
+    members = verify_backup(out, key)["members"]
+    assert members[:2] == ["registry.toml", "registry-changes/kz-coalition-1.json"]
+    restore_database(out, key, tmp_path / "new")
+    restored = tmp_path / "new" / "registry-changes" / "kz-coalition-1.json"
+    assert restored.read_text() == change.read_text()

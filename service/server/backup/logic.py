@@ -2,7 +2,8 @@
 
 Two kinds of archive (``service.server.backup.archive``), deliberately separate:
 
-- **database**: a consistent snapshot of the database plus the coalition registry. It
+- **database**: a consistent snapshot of the database plus the coalition registry and
+  its signed changes (``registry-changes/``). It
   never holds the onion keys (security brief item 10): whoever holds a database backup
   and its key can read no report (items are sealed to the coalitions) and cannot
   impersonate the onion address.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -43,12 +45,15 @@ from service.server.backup.errors import (
 )
 from service.server.backup.files import NewFile, make_private_dir
 from service.server.backup.signing import check_signature, sign_backup
+from service.server.registry.changes import CHANGES_DIR, changes_dir
 from service.server.registry.logic import parse_registry
 from service.server.storage.migrate import alembic_config, head_revision
 
 DATABASE = "database"
 ONION_KEYS = "onion-keys"
 REGISTRY_MEMBER = "registry.toml"
+# A registry change's file name inside the archive: one plain name, never a path.
+_CHANGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.json")
 SQLITE_FILE = "aryz.sqlite3"  # the default database name inside ARYZ_DATA_DIR
 MAX_KEY_FILE = 64 * 1024
 
@@ -91,14 +96,25 @@ def create_database_backup(
     snapshot = database.sqlite_snapshot if kind == "sqlite" else database.postgres_dump
     member = database.SQLITE_MEMBER if kind == "sqlite" else database.POSTGRES_MEMBER
     manifest = _manifest(DATABASE, backend=kind, schema=revision)
+    members: list[archive.Member] = [(REGISTRY_MEMBER, lambda: [registry])]
+    # The coalitions' signed registry changes (revoked couriers, rotated signing keys)
+    # belong with the registry: restored without them, a revoked courier would work again.
+    for name, data in _registry_changes(registry_path):
+        members.append((f"{CHANGES_DIR}/{name}", functools.partial(lambda d: [d], data)))
+    members.append((member, lambda: snapshot(database_url)))
     with NewFile(out) as sink:
-        archive.write(
-            sink.write,
-            recipients,
-            manifest,
-            [(REGISTRY_MEMBER, lambda: [registry]), (member, lambda: snapshot(database_url))],
-        )
+        archive.write(sink.write, recipients, manifest, members)
     return manifest
+
+
+def _registry_changes(registry_path: Path) -> list[tuple[str, bytes]]:
+    folder = changes_dir(registry_path)
+    if not folder.is_dir():
+        return []
+    try:
+        return [(p.name, p.read_bytes()) for p in sorted(folder.glob("*.json"))]
+    except OSError:
+        raise BackupFileError("A registry change file cannot be read.") from None
 
 
 def create_onion_keys_archive(keys_dir: Path, recipients: Sequence[bytes], out: Path) -> list[str]:
@@ -199,6 +215,12 @@ def restore_database(
     for name, pieces in archive.Reader(path, [key]).members():
         if name == REGISTRY_MEMBER:
             _write(into / REGISTRY_MEMBER, pieces)
+        elif name.startswith(CHANGES_DIR + "/"):
+            change = name[len(CHANGES_DIR) + 1 :]
+            if not _CHANGE_NAME.fullmatch(change):
+                raise BackupFormatError()
+            make_private_dir(into / CHANGES_DIR)
+            _write(into / CHANGES_DIR / change, pieces)
         elif name == database.SQLITE_MEMBER and kind == "sqlite":
             database.restore_sqlite(pieces, into / SQLITE_FILE)
         elif name == database.POSTGRES_MEMBER and kind == "postgresql":
