@@ -4,12 +4,15 @@ what they refuse, and that the server's registry takes what they write
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from service.common.contract.credential import load_credential
+from service.common.contract.registry_change import parse
 from service.common.crypto.keys import key_id
+from service.common.errors import RegistryError
 from service.desk.store import keys
 from service.desk.store.couriers import (
     CHANGES_DIR,
@@ -21,7 +24,7 @@ from service.desk.store.couriers import (
     rotate_signing,
 )
 from service.desk.store.statement import write_statement
-from service.server.registry.changes import read_changes
+from service.server.registry.changes import ChangeFile, read_changes
 from service.server.registry.logic import Registry, parse_registry
 from tests.desk.helpers import COALITION, PASSPHRASE
 
@@ -111,3 +114,29 @@ def test_rotate_signing(desk_dir: Path, tmp_path: Path) -> None:
     assert entry.signing_key == done.new_key
     assert entry.signing_history == (old,)
     assert len([c for c in entry.couriers if not c.revoked]) == 2
+
+
+def test_a_restored_desk_numbers_its_next_change_by_hand(desk_dir: Path, tmp_path: Path) -> None:
+    """A restored desk has neither its change counter nor its change files: the server
+    refuses the repeated number and says how to go on; ``serial`` (``--serial``)
+    continues after the last one applied."""
+    initial = _initial(desk_dir)
+    server = tmp_path / "server-changes"
+    change_couriers(desk_dir, PASSPHRASE, issue_to=tmp_path / "a.json")
+    shutil.copytree(desk_dir / CHANGES_DIR, server)
+    # As after aryz desk restore into a new folder: no counter, no change files.
+    (desk_dir / "registry-change-serial").unlink()
+    shutil.rmtree(desk_dir / CHANGES_DIR)
+    again = change_couriers(desk_dir, PASSPHRASE, issue_to=tmp_path / "b.json")
+    assert again.serial == 1
+    with pytest.raises(RegistryError, match="already applied.*--serial"):
+        parse_registry(initial, [*read_changes(server), *_read(again.change_file)])
+    fixed = change_couriers(desk_dir, PASSPHRASE, issue_to=tmp_path / "c.json", serial=2)
+    registry = parse_registry(initial, [*read_changes(server), *_read(fixed.change_file)])
+    entry = registry.get(COALITION)
+    assert entry is not None
+    assert entry.change_serial == fixed.serial == 2
+
+
+def _read(path: Path) -> list[ChangeFile]:
+    return [ChangeFile(path.name, parse(path.read_text()), path.read_text())]

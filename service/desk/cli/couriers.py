@@ -35,6 +35,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p = steps.add_parser("add", help="issue a new courier credential")
     _dir(p)
     p.add_argument("--out", required=True, type=Path, help="where to write the credential")
+    serial_option(p)
     p.set_defaults(func=_cmd_add)
 
     p = steps.add_parser("revoke", help="revoke a courier credential (a lost or seized machine)")
@@ -46,7 +47,16 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         metavar="FILE",
         help="issue the next credential in the same change",
     )
+    serial_option(p)
     p.set_defaults(func=_cmd_revoke)
+
+
+def serial_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--serial",
+        type=int,
+        help="number the change N (after a restore: one more than aryz registry check shows)",
+    )
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -64,7 +74,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_add(args: argparse.Namespace) -> int:
     from service.desk.store.couriers import change_couriers
 
-    done = change_couriers(args.dir, _passphrase(), issue_to=args.out)
+    done = change_couriers(args.dir, _passphrase(), issue_to=args.out, serial=_serial(args))
     _report(done)
     return 0
 
@@ -72,9 +82,20 @@ def _cmd_add(args: argparse.Namespace) -> int:
 def _cmd_revoke(args: argparse.Namespace) -> int:
     from service.desk.store.couriers import change_couriers
 
-    done = change_couriers(args.dir, _passphrase(), revoke=args.key_id, issue_to=args.issue_new)
+    done = change_couriers(
+        args.dir, _passphrase(), revoke=args.key_id, issue_to=args.issue_new, serial=_serial(args)
+    )
     _report(done)
     return 0
+
+
+def _serial(args: argparse.Namespace) -> int | None:
+    from service.desk.store.couriers import CourierChoiceError
+
+    serial: int | None = getattr(args, "serial", None)
+    if serial is not None and not 1 <= serial <= 1_000_000:
+        raise CourierChoiceError("A change number is a whole number from 1.")
+    return serial
 
 
 def _report(done: object) -> None:
@@ -100,7 +121,7 @@ def rotate_signing(args: argparse.Namespace) -> int:
     from service.desk.store.couriers import rotate_signing as rotate
     from service.desk.store.keys import fingerprint_lines
 
-    done = rotate(args.dir, _passphrase())
+    done = rotate(args.dir, _passphrase(), serial=_serial(args))
     _say("New signing key. Read both fingerprints aloud to the server's operator:")
     for title, key in (("old (now retired)", done.old_key), ("new", done.new_key)):
         _say(f"  {title}:")

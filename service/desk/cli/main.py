@@ -73,6 +73,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="replace the signing key instead (after a stolen desk; a signed registry change)",
     )
+    p.add_argument(
+        "--serial",
+        type=int,
+        help="with --signing: number the change N (after a restore: see aryz registry check)",
+    )
     p.set_defaults(func=_cmd_rotate)
 
     p = commands.add_parser("fingerprints", help="print the desk's key fingerprints")

@@ -13,7 +13,9 @@ refused unless the same change issues the next one (the server refuses such a ch
 
 Changes signed by one key are numbered from 1 (``registry-change-serial`` in the desk
 folder: the key's id and the last number, public). A rotation restarts the count for the
-new key.
+new key. A desk restored from a backup does not have that file: if the server says a
+change number is already applied, make the change again with ``serial`` one more than
+the last number ``aryz registry check`` shows for the coalition.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def change_couriers(
     *,
     revoke: Sequence[str] = (),
     issue_to: Path | None = None,
+    serial: int | None = None,
 ) -> CourierChange:
     """Revoke the couriers named by key id, and/or issue a new one into ``issue_to``.
 
@@ -100,7 +103,7 @@ def change_couriers(
     if issue_to is not None and issue_to.exists():
         raise CredentialExistsError()
     pair = generate_signing_keypair() if issue_to is not None else None
-    serial = _next_serial(directory, keyring.public.signing_key)
+    serial = serial or _next_serial(directory, keyring.public.signing_key)
     change = RegistryChange(
         coalition=keyring.coalition,
         serial=serial,
@@ -120,7 +123,7 @@ def change_couriers(
     return CourierChange(change_file, serial, pair.verify if pair else None, issue_to, revoked)
 
 
-def rotate_signing(directory: Path, passphrase: str) -> SigningRotation:
+def rotate_signing(directory: Path, passphrase: str, serial: int | None = None) -> SigningRotation:
     """Replace the signing key: a change signed by the old key, countersigned by the new.
 
     The old signing seed is dropped from ``keys.json`` (it is presumed stolen). The next
@@ -131,7 +134,7 @@ def rotate_signing(directory: Path, passphrase: str) -> SigningRotation:
     keyring = keys.unlock(directory, passphrase)
     new = generate_signing_keypair()
     old_key = keyring.public.signing_key
-    serial = _next_serial(directory, old_key)
+    serial = serial or _next_serial(directory, old_key)
     change = RegistryChange(
         coalition=keyring.coalition, serial=serial, signer=old_key, signing_key=new.verify
     )
@@ -179,13 +182,21 @@ def _resolve(current: tuple[bytes, ...], wanted: str) -> bytes:
 
 
 def _next_serial(directory: Path, signer: bytes) -> int:
+    """One more than the last change this key signed here: the counter file, or a change
+    file left by an attempt that stopped before the counter was written."""
+    last = 0
     try:
         fields = (directory / CHANGE_SERIAL_FILE).read_text(encoding="ascii").split()
         if fields[0] == key_id(signer).hex():
-            return int(fields[1]) + 1
+            last = int(fields[1])
     except (OSError, ValueError, IndexError):
         pass
-    return 1
+    prefix = f"-{key_id(signer).hex()[:8]}-"
+    for path in (directory / CHANGES_DIR).glob(f"*{prefix}*.json"):
+        number = path.stem.rsplit("-", 1)[-1]
+        if number.isdigit():
+            last = max(last, int(number))
+    return last + 1
 
 
 def _save_serial(directory: Path, signer: bytes, serial: int) -> None:
@@ -198,7 +209,5 @@ def _write_change(directory: Path, coalition: str, signer: bytes, serial: int, t
     folder = directory / CHANGES_DIR
     files.make_private_dir(folder)
     path = folder / f"{coalition}-{key_id(signer).hex()[:8]}-{serial:04d}.json"
-    # Replaced, not refused, if a change of this number is there already: it was written
-    # by an attempt that stopped before the desk recorded the number, and never applied.
-    files.replace(path, text.encode("utf-8"))
+    files.write_new(path, text.encode("utf-8"))
     return path

@@ -74,6 +74,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         role = ", ".join(c.countries) or "-"
         _say(f"{c.id}: countries {role}{' (fallback)' if c.fallback else ''}")
         _say(f"    signing key {c.signing_fingerprint}")
+        _say(f"    last registry change under this key: {c.change_serial}")
         if c.signing_history:
             _say(f"    signing keys replaced: {len(c.signing_history)}")
         for courier in c.couriers:

@@ -110,7 +110,8 @@ def _apply(entry: CoalitionEntry, files: list[ChangeFile]) -> CoalitionEntry:
             if change.serial <= last:
                 raise RegistryError(
                     f"{f.name}: change {change.serial} of coalition '{entry.id}' is already "
-                    "applied (a copy or a replay)."
+                    "applied (a copy or a replay; a desk restored from a backup makes it "
+                    "again with --serial, one more than aryz registry check shows)."
                 )
             couriers = _couriers(entry.id, f.name, couriers, change.couriers_added,
                                  change.couriers_revoked)  # fmt: skip

@@ -196,7 +196,8 @@ def _check_statement(coalition: Coalition, entry: CoalitionEntry) -> None:
         statement = parse_statement(coalition.key_statement, entry.signing_key)
     except StatementError:
         raise RegistryError(
-            f"Coalition '{coalition.id}': the key statement is not signed by its signing key."
+            f"Coalition '{coalition.id}': the key statement is not signed by its signing key "
+            "(after a rotation: paste the statement the desk signed with the new key)."
         ) from None
     if (
         statement.coalition != coalition.id
