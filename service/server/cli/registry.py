@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser("apply", help="check a desk's registry change and put it in place")
     _path(p)
     p.add_argument("change", type=Path, help="the file the coalition's desk wrote")
+    _statement_option(p)
     p.set_defaults(func=_cmd_apply)
 
     p = commands.add_parser(
@@ -46,7 +47,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         required=True,
         help="the new key's fingerprint as the coalition read it out to you, by phone or in person",
     )
+    _statement_option(p)
     p.set_defaults(func=_cmd_accept)
+
+
+def _statement_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--statement",
+        type=Path,
+        help="the desk's key-statement.toml signed with the new key (needed with a rotation): "
+        "its line replaces the coalition's key_statement in the registry, in the same step",
+    )
 
 
 def _path(p: argparse.ArgumentParser) -> None:
@@ -102,7 +113,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         raise RegistryError("That file is not a registry change.") from None
     if not isinstance(item, SignedChange):
         raise RegistryError("That file is an acceptance: use aryz registry accept-signing-key.")
-    _install(path, args.change.name, text)
+    _install(path, args.change.name, text, item.coalition, args.statement)
     change = item.change
     _say(f"Registry change {change.serial} of coalition {change.coalition} is in place.")
     for k in change.couriers_revoked:
@@ -142,15 +153,18 @@ def _cmd_accept(args: argparse.Namespace) -> int:
         )
     acceptance = Acceptance(entry.id, entry.signing_key, new_key, entry.change_serial)
     name = f"{entry.id}-accepted-{fingerprint(new_key).split()[0].lower()}.json"
-    _install(path, name, make_acceptance(acceptance))
+    _install(path, name, make_acceptance(acceptance), entry.id, args.statement)
     _say("Accepted. The old key's registry changes after this point are refused.")
     _say("A running server applies it within seconds (or now: kill -HUP <its pid>).")
     return 0
 
 
-def _install(registry_path: Path, name: str, text: str) -> None:
-    """Check the registry with the new file added, exactly as the server will read it,
-    then write the file into the changes folder."""
+def _install(
+    registry_path: Path, name: str, text: str, coalition: str, statement: Path | None
+) -> None:
+    """Check the registry with the new file added (and the coalition's new key statement,
+    if given), exactly as the server will read it; then write the file into the changes
+    folder and, with a statement, the registry. Nothing is written if the check fails."""
     import service.common.files as files
     from service.common.contract.registry_change import RegistryChangeError, parse
     from service.common.errors import RegistryError
@@ -170,6 +184,39 @@ def _install(registry_path: Path, name: str, text: str) -> None:
         raise RegistryError("The registry file cannot be read.") from None
     except RegistryChangeError:
         raise RegistryError("That file is not a registry change.") from None
-    parse_registry(base, [*read_changes(folder), ChangeFile(name, item, text)])
+    updated = base if statement is None else with_statement(base, coalition, statement)
+    parse_registry(updated, [*read_changes(folder), ChangeFile(name, item, text)])
     files.make_private_dir(folder)
     files.write_new(target, text.encode("utf-8"))
+    if updated != base:
+        files.replace(registry_path, updated.encode("utf-8"))
+
+
+def with_statement(registry: str, coalition: str, statement: Path) -> str:
+    """``registry`` with the coalition's ``key_statement`` line replaced by the one in the
+    desk's ``key-statement.toml`` (or added after its ``signing_key`` line)."""
+    import re
+
+    from service.common.errors import RegistryError
+
+    try:
+        lines = statement.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        raise RegistryError("The key statement file cannot be read.") from None
+    found = [line for line in lines if re.fullmatch(r"key_statement = '[^'\n]+'", line)]
+    if len(found) != 1:
+        raise RegistryError("That is not a key-statement.toml the desk wrote.")
+    head, *blocks = registry.split("[[coalition]]\n")
+    mine = [
+        i for i, b in enumerate(blocks) if re.search(rf'^id = "{re.escape(coalition)}"$', b, re.M)
+    ]
+    if len(mine) != 1:
+        raise RegistryError("The registry has no coalition with that id.")
+    block = blocks[mine[0]]
+    if re.search(r"^key_statement = .*$", block, re.M):
+        block = re.sub(r"^key_statement = .*$", lambda _m: found[0], block, count=1, flags=re.M)
+    else:
+        block = re.sub(r"^(signing_key = .*)$", lambda m: m.group(1) + "\n" + found[0], block,
+                       count=1, flags=re.M)  # fmt: skip
+    blocks[mine[0]] = block
+    return head + "".join("[[coalition]]\n" + b for b in blocks)
