@@ -28,7 +28,9 @@ from service.common.contract.registry_change import (
 )
 from service.common.contract.statement import KeyStatement, make_statement
 from service.common.crypto.keys import SigningKeyPair, generate_signing_keypair
+from service.field.client import fetch_info, trusted_coalition
 from service.field.client import status as client_status
+from service.field.trust import TrustError
 from service.server.app import build_runtime
 from service.server.deps import Runtime
 from service.server.registry.changes import changes_dir
@@ -154,6 +156,15 @@ def test_rotation_keeps_old_cases_answerable(
     assert seen["replies"] == [BEFORE, AFTER]
     assert seen["replies_verified"] == [True, True]
     assert seen["status_verified"] is True
+    # aryz submit, pinned to the old key, takes the statement the new key signed.
+    info = fetch_info(client)
+    coalition = trusted_coalition(info, pinned, "KZ", None)
+    assert coalition["id"] == KZ
+    # Without the signed rotation to follow, the new key is refused.
+    (entry_info,) = [c for c in info.coalitions if c["id"] == KZ]
+    entry_info["signing_rotations"] = []
+    with pytest.raises(TrustError, match="REFUSED"):
+        trusted_coalition(info, pinned, "KZ", None)
 
 
 def test_old_key_changes_after_rotation_are_refused(runtime: Runtime, kz: DeskKeys) -> None:
