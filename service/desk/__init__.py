@@ -6,6 +6,7 @@ It must run on an offline laptop without the server's settings or web stack:
 - :mod:`service.desk.casework.desk`       the Python API (``init_desk``, ``open_desk`` → ``Desk``)
 - :mod:`service.desk.cli.main`         ``aryz desk …``
 - :mod:`service.desk.store.keys`        key ceremony, unlock, rotation, registry snippet
+- :mod:`service.desk.store.couriers`    courier credentials, signing-key rotation (registry changes)
 - :mod:`service.common.passphrase`  passphrase rules and 7-word suggestions (``words.json``)
 - :mod:`service.desk.store.database`       the encrypted SQLite store; what is in clear and why
 - :mod:`service.desk.casework.cases`       decrypted rows: cases, items, notes, outgoing records
