@@ -248,9 +248,12 @@ def _on_hangup(watcher: Watcher, republish: Callable[[], None] | None) -> Callab
     onions (a courier's onion client key added or revoked)."""
 
     def hangup() -> None:
-        watcher.reload()
-        if republish is not None:
-            republish()
+        try:
+            watcher.reload()
+        finally:
+            # The onions are re-published whatever became of the registry.
+            if republish is not None:
+                republish()
 
     return hangup
 
@@ -260,7 +263,11 @@ async def _watch(watcher: Watcher, every: float) -> None:
     is refused within ``every`` seconds, with no signal and no restart)."""
     while True:
         await asyncio.sleep(every)
-        watcher.poll()
+        try:
+            watcher.poll()
+        except Exception as exc:  # noqa: BLE001 - the watch must outlive any one failure
+            # Never stop watching: the next revocation must still arrive. Class name only.
+            log.error("registry watch: %s", type(exc).__name__)
 
 
 async def _serve_all(
