@@ -99,7 +99,7 @@ def create_database_backup(
     members: list[archive.Member] = [(REGISTRY_MEMBER, lambda: [registry])]
     # The coalitions' signed registry changes (revoked couriers, rotated signing keys)
     # belong with the registry: restored without them, a revoked courier would work again.
-    for name, data in _registry_changes(registry_path):
+    for name, data in _change_files(registry_path):
         members.append((f"{CHANGES_DIR}/{name}", functools.partial(lambda d: [d], data)))
     members.append((member, lambda: snapshot(database_url)))
     with NewFile(out) as sink:
@@ -107,7 +107,7 @@ def create_database_backup(
     return manifest
 
 
-def _registry_changes(registry_path: Path) -> list[tuple[str, bytes]]:
+def _change_files(registry_path: Path) -> list[tuple[str, bytes]]:
     folder = changes_dir(registry_path)
     if not folder.is_dir():
         return []
