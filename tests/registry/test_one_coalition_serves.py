@@ -72,9 +72,9 @@ def test_one_coalition_serves_and_files(
             # In Russian too.
             assert "Коалиция против пыток в Казахстане" in web.get("/ru/report").text
             assert "Kyrgyzstan" not in web.get("/ru/report").text
-            keys = web.get("/en/keys").text
-            assert "Also receives the reports about countries that have no organisation" in keys
-            assert "International organisation" not in keys
+            listed = web.get("/en/keys").text
+            assert "Also receives the reports about countries that have no organisation" in listed
+            assert "International organisation" not in listed
             file_report(web, country="KG", narrative="Избили в Бишкеке.")
 
         keys = desk(registry_dir, KZ)
