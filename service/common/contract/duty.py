@@ -51,7 +51,8 @@ FIELDS = ("country", "region", "place_type", "place", "since", "needs", "contact
 NEEDS = ("lawyer", "doctor", "family")
 # The codes of the questionnaire's "what kind of place" (detention.type), so the desk
 # and the duty officer read the same words.
-PLACE_TYPES = tuple(c.code for q in DETENTION.questions if q.id == "type" for c in q.choices)
+PLACE_CHOICES = next(q.choices for q in DETENTION.questions if q.id == "type")
+PLACE_TYPES = tuple(c.value for c in PLACE_CHOICES if c.value != "unknown")
 TEXT_LIMITS = {"place": 300, "since": 100, "contact": 300}
 ACK_STATUSES = ("seen", "lawyer_told", "doctor_told", "family_told")
 
