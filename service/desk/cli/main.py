@@ -78,6 +78,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--countries", default="", help="comma-separated codes, e.g. KZ")
     p.add_argument("--fallback", action="store_true", help="an international fallback")
     p.add_argument("--epoch", type=int, action="append", help="a key to name (default: newest)")
+    p.add_argument(
+        "--duty",
+        type=Path,
+        action="append",
+        help="a duty key's public file to name (aryz duty keygen; the urgent lane)",
+    )
     p.set_defaults(func=_cmd_statement)
 
     p = commands.add_parser("passphrase", help="suggest a passphrase of 7 random words")
@@ -338,7 +344,7 @@ def _cmd_statement(args: argparse.Namespace) -> int:
     from service.desk.store.statement import write_statement
 
     written = write_statement(
-        args.dir, _passphrase(), args.countries.split(","), args.fallback, args.epoch
+        args.dir, _passphrase(), args.countries.split(","), args.fallback, args.epoch, args.duty
     )
     statement = written.statement
     _say(f"Key statement {statement.serial} signed for coalition {statement.coalition}:")
@@ -346,6 +352,10 @@ def _cmd_statement(args: argparse.Namespace) -> int:
     for epoch, public in statement.keys:
         _say(f"  decryption key, epoch {epoch}:")
         for line in fingerprint_lines(public):
+            _say(f"      {line}")
+    for epoch, _public, verify_key in statement.duty:
+        _say(f"  duty key, epoch {epoch} (urgent lane):")
+        for line in fingerprint_lines(verify_key):
             _say(f"      {line}")
     _say(f"Give {written.path} to the server operator: the line goes into the coalition's")
     _say("registry entry. People's clients check it against your signing-key fingerprint.")

@@ -256,10 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     from onion.cli import register as register_onion
     from service.desk.cli.main import register as register_desk
     from service.field.courier_cli import register as register_courier
+    from service.field.duty_cli import register as register_duty
     from service.server.backup.cli import register as register_backup
 
     register_desk(sub)
     register_courier(sub)
+    register_duty(sub)
     register_onion(sub)
     register_backup(sub)
     return parser

@@ -785,6 +785,7 @@ async def _status_page(
     if coalition is None:
         raise NotFoundError()
     view = await run_in_threadpool(_view, runtime, case)
+    urgent = await run_in_threadpool(_urgent_view, runtime, case, coalition)
     replies = await run_in_threadpool(_open_replies, view, secrets)
     # As many of the newest replies as fit in one page size; "skip" pages to older ones.
     return fitted_page(
@@ -794,6 +795,8 @@ async def _status_page(
             "view": view,
             "token": token,
             "status_labels": STATUS_LABELS,
+            "urgent": urgent,
+            "urgent_labels": URGENT_LABELS,
             "origin": "status",
             "message_error": message_error,
             "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
@@ -802,6 +805,22 @@ async def _status_page(
         skip,
         status_code=status_code,
     )
+
+
+# The duty officer's signed word, as the family reads it (contract/duty.py ACK_STATUSES).
+URGENT_LABELS = {
+    "seen": N_("Seen by the duty officer, who is acting on it."),
+    "lawyer_told": N_("A lawyer has been told."),
+    "doctor_told": N_("A doctor has been told."),
+    "family_told": N_("The family has been told."),
+}
+
+
+def _urgent_view(
+    runtime: Runtime, case: Case, coalition: CoalitionEntry
+) -> urgent_lane.UrgentView | None:
+    with transaction(runtime.sessions) as session:
+        return urgent_lane.view(session, case, coalition)
 
 
 def _skip(text: str) -> int:
