@@ -77,7 +77,8 @@ def _records(runtime: Runtime) -> list[UrgentRecord]:
 
 def test_the_write_page_offers_the_urgent_lane_without_javascript(client: TestClient) -> None:
     page = client.get("/en/report").text
-    assert "<details" in page and 'name="urgent.consent"' in page
+    assert "<details" in page
+    assert 'name="urgent.consent"' in page
     assert "can be read on a connected computer" in page
     # The part of the form after the urgent fields still ends with the file input, and
     # nothing of it needs a script.
@@ -111,11 +112,13 @@ def test_urgent_consent_seals_only_the_few_answers_to_the_duty_key(
     assert set(body) == {"format", "version", "coalition", "ref", "key", "week", "answers"}
     with runtime.sessions() as session:
         case = session.scalar(select(Case))
-        assert case is not None and case.urgent_ref == row.ref == record.ref
+        assert case is not None
+        assert case.urgent_ref == row.ref == record.ref
         assert case.reply_public_key == record.reply_key
     # The full case went to the desk as before, and the duty key cannot open it.
     ((meta, answers),) = opened_items(runtime, desk_keys)
-    assert meta["type"] == "answers" and CANARY.encode() in answers
+    assert meta["type"] == "answers"
+    assert CANARY.encode() in answers
 
 
 @pytest.mark.parametrize(
@@ -193,7 +196,9 @@ def test_watch_alerts_with_the_record_on_stdin_then_ack_shows_signed_and_deletes
         run=run,
     )
     assert seen == 1  # the second poll finds it kept already: one alert
-    assert said[0].startswith("URGENT ") and "KZ-75" in said[0] and "ivs" in said[0]
+    assert said[0].startswith("URGENT ")
+    assert "KZ-75" in said[0]
+    assert "ivs" in said[0]
     hooks = [(argv, kw) for argv, kw in calls if argv[0] == "/usr/local/bin/page-lawyer"]
     ((argv, kwargs),) = hooks
     assert argv == ["/usr/local/bin/page-lawyer", "--fast"]  # nothing of the record in argv
@@ -219,7 +224,8 @@ def test_watch_alerts_with_the_record_on_stdin_then_ack_shows_signed_and_deletes
     with runtime.sessions.begin() as session:
         session.execute(update(Case).values(urgent_status="family_told"))
     page = client.post("/en/status", data={"token": token}).text
-    assert "has been told" not in page and "Seen by the duty officer" not in page
+    assert "has been told" not in page
+    assert "Seen by the duty officer" not in page
 
 
 def test_the_server_refuses_forged_replayed_and_foreign_acks(
@@ -287,7 +293,8 @@ def test_the_desktop_notification_carries_no_answer(tmp_path: Path, monkeypatch:
         run=lambda argv, **kw: calls.append(argv),
     )
     ((argv),) = calls
-    assert argv[0] == "/usr/bin/notify-send" and "SECRET PLACE" not in " ".join(argv)
+    assert argv[0] == "/usr/bin/notify-send"
+    assert "SECRET PLACE" not in " ".join(argv)
 
 
 def test_urgent_list_is_only_for_a_signed_courier(courier_app: TestClient) -> None:
