@@ -1,6 +1,7 @@
 """urgent lane: urgent records sealed to a duty key, the duty officer's acknowledgement
 
-``urgent_records`` holds records sealed to a coalition's duty key until the duty officer's
+``cases.status_answer_by`` keeps the "answer expected by" ISO week a desk's signed status
+record may name. ``urgent_records`` holds records sealed to a coalition's duty key until the duty officer's
 signed acknowledgement deletes them; the case keeps the urgent ref and the latest
 acknowledgement (status, ISO week seen, "answer expected by" week, epoch, signature).
 
@@ -42,6 +43,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("urgent_week", sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column("urgent_answer_by", sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column("urgent_signature", sa.LargeBinary(64), nullable=True))
+        batch_op.add_column(sa.Column("status_answer_by", sa.String(length=8), nullable=True))
         batch_op.create_unique_constraint("uq_cases_urgent_ref", ["urgent_ref"])
 
 
@@ -50,6 +52,7 @@ def downgrade() -> None:
     # still reach their desks as before.
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_constraint("uq_cases_urgent_ref", type_="unique")
+        batch_op.drop_column("status_answer_by")
         batch_op.drop_column("urgent_signature")
         batch_op.drop_column("urgent_answer_by")
         batch_op.drop_column("urgent_week")

@@ -379,7 +379,13 @@ def _signed(data: object) -> Signed | None:
     if not isinstance(data, dict) or data.get("keyed") is not True:
         return None
     try:
-        return Signed(int(data["seq"]), bytes.fromhex(str(data["signature"])), True)
+        answer_by = data.get("answer_by")
+        return Signed(
+            int(data["seq"]),
+            bytes.fromhex(str(data["signature"])),
+            True,
+            str(answer_by) if answer_by is not None else None,
+        )
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -30,12 +30,20 @@ from service.common.contract.duty import (
     sign_ack,
 )
 from service.common.contract.duty_key import DutyKey, load_duty_key, new_duty_key
+from service.common.contract.outbox import OutboxError, Record, record_from_body
 from service.common.crypto.envelope import open_envelope, parse_header
 from service.common.crypto.keys import BoxKeyPair, key_id
 from service.field.duty import DutyError, Folder, ack, alert, poll, watch
 from service.server.deps import Runtime
 from service.server.models import Case, UrgentRecord
-from tests.courier.helpers import PREFIX
+from tests.courier.helpers import (
+    PREFIX,
+    Courier,
+    DeskKeys,
+    case_refs,
+    reply_public_key,
+)
+from tests.courier.helpers import outbox as outbox_bytes
 from tests.support import TOKEN_FIELD, count, opened_items, state_of
 
 EMPTY_FILE = {"file": ("", b"", "application/octet-stream")}
@@ -301,3 +309,43 @@ def test_urgent_list_is_only_for_a_signed_courier(courier_app: TestClient) -> No
     response = courier_app.post(f"{PREFIX}/urgent", content=b"{}")
     assert response.status_code == 401
     assert base64  # the module is used by the helpers above
+
+
+def test_the_desk_sets_answer_expected_by_signed(
+    client: TestClient, runtime: Runtime, kz_courier: Courier, kz: DeskKeys
+) -> None:
+    token, _response = _send(client, {"narrative.text": "held", "country": "KZ"})
+    (case,) = case_refs(runtime)
+    key = reply_public_key(runtime, case).hex()
+    record = Record(
+        type="status", coalition=kz.coalition, case=case, seq=1, status="under_review",
+        key=key, answer_by="2026-W51",
+    )  # fmt: skip
+    pushed = kz_courier.push(outbox_bytes(kz, [record]))
+    assert pushed.status_code == 200, pushed.text
+    page = client.post("/en/status", data={"token": token}).text
+    assert "Answer expected by week 2026-W51." in page
+    # The family's own client checks the same signature, answer week included.
+    answer = client.post("/api/v1/status", json={"lookup_id": _lookup_id(runtime, token)})
+    assert answer.json()["status_signature"]["answer_by"] == "2026-W51"
+    # Edited on the server, the week is not the desk's word: the status falls back.
+    with runtime.sessions.begin() as session:
+        session.execute(update(Case).values(status_answer_by="2026-W52"))
+    page = client.post("/en/status", data={"token": token}).text
+    assert "Answer expected by" not in page
+
+
+def _lookup_id(runtime: Runtime, token: str) -> str:
+    from service.common.crypto.token import derive, parse_token
+
+    return derive(parse_token(token), runtime.kdf_limits).lookup_id.hex()
+
+
+def test_a_status_record_without_answer_by_signs_the_same_bytes_as_before() -> None:
+    plain = Record(type="status", coalition="kz", case="00" * 16, seq=1, status="closed")
+    assert "answer_by" not in plain.body()
+    with pytest.raises(OutboxError):
+        record_from_body({**plain.body(), "answer_by": "next week"})
+    with pytest.raises(OutboxError):
+        record_from_body({"type": "ack", "coalition": "kz", "case": "00" * 16, "seq": 1,
+                          "items": ["11" * 16], "answer_by": "2026-W50"})  # fmt: skip

@@ -75,8 +75,7 @@ class KeyStatement:
         }
         if self.duty:
             body["duty"] = [
-                {"epoch": e, "public_key": k.hex(), "verify_key": v.hex()}
-                for e, k, v in self.duty
+                {"epoch": e, "public_key": k.hex(), "verify_key": v.hex()} for e, k, v in self.duty
             ]
         return body
 

@@ -127,6 +127,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--tag", action="append", default=[])
     p.add_argument("--untag", action="append", default=[])
     p.add_argument("--note", help="add an internal note (never sent)")
+    p.add_argument(
+        "--answer-by", help="ISO week the family can expect an answer by (e.g. 2026-W50)"
+    )
     p.set_defaults(func=_cmd_set)
 
     p = commands.add_parser("reply", help="seal a reply for the person who filed the case")
@@ -738,10 +741,11 @@ def _describe(event: str, details: dict[str, Any]) -> str:
 def _cmd_set(args: argparse.Namespace) -> int:
     from service.desk.errors import TriageError
 
-    changes = (args.status, args.priority, args.assignee, args.note)
+    changes = (args.status, args.priority, args.assignee, args.note, args.answer_by)
     if all(c is None for c in changes) and not args.tag and not args.untag:
         raise TriageError(
-            "Nothing to change: give --status, --priority, --assignee, --tag, --untag or --note."
+            "Nothing to change: give --status, --priority, --assignee, --tag, --untag, --note "
+            "or --answer-by."
         )
     with _open(args) as desk:
         summary = desk.set_triage(
@@ -752,6 +756,7 @@ def _cmd_set(args: argparse.Namespace) -> int:
             add_tags=args.tag,
             remove_tags=args.untag,
             note=args.note,
+            answer_by=args.answer_by,
         )
     _say(f"Case {summary.short_ref}: {summary.status}, priority {summary.priority}.")
     if summary.pending:

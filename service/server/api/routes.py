@@ -157,7 +157,12 @@ async def status(body: CaseRef, runtime: RuntimeDep) -> CaseStatus:
 def _signature(signed: Signed | None) -> SignatureInfo | None:
     if signed is None:
         return None
-    return SignatureInfo(seq=signed.seq, signature=signed.signature.hex(), keyed=signed.keyed)
+    return SignatureInfo(
+        seq=signed.seq,
+        signature=signed.signature.hex(),
+        keyed=signed.keyed,
+        answer_by=signed.answer_by,
+    )
 
 
 @router.post("/uploads", status_code=201)

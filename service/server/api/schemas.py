@@ -124,6 +124,9 @@ class SignatureInfo(Strict):
     seq: int
     signature: str = Field(description="Ed25519 signature, hex.")
     keyed: bool = Field(description="Whether the signed record names the case's reply key.")
+    answer_by: str | None = Field(
+        default=None, description="A status record's 'answer expected by' ISO week, if set."
+    )
 
 
 class CaseStatus(Strict):

@@ -38,6 +38,8 @@ class Case(Base):
     status_signed_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
     status_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
     status_keyed: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # The "answer expected by" ISO week the desk's signed status record named, if any.
+    status_answer_by: Mapped[str | None] = mapped_column(String(8), default=None)
     # The urgent lane (service/common/contract/duty.py): the ref of the case's urgent
     # record (kept after the record itself is deleted, so later acknowledgements still
     # find the case) and the duty officer's latest signed acknowledgement, rebuilt and
