@@ -103,10 +103,13 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(added.stderr)
             deployment.start()
             try:
+                # As the end-to-end test does: the staff descriptor is out (tor answers
+                # "client authorisation missing") before the courier's key is added.
+                deployment.wait_reachable(deployment.staff_host, want=0xF4)
                 service_id, secret = read_client_private_file(auth)
                 with deployment.client.control() as control:
                     control.add_client_auth(service_id, secret)
-                for host in (deployment.intake_host, deployment.staff_host):
+                for host in (deployment.staff_host, deployment.intake_host):
                     code = deployment.wait_reachable(host)
                     if code != 0:
                         raise RuntimeError(f"an onion did not answer (SOCKS {code:#04x})")

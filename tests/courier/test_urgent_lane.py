@@ -127,6 +127,9 @@ def test_urgent_consent_seals_only_the_few_answers_to_the_duty_key(
     ((meta, answers),) = opened_items(runtime, desk_keys)
     assert meta["type"] == "answers"
     assert CANARY.encode() in answers
+    # ... with the few urgent answers inside it, so the desk knows (and counts) them.
+    desk_body = json.loads(answers)
+    assert desk_body["urgent"] == {"answers": record.answers, "sent": True}
 
 
 @pytest.mark.parametrize(
@@ -349,3 +352,20 @@ def test_a_status_record_without_answer_by_signs_the_same_bytes_as_before() -> N
     with pytest.raises(OutboxError):
         record_from_body({"type": "ack", "coalition": "kz", "case": "00" * 16, "seq": 1,
                           "items": ["11" * 16], "answer_by": "2026-W50"})  # fmt: skip
+
+
+def test_desk_statistics_count_urgent_cases_from_the_case_itself() -> None:
+    from service.desk.stats.facts import derive
+    from service.desk.stats.tables import CaseInput, compute
+
+    istanbul = {"id": "istanbul", "version": 1}
+    answers = {"consent.statistics": "yes"}
+    urgent = derive(
+        {"answers": answers, "urgent": {"answers": {}, "sent": True}}, istanbul, "KZ", "2026-W49"
+    )
+    plain = derive({"answers": answers}, istanbul, "KZ", "2026-W49")
+    assert (urgent.urgent, plain.urgent) == ("yes", "no")
+    cases = [CaseInput(urgent, ()) for _ in range(6)] + [CaseInput(plain, ()) for _ in range(7)]
+    table = compute(cases).table("urgent")
+    assert table.result.cell("KZ", "yes") == 6
+    assert table.result.cell("KZ", "no") == 7

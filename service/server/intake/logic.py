@@ -116,6 +116,7 @@ def seal_answers(
     answers: Mapping[str, Any],
     language: str,
     secrets: TokenSecrets,
+    urgent: Mapping[str, Any] | None = None,
 ) -> bytes:
     # The answers create the case: always position 1.
     return seal_case_item(
@@ -131,6 +132,7 @@ def seal_answers(
             answers=answers,
             case_public_key=secrets.reply.public,
             seal=fields,
+            urgent=urgent,
         ),
     )
 

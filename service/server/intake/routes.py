@@ -502,16 +502,19 @@ async def _file_report(
     that follow in the same request, and show the token."""
     answers = applicable(CURRENT, state.answers)
     secrets = await runtime.deriver.derive(token)
-    sealed = await run_in_threadpool(
-        logic.seal_answers, routing, CURRENT, answers, language, secrets
-    )
-    key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
     urgent = urgent_answers(state)
     sealed_urgent = None
     if urgent is not None:
         sealed_urgent = await run_in_threadpool(
             logic.seal_urgent, routing, urgent, secrets, urgent_lane.new_ref()
         )
+    # The desk gets the same few answers inside the full case, and whether they went to
+    # a duty officer: it counts urgent cases without any record leaving it.
+    for_desk = None if urgent is None else {"answers": urgent, "sent": sealed_urgent is not None}
+    sealed = await run_in_threadpool(
+        logic.seal_answers, routing, CURRENT, answers, language, secrets, for_desk
+    )
+    key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
     ref = await run_in_threadpool(
         _create_case, runtime, routing, key, secrets, sealed, sealed_urgent
     )
