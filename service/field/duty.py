@@ -141,9 +141,18 @@ def _open(ref: str, sealed: bytes, key: DutyKey) -> UrgentRecord:
 
 
 def poll(
-    client: httpx.Client, credential: Credential, key: DutyKey, folder: Folder
+    client: httpx.Client,
+    credential: Credential,
+    key: DutyKey,
+    folder: Folder,
+    refused: Callable[[str, DutyError], None] | None = None,
 ) -> list[Opened]:
-    """Ask once for the coalition's urgent records; open and keep the new ones."""
+    """Ask once for the coalition's urgent records; open and keep the new ones.
+
+    A record this key cannot open (another epoch, altered, moved from another case or
+    coalition) raises :class:`DutyError`, or with ``refused`` is reported there and
+    skipped, so one bad record cannot stop the watch from alerting on the others.
+    """
     data = _json(_signed(client, credential, "POST", f"{PREFIX}/urgent", b"{}"))
     records = data.get("records")
     if not isinstance(records, list):
@@ -157,7 +166,13 @@ def poll(
             raise CourierClientError() from None
         if not _REF.fullmatch(ref) or folder.has(ref):
             continue
-        record = _open(ref, sealed, key)
+        try:
+            record = _open(ref, sealed, key)
+        except DutyError as exc:
+            if refused is None:
+                raise
+            refused(ref, exc)
+            continue
         folder.keep(ref, sealed)
         new.append(Opened(ref, record))
     return new
@@ -270,9 +285,16 @@ def watch(
     """Poll until stopped (or ``polls`` times); returns how many records were new."""
     seen = 0
     done = 0
+    told: set[str] = set()
+
+    def refused(ref: str, exc: DutyError) -> None:
+        if ref not in told:  # once per record, not at every poll
+            told.add(ref)
+            say(for_terminal(f"REFUSED urgent record {ref[:8]}: {exc.message}"))
+
     while polls is None or done < polls:
         try:
-            new = poll(client, credential, key, folder)
+            new = poll(client, credential, key, folder, refused)
         except (httpx.TransportError, CourierClientError) as exc:
             # A dropped circuit or a busy server: say so and try again next time.
             text = exc.message if isinstance(exc, AryzError) else "the server could not be reached"

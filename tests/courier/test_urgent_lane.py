@@ -288,6 +288,14 @@ def test_a_record_another_coalition_sealed_is_refused_by_the_watch(
     credential, duty = _duty(registry_dir)
     with pytest.raises(DutyError):
         poll(courier_app, credential, duty, Folder(tmp_path / "duty"))
+    # The watch says so once and goes on polling; nothing is kept or alerted.
+    said: list[str] = []
+    seen = watch(
+        courier_app, credential, duty, Folder(tmp_path / "duty"), say=said.append, polls=2,
+        sleep=lambda _s: None,
+    )  # fmt: skip
+    assert seen == 0
+    assert [line for line in said if line.startswith("REFUSED")] == [said[0]]
 
 
 def test_the_desktop_notification_carries_no_answer(tmp_path: Path, monkeypatch: Any) -> None:
