@@ -6,7 +6,8 @@ machine (tests/onion/network.py).
 network with the courier credential (client-authorised to the staff onion) and a hook that
 notes the time it ran; a browser with JavaScript off (tests/onion/browser_form.py) sends
 ``--runs`` reports with the urgent consent one after another. For each, the latency is the
-hook's time minus the moment "send" was pressed (one clock: the same machine).
+hook's time minus the moment "send" was pressed (one clock: the same machine). Each send
+waits a random part of the interval first, so sends fall anywhere between two polls.
 
 The watch polls every ``--interval`` seconds (5 here, so the run is short; the default is
 60 s): a report waits on average half an interval, at most one, for the next poll. The
@@ -21,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -132,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
                 )  # fmt: skip
                 latencies: list[float] = []
                 sends: list[float] = []
+                phases = random.Random(17)  # noqa: S311 - timing jitter, not a secret
                 for run in range(args.runs):
+                    # A person does not press "send" in step with the watch's polls: a
+                    # random wait spreads the sends over the interval (seeded, repeatable).
+                    time.sleep(phases.uniform(0, args.interval))
                     pressed, took = _send(network, deployment)
                     sends.append(took)
                     deadline = time.monotonic() + 3 * args.interval + 120
