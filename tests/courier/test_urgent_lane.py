@@ -377,3 +377,40 @@ def test_desk_statistics_count_urgent_cases_from_the_case_itself() -> None:
     table = compute(cases).table("urgent")
     assert table.result.cell("KZ", "yes") == 6
     assert table.result.cell("KZ", "no") == 7
+
+
+def _kz_duty_block(text: str) -> tuple[int, int]:
+    start = text.index('id = "kz-coalition"')
+    block = text.index("[[coalition.duty]]", start)
+    return block, text.index("[[coalition]]", block)
+
+
+def test_the_registry_checks_duty_keys(registry_dir: Path) -> None:
+    from service.common.errors import RegistryError
+    from service.server.registry.logic import parse_registry
+
+    text = (registry_dir / "registry.toml").read_text()
+    start, end = _kz_duty_block(text)
+    # Revoked by the operator alone, at once: nothing is sealed to it any more, and its
+    # acknowledgements are no longer shown (the desk's statement may still name it).
+    revoked = text[:end].rstrip("\n") + "\nrevoked = true\n\n" + text[end:]
+    entry = parse_registry(revoked).get("kz-coalition")
+    assert entry is not None
+    assert entry.duty is None
+    assert entry.duty_verify_key(1) is None
+    # A duty key the desk did not name is refused.
+    other = new_duty_key("kz-coalition", 1)
+    unnamed = text[:start] + "\n".join(other.registry_lines()) + "\n\n" + text[end:]
+    with pytest.raises(RegistryError, match="statement"):
+        parse_registry(unnamed)
+    # The desk's signing key is never a duty key.
+    entry = parse_registry(text).get("kz-coalition")
+    assert entry is not None
+    signing = entry.signing_key.hex()
+    same = (
+        text[:start]
+        + text[start:end].replace(text[start:end].split('verify_key = "')[1].split('"')[0], signing)
+        + text[end:]
+    )
+    with pytest.raises(RegistryError):
+        parse_registry(same)

@@ -216,8 +216,12 @@ def _check_statement(
         or sorted(statement.countries) != sorted(coalition.countries)
         or statement.fallback != coalition.fallback
         or sorted(statement.keys) != sorted((k.epoch, k.public_key) for k in current)
-        or sorted(statement.duty)
-        != sorted((d.epoch, d.public_key, d.verify_key) for d in duty if not d.revoked)
+        # Every duty key in use must be one the desk named; the desk may still name one
+        # the operator has since revoked, so a lost duty machine is cut off at once,
+        # without waiting for the desk's next statement.
+        or not {(d.epoch, d.public_key, d.verify_key) for d in duty if not d.revoked}
+        <= set(statement.duty)
+        or not set(statement.duty) <= {(d.epoch, d.public_key, d.verify_key) for d in duty}
     ):
         raise RegistryError(
             f"Coalition '{coalition.id}': the key statement does not match its current keys "
