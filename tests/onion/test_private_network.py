@@ -341,6 +341,9 @@ def test_urgent_lane_over_tor(site: Site) -> None:
         aryz("desk", "show", "--dir", str(site.desk_dir), case, env=DESK_ENV) for case in cases
     )
     assert URGENT_ACCOUNT in shown
+    # The desk sees that the urgent lane was used, and what the duty officer got.
+    assert "URGENT      the person gave the urgent consent (sent to the duty officer)" in shown
+    assert shown.count("the urgent consent") == 1  # the report without consent: none
 
 
 def test_intake_descriptor_advertises_proof_of_work(site: Site) -> None:

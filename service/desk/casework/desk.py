@@ -283,6 +283,9 @@ class CaseDetail:
     history: tuple[HistoryEntry, ...]
     # Whether the server delivered every item, once, in order (casework/completeness.py).
     completeness: Completeness | None = None
+    # The urgent lane: the few answers the person also agreed to give the duty officer,
+    # and whether a duty key received them ({"answers": {...}, "sent": bool}), or None.
+    urgent: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -682,11 +685,15 @@ class Desk:
         record = case.record
         items = cases.items_of(self._store, case)
         answers: dict[str, Any] = {}
+        urgent: dict[str, Any] | None = None
         messages = []
         for item in items:
             kind = item.record["type"]
             if kind == "answers" and not answers:
-                answers = dict(json.loads(self._body(item))["answers"])
+                body = json.loads(self._body(item))
+                answers = dict(body["answers"])
+                lane = body.get("urgent")
+                urgent = dict(lane) if isinstance(lane, dict) else None
             elif kind == "message":
                 text = self._body(item).decode("utf-8", errors="replace")
                 messages.append(MessageView(item.ref, item.record["created"], text))
@@ -720,6 +727,7 @@ class Desk:
                 # Imported before this desk knew seals: the case's older items.
                 legacy=sum(1 for i in items if "seal" not in i.record),
             ),
+            urgent=urgent,
         )
 
 

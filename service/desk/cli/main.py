@@ -642,6 +642,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
             _say(f"  {'items' if number == 0 else '':<12}{line}")
     if s.pending:
         _say(f"  waiting     {s.pending} records for the next outbox")
+    if detail.urgent is not None:
+        sent = "sent to the duty officer" if detail.urgent.get("sent") else "no duty key: not sent"
+        given = detail.urgent.get("answers")
+        shown = ", ".join(f"{k}: {v}" for k, v in given.items()) if isinstance(given, dict) else ""
+        _say(f"  URGENT      the person gave the urgent consent ({sent})")
+        if shown:
+            _say(f"              {safe(shown)}")
     reading = readable_answers(detail)
     if detail.questionnaire and not reading.exact:
         _say()
