@@ -33,6 +33,7 @@ from service.common.contract.duty_key import DutyKey, load_duty_key, new_duty_ke
 from service.common.contract.outbox import OutboxError, Record, record_from_body
 from service.common.crypto.envelope import open_envelope, parse_header
 from service.common.crypto.keys import BoxKeyPair, key_id
+from service.field.client import status as client_status
 from service.field.duty import DutyError, Folder, ack, alert, poll, watch
 from service.server.deps import Runtime
 from service.server.models import Case, UrgentRecord
@@ -44,7 +45,7 @@ from tests.courier.helpers import (
     reply_public_key,
 )
 from tests.courier.helpers import outbox as outbox_bytes
-from tests.support import TOKEN_FIELD, count, opened_items, state_of
+from tests.support import TOKEN_FIELD, count, demo_trust, opened_items, state_of
 
 EMPTY_FILE = {"file": ("", b"", "application/octet-stream")}
 CANARY = "CANARY-NARRATIVE-7f3a"
@@ -230,11 +231,16 @@ def test_watch_alerts_with_the_record_on_stdin_then_ack_shows_signed_and_deletes
     assert ack(courier_app, credential, duty, folder, ref, "lawyer_told") is True
     page = client.post("/en/status", data={"token": token}).text
     assert "A lawyer has been told." in page
+    # The family's own client checks it with the duty key of the desk-signed statement.
+    checked = client_status(client, token, trust=demo_trust(registry_dir))
+    assert checked["urgent_verified"] is True
+    assert checked["urgent"]["status"] == "lawyer_told"
 
     # A row edited on the server is no longer the officer's word: it is not shown.
     with runtime.sessions.begin() as session:
         session.execute(update(Case).values(urgent_status="family_told"))
     page = client.post("/en/status", data={"token": token}).text
+    assert client_status(client, token, trust=demo_trust(registry_dir))["urgent_verified"] is False
     assert "has been told" not in page
     assert "Seen by the duty officer" not in page
 
@@ -409,7 +415,7 @@ def test_the_registry_checks_duty_keys(registry_dir: Path) -> None:
     signing = entry.signing_key.hex()
     same = (
         text[:start]
-        + text[start:end].replace(text[start:end].split('verify_key = "')[1].split('"')[0], signing)
+        + text[start:end].replace(text[start:end].split('ack_key = "')[1].split('"')[0], signing)
         + text[end:]
     )
     with pytest.raises(RegistryError):

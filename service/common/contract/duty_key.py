@@ -4,7 +4,8 @@ JSON ``{"format": "aryz-duty-key", "version": 1, "coalition": id, "epoch": n,
 "box_seed": hex (32 bytes), "signing_seed": hex (32 bytes)}``. The X25519 key pair derived
 from ``box_seed`` opens urgent records; the Ed25519 pair from ``signing_seed`` signs the
 duty officer's acknowledgements. Both public halves go into the coalition's
-``[[coalition.duty]]`` entry in the registry and into the desk's key statement.
+``[[coalition.duty]]`` entry in the registry (``public_key``, ``ack_key``) and into the
+desk's key statement.
 
 This key lives online, on the courier machine: whoever holds this file reads the urgent
 records still on the server and can acknowledge them. It opens nothing else — not a case,
@@ -78,7 +79,7 @@ class DutyKey:
             "[[coalition.duty]]",
             f"epoch = {self.epoch}",
             f'public_key = "{self.box.public.hex()}"',
-            f'verify_key = "{self.verify_key.hex()}"',
+            f'ack_key = "{self.verify_key.hex()}"',
             f'fingerprint = "{self.fingerprint}"',
         ]
 

@@ -129,6 +129,20 @@ class SignatureInfo(Strict):
     )
 
 
+class UrgentInfo(Strict):
+    """The duty officer's latest acknowledgement of the case's urgent record, as stored:
+    the client rebuilds it (service/common/contract/duty.py) and checks it with the duty
+    key the coalition's signed key statement names, bound to its own reply key."""
+
+    urgent: str = Field(description="The urgent record's ref, hex.")
+    epoch: int
+    seq: int
+    status: str
+    week: str
+    answer_by: str | None = None
+    signature: str = Field(description="Ed25519 signature by the duty key, hex.")
+
+
 class CaseStatus(Strict):
     status: str
     items_received: int
@@ -140,6 +154,9 @@ class CaseStatus(Strict):
     )
     reply_signatures: list[SignatureInfo | None] = Field(
         default_factory=list, description="One per reply, in order; None: not signed."
+    )
+    urgent: UrgentInfo | None = Field(
+        default=None, description="The urgent lane: the duty officer's acknowledgement."
     )
 
 

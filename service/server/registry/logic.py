@@ -166,7 +166,7 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
     if any(c.verify_key == bytes.fromhex(coalition.signing_key) for c in couriers):
         raise RegistryError(f"Coalition '{coalition.id}' uses its signing key as a courier key.")
     duty = tuple(
-        DutyKeyEntry(d.epoch, bytes.fromhex(d.public_key), bytes.fromhex(d.verify_key), d.revoked)
+        DutyKeyEntry(d.epoch, bytes.fromhex(d.public_key), bytes.fromhex(d.ack_key), d.revoked)
         for d in coalition.duty
     )
     if len({d.epoch for d in duty}) != len(duty):

@@ -60,20 +60,20 @@ class CourierKey(BaseModel):
 class DutyKey(BaseModel):
     """The coalition's duty key (the urgent lane): held online by its duty officer on the
     courier machine. ``public_key`` (X25519) is what urgent records are sealed to,
-    ``verify_key`` (Ed25519) checks the officer's acknowledgements. Its own epochs and its
+    ``ack_key`` (Ed25519) checks the officer's acknowledgements. Its own epochs and its
     own revocation: losing it exposes urgent records only, never a full case."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     epoch: Annotated[int, Field(ge=1)]
     public_key: str
-    verify_key: str
+    ack_key: str
     # A lost or seized duty machine is revoked here: nothing is sealed to it any more and
     # its acknowledgements are no longer shown.
     revoked: bool = False
     fingerprint: str | None = None
 
-    @field_validator("public_key", "verify_key")
+    @field_validator("public_key", "ack_key")
     @classmethod
     def _check_key(cls, value: str) -> str:
         return _hex32(value)
