@@ -273,7 +273,12 @@ def test_urgent_lane_over_tor(site: Site) -> None:
     credential = str(site.desk_dir / "courier-credential.json")
     duty = ["--key", str(site.duty_key), "--dir", str(site.workdir / "duty")]
     online = ["--server", staff, "--credential", credential, *_proxy(site)]
-    assert d.wait_reachable(d.staff_host) == 0x00  # client authorisation added above
+    # The courier's client authorisation (as the courier test adds it; again here, so
+    # this test stands on its own).
+    service_id, secret = read_client_private_file(site.auth_private)
+    with d.client.control() as control:
+        control.add_client_auth(service_id, secret)
+    assert d.wait_reachable(d.staff_host) == 0x00
     token = browser(site, "send", json.dumps(URGENT_FIELDS)).split()[0]
     hook_out = site.workdir / "hook-stdin.json"
     # Sent before the watch starts: the alert must come within its two polls.
