@@ -197,3 +197,19 @@ def api_case(client: httpx.Client, coalition: str = "kg-coalition") -> TokenSecr
     )
     assert created.status_code == 201, created.text
     return secrets
+
+
+def without_duty(text: str) -> str:
+    """A registry's text without its coalitions' duty keys (the urgent lane)."""
+    return re.sub(
+        r"^\[\[coalition\.duty\]\]\n(?:(?:epoch|public_key|ack_key|fingerprint|revoked) = .*\n)+",
+        "",
+        text,
+        flags=re.M,
+    )
+
+
+def without_statements(text: str) -> str:
+    """A registry's text without its key statements, and so without the duty keys that
+    need one (a test that rotates or edits keys signs nothing)."""
+    return without_duty(re.sub(r"^key_statement = .*\n", "", text, flags=re.M))

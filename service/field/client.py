@@ -22,6 +22,7 @@ import httpx
 import socksio.exceptions
 
 from service.common.clock import current_week
+from service.common.contract.duty import DutyAck, DutyAckError, ack_is_signed
 from service.common.contract.replies import open_reply
 from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
 from service.common.crypto.envelope import sealed_size
@@ -364,6 +365,10 @@ def status(
         signed.signature,
         keys,
     )
+    result["answer_by"] = signed.answer_by if result["status_verified"] and signed else None
+    result["urgent_verified"] = _urgent_verified(
+        result.get("urgent"), coalition, coalition_id, mine, trust or Trust()
+    )
     signatures = list(result.get("reply_signatures") or [])
     for index, data in enumerate(sealed):
         signed = _signed(signatures[index]) if index < len(signatures) else None
@@ -377,13 +382,47 @@ def status(
     return result
 
 
+def _urgent_verified(
+    data: object, coalition: dict[str, Any], coalition_id: str, mine: bytes, trust: Trust
+) -> bool:
+    """Whether the duty officer's acknowledgement (the urgent lane) checks with the duty
+    key of the coalition's signed key statement, bound to this family's reply key."""
+    if not isinstance(data, dict):
+        return False
+    try:
+        statement = trust.statement(coalition)
+        keys = {epoch: verify_key for epoch, _public, verify_key in statement.duty}
+        ack = DutyAck(
+            coalition=coalition_id,
+            urgent=bytes.fromhex(str(data["urgent"])),
+            reply_key=mine,
+            epoch=int(data["epoch"]),
+            seq=int(data["seq"]),
+            status=str(data["status"]),
+            week=str(data["week"]),
+            answer_by=None if data.get("answer_by") is None else str(data["answer_by"]),
+        )
+        verify_key = keys.get(ack.epoch)
+        return verify_key is not None and ack_is_signed(
+            ack, bytes.fromhex(str(data["signature"])), verify_key
+        )
+    except (TrustError, KeyError, TypeError, ValueError, DutyAckError):
+        return False
+
+
 def _signed(data: object) -> Signed | None:
     """A signature the server passed on; only one that names the reply key (``keyed``)
     binds the record to this family's case, so an unkeyed one never verifies here."""
     if not isinstance(data, dict) or data.get("keyed") is not True:
         return None
     try:
-        return Signed(int(data["seq"]), bytes.fromhex(str(data["signature"])), True)
+        answer_by = data.get("answer_by")
+        return Signed(
+            int(data["seq"]),
+            bytes.fromhex(str(data["signature"])),
+            True,
+            str(answer_by) if answer_by is not None else None,
+        )
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -72,6 +72,7 @@ def test_case_created_once_and_retry_is_idempotent(
         "coalition": "kg-coalition",
         "status_signature": None,  # the server's own "received": nothing signed yet
         "reply_signatures": [],
+        "urgent": None,  # no urgent lane: no duty officer's acknowledgement
     }
 
 

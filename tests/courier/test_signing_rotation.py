@@ -82,7 +82,12 @@ def _restate(runtime: Runtime, keys: DeskKeys, new: SigningKeyPair) -> None:
     entry = runtime.registry.get(KZ)
     assert entry is not None
     statement = KeyStatement(
-        KZ, ("KZ",), False, 7, tuple((k.epoch, k.public_key) for k in entry.current_keys)
+        KZ,
+        ("KZ",),
+        False,
+        7,
+        tuple((k.epoch, k.public_key) for k in entry.current_keys),
+        tuple((d.epoch, d.public_key, d.verify_key) for d in entry.duty_keys if not d.revoked),
     )
     text = path.read_text(encoding="utf-8")
     head, *blocks = text.split("[[coalition]]\n")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from service.common.contract.duty_key import DutyKey
 from service.desk.casework.desk import init_desk, open_desk
 from service.desk.store.statement import write_statement
 from service.field.client import status as client_status
@@ -26,8 +27,11 @@ from tests.desk.helpers import COALITION, PASSPHRASE
 from tests.support import add_files, demo_trust, file_report
 
 
-def registry_with_desk(folder: Path, desk_dir: Path, passphrase: str = PASSPHRASE) -> Path:
-    """A demo registry whose kz-coalition entry is the desk's pasted snippet."""
+def registry_with_desk(
+    folder: Path, desk_dir: Path, passphrase: str = PASSPHRASE, duty: DutyKey | None = None
+) -> Path:
+    """A demo registry whose kz-coalition entry is the desk's pasted snippet (with a duty
+    key for the urgent lane, named in the desk's statement, when ``duty`` is given)."""
     write_demo_registry(folder)
     path = folder / "registry.toml"
     text = path.read_text()
@@ -41,7 +45,12 @@ def registry_with_desk(folder: Path, desk_dir: Path, passphrase: str = PASSPHRAS
         )
     )
     # The desk's signed statement of its keys (F-02), as the operator would paste it.
-    written = write_statement(desk_dir, passphrase, ["KZ"], fallback=False)
+    duty_files = []
+    if duty is not None:
+        duty_files.append(folder / "duty.public.json")
+        duty_files[0].write_text(duty.public_json(), encoding="utf-8")
+        snippet = snippet.rstrip("\n") + "\n" + "\n".join(duty.registry_lines()) + "\n"
+    written = write_statement(desk_dir, passphrase, ["KZ"], fallback=False, duty=duty_files)
     snippet = snippet.replace(
         "[[coalition.keys]]", written.path.read_text().splitlines()[-1] + "\n[[coalition.keys]]", 1
     )

@@ -9,6 +9,10 @@ machine would run it, goes through the network's SOCKS port:
 * with the key, the courier pulls the bundle, the desk answers, the courier pushes the
   signed outbox, and the family reads the reply over the intake onion;
 * the intake descriptor advertises proof-of-work;
+* the urgent lane: a report with the urgent consent, sent through the no-JavaScript form,
+  raises ``aryz duty watch``'s alert (its hook gets the record on stdin) within two polls;
+  ``aryz duty ack`` shows on the status page, signed; the same report reaches the desk in
+  full through the courier; a report without the consent leaves no urgent record;
 * after a restart with the same keys the same address answers.
 
 On SQLite and on PostgreSQL (over its unix socket, which reaches into the namespace).
@@ -16,7 +20,10 @@ On SQLite and on PostgreSQL (over its unix socket, which reaches into the namesp
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +34,7 @@ import stem.descriptor.hidden_service
 from sqlalchemy.engine import make_url
 
 from onion.clients import read_client_private_file
+from service.common.contract.duty_key import new_duty_key, write_duty_key
 from tests.conftest import PG_URL, _pg_exec, require
 from tests.desk.test_desk_round_trip import registry_with_desk
 from tests.onion.deployment import OnionDeployment
@@ -47,6 +55,7 @@ class Site:
     desk_dir: Path
     workdir: Path
     auth_private: Path
+    duty_key: Path
     state: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,7 +95,11 @@ def site(
     workdir = tmp_path_factory.mktemp(f"tor-{request.param}")
     desk_dir = workdir / "desk"
     aryz("desk", "init", "--dir", str(desk_dir), "--coalition", "kz-coalition", env=DESK_ENV)
-    registry = registry_with_desk(workdir / "registry", desk_dir, PASSPHRASE) / "registry.toml"
+    duty = new_duty_key("kz-coalition", 1)
+    duty_key = workdir / "duty-key.json"
+    write_duty_key(duty_key, duty)
+    registry = registry_with_desk(workdir / "registry", desk_dir, PASSPHRASE, duty)
+    registry = registry / "registry.toml"
     for url in _database(request.param, workdir, sqlite_template, pg_template):
         # Each site's users have their own tor: client keys and cached descriptors of
         # one site's tests never meet the next site's.
@@ -97,7 +110,7 @@ def site(
         assert added.returncode == 0, added.stderr
         deployment.start()
         try:
-            yield Site(deployment, desk_dir, workdir, auth_private)
+            yield Site(deployment, desk_dir, workdir, auth_private, duty_key)
         finally:
             deployment.stop()
 
@@ -219,6 +232,123 @@ def test_courier_with_client_auth_round_trip(site: Site) -> None:
     )
     assert "status: under_review (signed by the coalition, verified)" in status.stdout
     assert "Адвокат свяжется с вами." in status.stdout
+
+
+URGENT_ACCOUNT = "Брата забрали ночью, держат в ИВС, не дают адвоката. URGENT-E2E"
+URGENT_FIELDS = {
+    "narrative.text": URGENT_ACCOUNT,
+    "country": "KZ",
+    "urgent.shown": "1",
+    "urgent.consent": "yes",
+    "urgent.region": "KZ-75",
+    "urgent.place_type": "ivs",
+    "urgent.since": "вчера, 23:00",
+    "urgent.needs": ["lawyer", "family"],
+}
+WATCH_INTERVAL = 5.0
+
+
+def browser(site: Site, *args: str) -> str:
+    """The no-JavaScript browser (tests/onion/browser_form.py) inside the network."""
+    d = site.deployment
+    result = d.network.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.onion.browser_form",
+            args[0],
+            d.intake_host,
+            str(d.client.socks_port),
+            args[1],
+        ],
+        {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_urgent_lane_over_tor(site: Site) -> None:
+    d = site.deployment
+    staff = f"http://{d.staff_host}"
+    credential = str(site.desk_dir / "courier-credential.json")
+    duty = ["--key", str(site.duty_key), "--dir", str(site.workdir / "duty")]
+    online = ["--server", staff, "--credential", credential, *_proxy(site)]
+    # The courier's client authorisation (as the courier test adds it; again here, so
+    # this test stands on its own).
+    service_id, secret = read_client_private_file(site.auth_private)
+    with d.client.control() as control:
+        control.add_client_auth(service_id, secret)
+    assert d.wait_reachable(d.staff_host) == 0x00
+    token = browser(site, "send", json.dumps(URGENT_FIELDS)).split()[0]
+    hook_out = site.workdir / "hook-stdin.json"
+    # Sent before the watch starts: the alert must come within its two polls.
+    watched = d.aryz(
+        "duty",
+        "watch",
+        *duty,
+        *online,
+        "--interval",
+        str(WATCH_INTERVAL),
+        "--polls",
+        "2",
+        "--on-urgent",
+        f"tee {hook_out}",
+    )
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.count("URGENT ") == 1, watched.stdout
+    record = json.loads(hook_out.read_text(encoding="utf-8"))
+    assert record["answers"]["place_type"] == "ivs"
+    assert set(record["answers"]) <= {
+        "country",
+        "region",
+        "place_type",
+        "place",
+        "since",
+        "needs",
+        "contact",
+    }
+    assert "URGENT-E2E" not in hook_out.read_text(encoding="utf-8")
+    ref = record["ref"]
+
+    acked = d.aryz(
+        "duty",
+        "ack",
+        *duty,
+        *online,
+        ref[:8],
+        "--status",
+        "lawyer_told",
+        "--answer-by",
+        "2026-W53",
+    )
+    assert acked.returncode == 0, acked.stderr
+    page = browser(site, "status", token)
+    assert "A lawyer has been told." in page  # shown only when the duty signature checks
+    assert "Answer expected by week 2026-W53." in page
+
+    # No consent: the same fields, no urgent record (the next poll raises nothing).
+    browser(site, "send", json.dumps({**URGENT_FIELDS, "urgent.consent": ""}))
+    again = d.aryz("duty", "watch", *duty, *online, "--interval", "5", "--polls", "1")
+    assert again.returncode == 0, again.stderr
+    assert "URGENT " not in again.stdout
+    listed = d.aryz("duty", "list", *duty)
+    assert listed.stdout.count("URGENT ") == 1
+
+    # The full case still reaches the desk through the courier.
+    bundle = site.workdir / "usb" / "urgent-bundle.aryz"
+    bundle.parent.mkdir(exist_ok=True)
+    pulled = d.aryz("courier", "pull", *online, "--out", str(bundle))
+    assert pulled.returncode == 0, pulled.stderr
+    aryz("desk", "import", "--dir", str(site.desk_dir), str(bundle), env=DESK_ENV)
+    listing = aryz("desk", "list", "--dir", str(site.desk_dir), env=DESK_ENV)
+    cases = [line.split()[0] for line in listing.splitlines()[1:-1] if line.strip()]
+    shown = "".join(
+        aryz("desk", "show", "--dir", str(site.desk_dir), case, env=DESK_ENV) for case in cases
+    )
+    assert URGENT_ACCOUNT in shown
+    # The desk sees that the urgent lane was used, and what the duty officer got.
+    assert "URGENT      the person gave the urgent consent (sent to the duty officer)" in shown
+    assert shown.count("the urgent consent") == 1  # the report without consent: none
 
 
 def test_intake_descriptor_advertises_proof_of_work(site: Site) -> None:

@@ -19,7 +19,7 @@ from service.common.crypto.payload import split_payload
 from service.server.registry.logic import parse_registry
 from tests.courier.helpers import bundle_items, desk
 from tests.server import ServerProcess
-from tests.support import file_report, run_aryz
+from tests.support import file_report, run_aryz, without_duty
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def one_coalition_registry(registry_dir: Path, out: Path) -> Path:
     text = (registry_dir / "registry.toml").read_text(encoding="utf-8")
     head, *blocks = text.split("[[coalition]]\n")
     (block,) = [b for b in blocks if f'id = "{KZ}"\n' in b]
-    block = block.replace("fallback = false", "fallback = true")
+    block = without_duty(block.replace("fallback = false", "fallback = true"))
     entry = parse_registry(
         head + "[[coalition]]\n" + re.sub(r"^key_statement = .*\n", "", block, flags=re.M)
     ).get(KZ)

@@ -9,6 +9,7 @@ import pytest
 
 from service.common.errors import RegistryError
 from service.server.registry.logic import load_registry, parse_registry
+from tests.support import without_statements
 
 
 def _text(registry_dir: Path) -> str:
@@ -98,7 +99,7 @@ def test_one_coalition_alone_is_its_own_fallback(registry_dir: Path) -> None:
     with pytest.raises(RegistryError, match="no fallback"):
         parse_registry(alone)
     # The desk signs "fallback" into its statement; this test's entry carries none.
-    unsigned = re.sub(r"^key_statement = .*\n", "", alone, flags=re.M)
+    unsigned = without_statements(alone)
     registry = parse_registry(unsigned.replace("fallback = false", "fallback = true"))
     for country in ("KZ", "KG", "TM"):
         receiver = registry.receiver(country)

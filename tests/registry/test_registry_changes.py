@@ -23,6 +23,7 @@ from service.common.errors import RegistryError
 from service.server.registry.changes import ChangeFile, read_changes
 from service.server.registry.logic import Registry, parse_registry
 from tests.courier.helpers import desk
+from tests.support import without_statements
 
 KZ = "kz-coalition"
 
@@ -31,7 +32,7 @@ KZ = "kz-coalition"
 def base(registry_dir: Path) -> str:
     """The demo registry without key statements (a rotation would need a new one)."""
     text = (registry_dir / "registry.toml").read_text(encoding="utf-8")
-    return "\n".join(line for line in text.splitlines() if not line.startswith("key_statement"))
+    return without_statements(text)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,9 @@ forged records (signature), replays and reordering (sequence), and records for a
 coalition's cases (coalition and key).
 
 Record types:
-- ``status``: ``{"status": <workflow state>}``
+- ``status``: ``{"status": <workflow state>}``, and optionally ``"answer_by"``: the ISO
+  week by which the family can expect an answer (shown on the status page; the key is
+  absent when not set, so records made without it sign the same bytes as before)
 - ``reply``: ``{"reply": base64 envelope sealed to the case's reply key}``
 - ``imported``: ``{"items": [item refs]}`` — the desk imported these; the server keeps
   them (sealed) until an ``ack`` or until its retention window ends.
@@ -44,6 +46,7 @@ ITEM_TYPES = ("ack", "imported", "quarantine")  # records that list items
 STATUSES = ("received", "under_review", "will_contact", "need_info", "referred", "closed")
 MAX_REPLY_BYTES = 256 * 1024
 _HEX32 = re.compile(r"[0-9a-f]{64}")
+_WEEK = re.compile(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])")
 
 
 class OutboxError(AryzError):
@@ -62,6 +65,7 @@ class Record:
     reply: bytes | None = None
     items: tuple[str, ...] = ()
     key: str | None = None  # hex reply public key of the case (status and reply records)
+    answer_by: str | None = None  # status records: ISO week an answer is expected by
     # The desk's signature over ``signed_bytes(body())``, kept by ``decode``.
     signature: bytes = field(default=b"", compare=False, repr=False)
 
@@ -74,6 +78,8 @@ class Record:
         }
         if self.type == "status":
             data["status"] = self.status
+            if self.answer_by is not None:
+                data["answer_by"] = self.answer_by
         elif self.type == "reply":
             data["reply"] = base64.b64encode(self.reply or b"").decode("ascii")
         else:
@@ -102,6 +108,10 @@ def _check(record: Record) -> Record:
         raise OutboxError()
     if record.key is not None and (record.type == "ack" or not _HEX32.fullmatch(record.key)):
         raise OutboxError()
+    if record.answer_by is not None and (
+        record.type != "status" or not _WEEK.fullmatch(record.answer_by)
+    ):
+        raise OutboxError()
     return record
 
 
@@ -120,6 +130,7 @@ def record_from_body(body: Any) -> Record:
             reply=reply,
             items=tuple(str(i) for i in body["items"]) if kind in ITEM_TYPES else (),
             key=str(body["key"]) if "key" in body else None,
+            answer_by=str(body["answer_by"]) if kind == "status" and "answer_by" in body else None,
         )
         bytes.fromhex(record.case)
         for item in record.items:

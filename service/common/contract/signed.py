@@ -28,6 +28,7 @@ class Signed:
     seq: int
     signature: bytes
     keyed: bool
+    answer_by: str | None = None  # a status record's "answer expected by" week, if set
 
 
 def status_record(
@@ -40,6 +41,7 @@ def status_record(
         seq=signed.seq,
         status=status,
         key=reply_key.hex() if signed.keyed else None,
+        answer_by=signed.answer_by,
     )
 
 

@@ -16,6 +16,11 @@ Statement JSON: ``{"body": {...}, "signature": hex}``, the signature over
      "countries": [sorted codes], "fallback": bool, "serial": n,
      "keys": [{"epoch": e, "public_key": hex}, ...]}   # sorted by epoch
 
+A coalition with a duty key (the urgent lane, ``service.common.contract.duty``) also
+lists it, and only then: ``"duty": [{"epoch": e, "public_key": hex, "verify_key": hex}]``
+(the X25519 key urgent records are sealed to, the Ed25519 key its acknowledgements are
+signed with). A statement without duty keys is byte for byte what it was before.
+
 ``serial`` grows with each statement the desk makes; a client remembers the highest it
 has seen and refuses an older one (a server replaying the keys of before a rotation).
 """
@@ -51,13 +56,15 @@ class KeyStatement:
     fallback: bool
     serial: int
     keys: tuple[tuple[int, bytes], ...]  # (epoch, X25519 public key), by epoch
+    # The duty keys (urgent lane): (epoch, X25519 public key, Ed25519 verify key), by epoch.
+    duty: tuple[tuple[int, bytes, bytes], ...] = ()
 
     @property
     def recipients(self) -> list[bytes]:
         return [public for _epoch, public in self.keys]
 
     def body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "format": FORMAT,
             "version": VERSION,
             "coalition": self.coalition,
@@ -66,6 +73,11 @@ class KeyStatement:
             "serial": self.serial,
             "keys": [{"epoch": e, "public_key": k.hex()} for e, k in self.keys],
         }
+        if self.duty:
+            body["duty"] = [
+                {"epoch": e, "public_key": k.hex(), "verify_key": v.hex()} for e, k, v in self.duty
+            ]
+        return body
 
 
 def _canonical(body: dict[str, Any]) -> bytes:
@@ -89,6 +101,9 @@ def _checked(statement: KeyStatement) -> KeyStatement:
         or statement.serial < 1
         or not all(_COUNTRY.fullmatch(c) for c in statement.countries)
         or len(set(statement.countries)) != len(statement.countries)
+        or len(statement.duty) > 8
+        or [e for e, _k, _v in statement.duty] != sorted({e for e, _k, _v in statement.duty})
+        or any(e < 1 or len(k) != 32 or len(v) != 32 for e, k, v in statement.duty)
     ):
         raise StatementError()
     return statement
@@ -113,6 +128,15 @@ def parse_statement(document: object, verify_key: bytes) -> KeyStatement:
             if not _HEX32.fullmatch(str(k["public_key"])) or type(k["epoch"]) is not int:
                 raise StatementError()
             keys.append((k["epoch"], bytes.fromhex(k["public_key"])))
+        duty = []
+        for d in body.get("duty", ()):
+            if not _HEX32.fullmatch(str(d["public_key"])) or type(d["epoch"]) is not int:
+                raise StatementError()
+            if not _HEX32.fullmatch(str(d["verify_key"])):
+                raise StatementError()
+            duty.append(
+                (d["epoch"], bytes.fromhex(d["public_key"]), bytes.fromhex(d["verify_key"]))
+            )
         if type(body["serial"]) is not int or type(body["fallback"]) is not bool:
             raise StatementError()
         statement = KeyStatement(
@@ -121,6 +145,7 @@ def parse_statement(document: object, verify_key: bytes) -> KeyStatement:
             fallback=body["fallback"],
             serial=body["serial"],
             keys=tuple(keys),
+            duty=tuple(duty),
         )
     except (KeyError, TypeError, ValueError, AttributeError):
         raise StatementError() from None

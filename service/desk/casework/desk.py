@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -282,6 +283,9 @@ class CaseDetail:
     history: tuple[HistoryEntry, ...]
     # Whether the server delivered every item, once, in order (casework/completeness.py).
     completeness: Completeness | None = None
+    # The urgent lane: the few answers the person also agreed to give the duty officer,
+    # and whether a duty key received them ({"answers": {...}, "sent": bool}), or None.
+    urgent: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -523,14 +527,22 @@ class Desk:
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
         note: str | None = None,
+        answer_by: str | None = None,
     ) -> CaseSummary:
         """Change a case's workflow fields; a new status is queued for the next outbox.
+
+        ``answer_by`` (an ISO week, ``2026-W50``) goes out with the status, signed: the
+        family's status page says "answer expected by week …" (the peer review's item 2).
 
         ``assignee=""`` clears the assignee; None leaves it as it is. ``note`` adds an
         internal note in the same transaction: all of it is saved, or none.
         """
         if status is not None and status not in STATUSES:
             raise TriageError()
+        if answer_by is not None and not re.fullmatch(
+            r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])", answer_by
+        ):
+            raise TriageError("The answer week is an ISO week, e.g. 2026-W50.")
         if priority is not None and priority not in cases.PRIORITIES:
             raise TriageError()
         new_assignee = None if assignee is None else _label(assignee, allow_empty=True)
@@ -539,10 +551,15 @@ class Desk:
         note_text = None if note is None else _text(note, MAX_NOTE_BYTES, TriageError)
         with self._lock, self._changing(ref_prefix) as case:
             record = case.record
-            if status is not None and status != record["status"]:
-                cases.add_outgoing(self._store, case, {"type": "status", "status": status})
-                self._history(case, "status", old=record["status"], new=status)
-                record["status"] = status
+            if (status is not None and status != record["status"]) or answer_by is not None:
+                new_status = status if status is not None else record["status"]
+                body = {"type": "status", "status": new_status}
+                if answer_by is not None:
+                    body["answer_by"] = answer_by
+                cases.add_outgoing(self._store, case, body)
+                if new_status != record["status"]:
+                    self._history(case, "status", old=record["status"], new=new_status)
+                record["status"] = new_status
             if priority is not None and priority != record["priority"]:
                 self._history(case, "priority", old=record["priority"], new=priority)
                 record["priority"] = priority
@@ -669,11 +686,15 @@ class Desk:
         record = case.record
         items = cases.items_of(self._store, case)
         answers: dict[str, Any] = {}
+        urgent: dict[str, Any] | None = None
         messages = []
         for item in items:
             kind = item.record["type"]
             if kind == "answers" and not answers:
-                answers = dict(json.loads(self._body(item))["answers"])
+                body = json.loads(self._body(item))
+                answers = dict(body["answers"])
+                lane = body.get("urgent")
+                urgent = dict(lane) if isinstance(lane, dict) else None
             elif kind == "message":
                 text = self._body(item).decode("utf-8", errors="replace")
                 messages.append(MessageView(item.ref, item.record["created"], text))
@@ -707,6 +728,7 @@ class Desk:
                 # Imported before this desk knew seals: the case's older items.
                 legacy=sum(1 for i in items if "seal" not in i.record),
             ),
+            urgent=urgent,
         )
 
 

@@ -127,6 +127,7 @@ def _pending(store: Store, coalition: str) -> list[tuple[int, int, Record]]:
             reply=base64.b64decode(body["reply"]) if body["type"] == "reply" else None,
             items=tuple(body.get("items", ())),
             key=reply_keys[case_id] if body["type"] in ("status", "reply") else None,
+            answer_by=body.get("answer_by") if body["type"] == "status" else None,
         )
         pending.append((row_id, case_id, record))
     return pending

@@ -91,6 +91,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--countries", default="", help="comma-separated codes, e.g. KZ")
     p.add_argument("--fallback", action="store_true", help="an international fallback")
     p.add_argument("--epoch", type=int, action="append", help="a key to name (default: newest)")
+    p.add_argument(
+        "--duty",
+        type=Path,
+        action="append",
+        help="a duty key's public file to name (aryz duty keygen; the urgent lane)",
+    )
     p.set_defaults(func=_cmd_statement)
 
     p = commands.add_parser("passphrase", help="suggest a passphrase of 7 random words")
@@ -134,6 +140,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--tag", action="append", default=[])
     p.add_argument("--untag", action="append", default=[])
     p.add_argument("--note", help="add an internal note (never sent)")
+    p.add_argument(
+        "--answer-by", help="ISO week the family can expect an answer by (e.g. 2026-W50)"
+    )
     p.set_defaults(func=_cmd_set)
 
     p = commands.add_parser("reply", help="seal a reply for the person who filed the case")
@@ -358,7 +367,7 @@ def _cmd_statement(args: argparse.Namespace) -> int:
     from service.desk.store.statement import write_statement
 
     written = write_statement(
-        args.dir, _passphrase(), args.countries.split(","), args.fallback, args.epoch
+        args.dir, _passphrase(), args.countries.split(","), args.fallback, args.epoch, args.duty
     )
     statement = written.statement
     _say(f"Key statement {statement.serial} signed for coalition {statement.coalition}:")
@@ -366,6 +375,10 @@ def _cmd_statement(args: argparse.Namespace) -> int:
     for epoch, public in statement.keys:
         _say(f"  decryption key, epoch {epoch}:")
         for line in fingerprint_lines(public):
+            _say(f"      {line}")
+    for epoch, _public, verify_key in statement.duty:
+        _say(f"  duty key, epoch {epoch} (urgent lane):")
+        for line in fingerprint_lines(verify_key):
             _say(f"      {line}")
     _say(f"Give {written.path} to the server operator: the line goes into the coalition's")
     _say("registry entry. People's clients check it against your signing-key fingerprint.")
@@ -649,6 +662,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
             _say(f"  {'items' if number == 0 else '':<12}{line}")
     if s.pending:
         _say(f"  waiting     {s.pending} records for the next outbox")
+    if detail.urgent is not None:
+        sent = "sent to the duty officer" if detail.urgent.get("sent") else "no duty key: not sent"
+        given = detail.urgent.get("answers")
+        shown = ", ".join(f"{k}: {v}" for k, v in given.items()) if isinstance(given, dict) else ""
+        _say(f"  URGENT      the person gave the urgent consent ({sent})")
+        if shown:
+            _say(f"              {safe(shown)}")
     reading = readable_answers(detail)
     if detail.questionnaire and not reading.exact:
         _say()
@@ -748,10 +768,11 @@ def _describe(event: str, details: dict[str, Any]) -> str:
 def _cmd_set(args: argparse.Namespace) -> int:
     from service.desk.errors import TriageError
 
-    changes = (args.status, args.priority, args.assignee, args.note)
+    changes = (args.status, args.priority, args.assignee, args.note, args.answer_by)
     if all(c is None for c in changes) and not args.tag and not args.untag:
         raise TriageError(
-            "Nothing to change: give --status, --priority, --assignee, --tag, --untag or --note."
+            "Nothing to change: give --status, --priority, --assignee, --tag, --untag, --note "
+            "or --answer-by."
         )
     with _open(args) as desk:
         summary = desk.set_triage(
@@ -762,6 +783,7 @@ def _cmd_set(args: argparse.Namespace) -> int:
             add_tags=args.tag,
             remove_tags=args.untag,
             note=args.note,
+            answer_by=args.answer_by,
         )
     _say(f"Case {summary.short_ref}: {summary.status}, priority {summary.priority}.")
     if summary.pending:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from service.common.i18n.markers import N_
 from service.common.questionnaire.regions import REGIONS
 
-FACTS_VERSION = 1
+FACTS_VERSION = 2  # 2: ``urgent`` (the urgent lane)
 UNKNOWN = "unknown"
 _REGION = re.compile(r"^([A-Z]{2})-[A-Z0-9]{1,3}$")
 
@@ -43,6 +43,7 @@ AGE_BANDS: dict[str, str] = {
     UNKNOWN: N_("Unknown"),
 }
 YES_NO: dict[str, str] = {"yes": N_("Yes"), "no": N_("No"), UNKNOWN: N_("Unknown")}
+URGENT_LANE: dict[str, str] = {"yes": N_("Yes"), "no": N_("No")}
 SITUATIONS: dict[str, str] = {
     "detained": N_("Still detained"),
     "released": N_("Released"),
@@ -113,6 +114,8 @@ class CaseFacts:
     facilities: tuple[str, ...] = (UNKNOWN,)  # every type the person was held in
     agencies: tuple[str, ...] = (UNKNOWN,)
     methods: tuple[str, ...] = (UNKNOWN,)
+    # "yes": the person gave the urgent-lane consent (the answers body's "urgent" part).
+    urgent: str = "no"
 
     def to_record(self) -> dict[str, Any]:
         return {"v": FACTS_VERSION, **asdict(self)}
@@ -136,10 +139,13 @@ def derive(
     asked = questionnaire or {}
     if not isinstance(answers, Mapping):
         return CaseFacts(consent=False, country=country, week=week)
+    urgent = (
+        "yes" if isinstance(body, Mapping) and isinstance(body.get("urgent"), Mapping) else "no"
+    )
     if asked.get("id") == "istanbul" and asked.get("version") == 1:
-        return _istanbul(answers, country, week)
+        return replace(_istanbul(answers, country, week), urgent=urgent)
     if asked.get("id") == "intake-basic" and asked.get("version") == 1:
-        return _basic(answers, country, week)
+        return replace(_basic(answers, country, week), urgent=urgent)
     # A questionnaire this desk does not know: its consent question cannot be read.
     return CaseFacts(consent=False, country=country, week=week)
 

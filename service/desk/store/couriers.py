@@ -158,7 +158,9 @@ def _restate(directory: Path, old_key: bytes, new_seed: bytes) -> Path | None:
     except (OSError, IndexError, StatementError):
         return None
     serial = last.serial + 1
-    statement = KeyStatement(last.coalition, last.countries, last.fallback, serial, last.keys)
+    statement = KeyStatement(
+        last.coalition, last.countries, last.fallback, serial, last.keys, last.duty
+    )
     signed = make_statement(statement, new_seed)
     files.replace(
         path,

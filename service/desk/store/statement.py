@@ -18,6 +18,7 @@ from pathlib import Path
 
 import service.common.files as files
 import service.desk.store.keys as keys
+from service.common.contract.duty_key import load_duty_public
 from service.common.contract.statement import KeyStatement, make_statement
 from service.desk.errors import DeskError
 
@@ -49,18 +50,30 @@ def write_statement(
     countries: list[str],
     fallback: bool,
     epochs: list[int] | None = None,
+    duty: list[Path] | None = None,
 ) -> Written:
+    """``duty``: public files of the coalition's duty keys (``aryz duty keygen``), named in
+    the statement so clients and the status page can check the duty officer's word."""
     keyring = keys.unlock(directory, passphrase)
     known = dict(keyring.public.epochs)
     chosen = sorted(set(epochs)) if epochs else [keyring.public.latest_epoch]
     if any(e not in known for e in chosen):
         raise StatementChoiceError()
+    duty_keys = []
+    for path in duty or []:
+        coalition, epoch, public, verify_key = load_duty_public(path)
+        if coalition != keyring.coalition:
+            raise StatementChoiceError("That duty key is another coalition's.")
+        duty_keys.append((epoch, public, verify_key))
+    if len({e for e, _p, _v in duty_keys}) != len(duty_keys):
+        raise StatementChoiceError("Two duty keys of one epoch.")
     statement = KeyStatement(
         coalition=keyring.coalition,
         countries=tuple(sorted({c.strip().upper() for c in countries if c.strip()})),
         fallback=fallback,
         serial=_next_serial(directory),
         keys=tuple((e, known[e]) for e in chosen),
+        duty=tuple(sorted(duty_keys)),
     )
     text = make_statement(statement, keyring.signing_seed)
     path = directory / STATEMENT_FILE

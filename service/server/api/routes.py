@@ -29,10 +29,12 @@ from service.server.api.schemas import (
     SignatureInfo,
     UploadCreate,
     UploadState,
+    UrgentInfo,
 )
 from service.server.cases import logic as cases
 from service.server.cases.limits import check_pending
 from service.server.deps import RuntimeDep
+from service.server.models import Case
 from service.server.storage import quota
 from service.server.storage.db import transaction
 
@@ -150,15 +152,42 @@ async def status(body: CaseRef, runtime: RuntimeDep) -> CaseStatus:
             case=case.ref.hex(),
             status_signature=_signature(view.status_signed),
             reply_signatures=[_signature(s) for s in view.replies_signed],
+            urgent=_urgent(case),
         )
 
     return await run_in_threadpool(read)
 
 
+def _urgent(case: Case) -> UrgentInfo | None:
+    if (
+        case.urgent_ref is None
+        or case.urgent_signature is None
+        or case.urgent_epoch is None
+        or case.urgent_seq is None
+        or case.urgent_status is None
+        or case.urgent_week is None
+    ):
+        return None
+    return UrgentInfo(
+        urgent=case.urgent_ref.hex(),
+        epoch=case.urgent_epoch,
+        seq=case.urgent_seq,
+        status=case.urgent_status,
+        week=case.urgent_week,
+        answer_by=case.urgent_answer_by,
+        signature=case.urgent_signature.hex(),
+    )
+
+
 def _signature(signed: Signed | None) -> SignatureInfo | None:
     if signed is None:
         return None
-    return SignatureInfo(seq=signed.seq, signature=signed.signature.hex(), keyed=signed.keyed)
+    return SignatureInfo(
+        seq=signed.seq,
+        signature=signed.signature.hex(),
+        keyed=signed.keyed,
+        answer_by=signed.answer_by,
+    )
 
 
 @router.post("/uploads", status_code=201)

@@ -132,6 +132,23 @@ class SignatureInfo(Strict):
     seq: int
     signature: str = Field(description="Ed25519 signature, hex.")
     keyed: bool = Field(description="Whether the signed record names the case's reply key.")
+    answer_by: str | None = Field(
+        default=None, description="A status record's 'answer expected by' ISO week, if set."
+    )
+
+
+class UrgentInfo(Strict):
+    """The duty officer's latest acknowledgement of the case's urgent record, as stored:
+    the client rebuilds it (service/common/contract/duty.py) and checks it with the duty
+    key the coalition's signed key statement names, bound to its own reply key."""
+
+    urgent: str = Field(description="The urgent record's ref, hex.")
+    epoch: int
+    seq: int
+    status: str
+    week: str
+    answer_by: str | None = None
+    signature: str = Field(description="Ed25519 signature by the duty key, hex.")
 
 
 class CaseStatus(Strict):
@@ -145,6 +162,9 @@ class CaseStatus(Strict):
     )
     reply_signatures: list[SignatureInfo | None] = Field(
         default_factory=list, description="One per reply, in order; None: not signed."
+    )
+    urgent: UrgentInfo | None = Field(
+        default=None, description="The urgent lane: the duty officer's acknowledgement."
     )
 
 

@@ -40,6 +40,8 @@ class CaseView:
     # The desk's signatures (service/common/contract/signed.py): of the record that set ``status``
     # (None for the server's own "received"), and of each reply's record, in order.
     status_signed: Signed | None = None
+    # The week the desk's signed status record promised an answer by (only when signed).
+    answer_by: str | None = None
     replies_signed: tuple[Signed | None, ...] = ()
 
 
@@ -180,7 +182,10 @@ def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = No
     status_signed = None
     if case.status_signature is not None and case.status_signed_seq is not None:
         status_signed = Signed(
-            case.status_signed_seq, case.status_signature, bool(case.status_keyed)
+            case.status_signed_seq,
+            case.status_signature,
+            bool(case.status_keyed),
+            case.status_answer_by,
         )
     replies = [
         (data, Signed(seq, signature, bool(keyed)) if signature is not None else None)
@@ -213,4 +218,5 @@ def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = No
         replies=tuple(data for data, _ in replies),
         status_signed=status_signed,
         replies_signed=tuple(signed for _, signed in replies),
+        answer_by=status_signed.answer_by if status_signed is not None else None,
     )

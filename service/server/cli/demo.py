@@ -5,6 +5,9 @@ the air-gapped desks; they are marked as demo keys, and a server outside demo mo
 a registry that contains them. Each coalition also gets one courier credential: its seed is
 ``courier_seed`` in the same file, and ``couriers/<id>.json`` holds it in the credential
 format ``aryz courier pull/push --credential`` reads, so the round trip can be tried.
+Each national coalition also gets a duty key for the urgent lane (``duty-keys/<id>.json``,
+what ``aryz duty watch --key`` reads); the international fallback has none, so the demo
+shows both cases.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from service.common.contract.credential import credential_json
+from service.common.contract.duty_key import new_duty_key, write_duty_key
 from service.common.contract.statement import KeyStatement, make_statement
 from service.common.crypto.keys import fingerprint, generate_box_keypair, generate_signing_keypair
 from service.server.settings import Mode, Settings
@@ -137,6 +141,8 @@ def write_demo_registry(data_dir: Path) -> Path:
     if not registry.exists():
         keys_dir.mkdir(mode=0o700, exist_ok=True)
         couriers_dir.mkdir(mode=0o700, exist_ok=True)
+        duty_dir = data_dir / "duty-keys"
+        duty_dir.mkdir(mode=0o700, exist_ok=True)
         lines = [
             "# DEMO registry written by 'aryz demo'. The private keys are in desk-keys/:",
             "# never use these keys for real reports.",
@@ -146,8 +152,10 @@ def write_demo_registry(data_dir: Path) -> Path:
             box = generate_box_keypair()
             signing = generate_signing_keypair()
             courier = generate_signing_keypair()
+            duty = None if fallback else new_duty_key(cid, 1)
+            duty_keys = () if duty is None else ((1, duty.box.public, duty.verify_key),)
             statement = make_statement(
-                KeyStatement(cid, tuple(countries), fallback, 1, ((1, box.public),)),
+                KeyStatement(cid, tuple(countries), fallback, 1, ((1, box.public),), duty_keys),
                 signing.seed,
             )
             lines += [
@@ -170,7 +178,10 @@ def write_demo_registry(data_dir: Path) -> Path:
                 "[[coalition.couriers]]",
                 f"verify_key = {_toml_str(courier.verify.hex())}",
                 'label = "demo courier"',
+                *(duty.registry_lines() if duty is not None else []),
             ]
+            if duty is not None:
+                write_duty_key(duty_dir / f"{cid}.json", duty)
             key_file = keys_dir / f"{cid}.json"
             key_file.write_text(
                 json.dumps(

@@ -173,6 +173,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
             "  !!! NOT VERIFIED: no valid coalition signature. This status is only the "
             "server's word (a new case reads 'received' until the coalition answers)."
         )
+    if result.get("answer_by"):
+        _say(f"answer expected by week {for_terminal(result['answer_by'])} (signed, verified)")
+    urgent = result.get("urgent")
+    if isinstance(urgent, dict) and result.get("urgent_verified"):
+        _say(
+            f"urgent: {for_terminal(urgent.get('status'))}, seen in week "
+            f"{for_terminal(urgent.get('week'))} (signed by the duty officer, verified)"
+        )
+        if urgent.get("answer_by"):
+            _say(f"  answer expected by week {for_terminal(urgent['answer_by'])}")
+    elif isinstance(urgent, dict):
+        _say("urgent: !!! NOT VERIFIED: the duty officer's acknowledgement does not check.")
     _say(f"items received: {for_terminal(result['items_received'])}")
     _say(f"replies: {len(result['replies'])}")
     for number, (text, verified) in enumerate(
@@ -256,11 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     from onion.cli import register as register_onion
     from service.desk.cli.main import register as register_desk
     from service.field.courier_cli import register as register_courier
+    from service.field.duty_cli import register as register_duty
     from service.server.backup.cli import register as register_backup
     from service.server.cli.registry import register as register_registry
 
     register_desk(sub)
     register_courier(sub)
+    register_duty(sub)
     register_onion(sub)
     register_backup(sub)
     register_registry(sub)

@@ -100,6 +100,7 @@ def apply_outbox(runtime: Runtime, coalition: CoalitionEntry, data: bytes) -> Ap
                 case.status_signed_seq = record.seq
                 case.status_signature = record.signature
                 case.status_keyed = record.key is not None
+                case.status_answer_by = record.answer_by
             elif record.type == "reply":
                 session.add(_reply(case, record))
             elif record.type == "imported":

@@ -9,6 +9,8 @@ that echo nothing (``service.server.web.errors``).
     GET  /courier/v1/bundles/{id}    the bundle file; "Range: bytes=N-" resumes (206)
     POST /courier/v1/outbox          the outbox file → {"applied", "already", "records"}
     POST /courier/v1/cases           {"cases": [ref]} → {"cases": [{"case", "status_seq"}]}
+    POST /courier/v1/urgent          {} → {"records": [{"ref", "epoch", "data"}]} (duty watch)
+    POST /courier/v1/urgent/ack      a signed duty acknowledgement → {"applied": bool}
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from service.common.errors import FormError, NotFoundError
-from service.server.courier import auth, bundles, outboxes, sequences
+from service.server.courier import auth, bundles, outboxes, sequences, urgent
 from service.server.courier.deps import CourierDep, OutboxCourierDep
 from service.server.courier.errors import RangeError
 from service.server.courier.schemas import (
@@ -32,6 +34,8 @@ from service.server.courier.schemas import (
     CasesRequest,
     ChallengeOut,
     OutboxApplied,
+    UrgentAckOut,
+    UrgentListOut,
 )
 from service.server.deps import RuntimeDep
 
@@ -121,3 +125,19 @@ async def case_sequences(courier: OutboxCourierDep, runtime: RuntimeDep) -> Case
         sequences.case_sequences, runtime, courier.coalition.id, wanted.cases
     )
     return CasesOut(cases=[CaseSequence(case=c, status_seq=s) for c, s in sorted(found.items())])
+
+
+@router.post("/urgent")
+async def urgent_records(courier: CourierDep, runtime: RuntimeDep) -> UrgentListOut:
+    """The coalition's urgent records, sealed to its duty key, not yet acknowledged."""
+    if courier.body not in (b"", b"{}"):
+        raise FormError()
+    records = await run_in_threadpool(urgent.waiting, runtime, courier.coalition.id)
+    return UrgentListOut.model_validate({"records": records})
+
+
+@router.post("/urgent/ack")
+async def urgent_ack(courier: CourierDep, runtime: RuntimeDep) -> UrgentAckOut:
+    """Apply the duty officer's signed acknowledgement; the urgent record is deleted."""
+    applied = await run_in_threadpool(urgent.apply_ack, runtime, courier.coalition, courier.body)
+    return UrgentAckOut(applied=applied)

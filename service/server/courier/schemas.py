@@ -55,3 +55,17 @@ class CasesOut(Strict):
     cases: list[CaseSequence] = Field(
         description="Each named case of this coalition; others (unknown, foreign) are left out."
     )
+
+
+class UrgentRecordOut(Strict):
+    ref: str = Field(description="The urgent record's ref (16 bytes, hex).")
+    epoch: int = Field(description="The duty key epoch it is sealed to.")
+    data: str = Field(description="The sealed record (envelope), base64.")
+
+
+class UrgentListOut(Strict):
+    records: list[UrgentRecordOut]
+
+
+class UrgentAckOut(Strict):
+    applied: bool = Field(description="False when this very acknowledgement was applied before.")

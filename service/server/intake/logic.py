@@ -17,7 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.common.clock import current_week
 from service.common.contract.countries import COUNTRIES
-from service.common.crypto.envelope import Sealer
+from service.common.contract.duty import UrgentRecord, urgent_plaintext
+from service.common.crypto.envelope import Sealer, seal
 from service.common.crypto.grants import issue_grant
 from service.common.crypto.itemseal import case_item_sealer, seal_case_item
 from service.common.crypto.payload import encode_payload_prefix
@@ -117,6 +118,7 @@ def seal_answers(
     answers: Mapping[str, Any],
     language: str,
     secrets: TokenSecrets,
+    urgent: Mapping[str, Any] | None = None,
 ) -> bytes:
     # The answers create the case: always position 1.
     return seal_case_item(
@@ -132,8 +134,35 @@ def seal_answers(
             answers=answers,
             case_public_key=secrets.reply.public,
             seal=fields,
+            urgent=urgent,
         ),
     )
+
+
+@dataclass(frozen=True)
+class SealedUrgent:
+    ref: bytes
+    epoch: int
+    data: bytes
+
+
+def seal_urgent(
+    routing: Routing, answers: Mapping[str, Any], secrets: TokenSecrets, ref: bytes
+) -> SealedUrgent | None:
+    """The urgent record sealed to the coalition's duty key only (never to the desk's keys,
+    and the full case never to the duty key); None when the coalition has no duty key."""
+    duty = routing.coalition.duty
+    if duty is None:
+        return None
+    record = UrgentRecord(
+        coalition=routing.coalition.id,
+        ref=ref,
+        reply_key=secrets.reply.public,
+        week=current_week(),
+        answers=dict(answers),
+    )
+    sealed = seal(urgent_plaintext(record), [duty.public_key], padded=True)
+    return SealedUrgent(ref, duty.epoch, sealed)
 
 
 def seal_message(

@@ -23,6 +23,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from service.common.contract.countries import COUNTRIES
+from service.common.contract.duty import PLACE_CHOICES
 from service.common.contract.replies import open_reply
 from service.common.contract.statuses import STATUS_LABELS
 from service.common.crypto.token import TokenSecrets, format_token, generate_token, parse_token
@@ -44,6 +45,7 @@ from service.common.questionnaire.reading import read_answers
 from service.common.questionnaire.regions import REGIONS
 from service.common.webkit.forms import parse_urlencoded, read_body, strip_invisible
 from service.server.cases import logic as cases
+from service.server.courier import urgent as urgent_lane
 from service.server.deps import Runtime, RuntimeDep
 from service.server.intake import logic
 from service.server.intake.steps import (
@@ -61,8 +63,10 @@ from service.server.intake.steps import (
     has_details,
     merge,
     open_state,
+    read_urgent_fields,
     render_details,
     seal_state,
+    urgent_answers,
     visible_steps,
 )
 from service.server.models import Case
@@ -206,6 +210,9 @@ def _write_page(
             "file_dropped": file_dropped,
             "details": has_details(state),
             "detail_count": len(visible_steps(CURRENT, state.answers)),
+            "urgent": state.urgent,
+            "regions": REGIONS,
+            "place_types": PLACE_CHOICES,
             "token": generate_token(),
             "state": seal_state(runtime.form_state, CURRENT, state),
         },
@@ -499,11 +506,22 @@ async def _file_report(
     that follow in the same request, and show the token."""
     answers = applicable(CURRENT, state.answers)
     secrets = await runtime.deriver.derive(token)
+    urgent = urgent_answers(state)
+    sealed_urgent = None
+    if urgent is not None:
+        sealed_urgent = await run_in_threadpool(
+            logic.seal_urgent, routing, urgent, secrets, urgent_lane.new_ref()
+        )
+    # The desk gets the same few answers inside the full case, and whether they went to
+    # a duty officer: it counts urgent cases without any record leaving it.
+    for_desk = None if urgent is None else {"answers": urgent, "sent": sealed_urgent is not None}
     sealed = await run_in_threadpool(
-        logic.seal_answers, routing, CURRENT, answers, language, secrets
+        logic.seal_answers, routing, CURRENT, answers, language, secrets, for_desk
     )
     key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
-    ref = await run_in_threadpool(_create_case, runtime, routing, key, secrets, sealed)
+    ref = await run_in_threadpool(
+        _create_case, runtime, routing, key, secrets, sealed, sealed_urgent
+    )
     arrived: list[logic.ArrivedFile] = []
     files_failed = False
     if files is not None:
@@ -524,6 +542,7 @@ async def _file_report(
         secrets,
         arrived=arrived,
         files_failed=files_failed,
+        urgent=None if urgent is None else sealed_urgent is not None,
     )
 
 
@@ -540,7 +559,9 @@ def _token_page(
     message_error: str | None = None,
     status_code: int = 200,
     pad: bool = False,
+    urgent: bool | None = None,
 ) -> Response:
+    """``urgent``: None without the urgent consent, else whether a duty officer got it."""
     return page(
         "token.html",
         language,
@@ -553,6 +574,7 @@ def _token_page(
             "message_error": message_error,
             "origin": "token",
             "upload": logic.browser_upload(runtime, ref, coalition, secrets),
+            "urgent": urgent,
         },
         status_code=status_code,
         pad=pad,
@@ -605,12 +627,13 @@ async def report_send(
     limits = Limits(
         max_body_bytes=settings.max_submission_bytes,
         max_field_bytes=2 * settings.max_answers_bytes,
-        max_fields=20,
+        max_fields=40,  # with the urgent lane's few fields
         max_files=settings.max_files_per_request,
     )
     events = read_multipart(request.stream(), request.headers.get("content-type"), limits)
     form, first_file = await _form_fields(events)
     state, lost = _open_or_lost(runtime, form, write_page=True)
+    read_urgent_fields(form, state)
     step = read_step(CURRENT, NARRATIVE, form, country=state.country, earlier=state.answers)
     merge(NARRATIVE, state, step)
     check_size(state, settings.max_answers_bytes)
@@ -651,17 +674,33 @@ async def report_send(
 
 
 def _create_case(
-    runtime: Runtime, routing: logic.Routing, key: bytes, secrets: TokenSecrets, sealed: bytes
+    runtime: Runtime,
+    routing: logic.Routing,
+    key: bytes,
+    secrets: TokenSecrets,
+    sealed: bytes,
+    sealed_urgent: logic.SealedUrgent | None = None,
 ) -> bytes:
-    """Create (or, for a re-sent page, find) the case; returns its reference."""
+    """Create (or, for a re-sent page, find) the case, with its urgent record if there is
+    one (in the same transaction: both or neither); returns the case's reference."""
     with transaction(runtime.sessions) as session:
-        case, _created = cases.create_case(
+        case, created = cases.create_case(
             session,
             coalition=routing.coalition,
             key=key,
             reply_public_key=secrets.reply.public,
             answers=sealed,
         )
+        if created and sealed_urgent is not None:
+            session.flush()
+            urgent_lane.store_record(
+                session,
+                case,
+                routing.coalition,
+                sealed_urgent.ref,
+                sealed_urgent.epoch,
+                sealed_urgent.data,
+            )
         return case.ref
 
 
@@ -765,6 +804,7 @@ async def _status_page(
     if coalition is None:
         raise NotFoundError()
     view = await run_in_threadpool(_view, runtime, case)
+    urgent = await run_in_threadpool(_urgent_view, runtime, case, coalition)
     replies = await run_in_threadpool(_open_replies, view, secrets)
     # As many of the newest replies as fit in one page size; "skip" pages to older ones.
     return fitted_page(
@@ -774,6 +814,8 @@ async def _status_page(
             "view": view,
             "token": token,
             "status_labels": STATUS_LABELS,
+            "urgent": urgent,
+            "urgent_labels": URGENT_LABELS,
             "origin": "status",
             "message_error": message_error,
             "upload": logic.browser_upload(runtime, case.ref, coalition, secrets),
@@ -782,6 +824,22 @@ async def _status_page(
         skip,
         status_code=status_code,
     )
+
+
+# The duty officer's signed word, as the family reads it (contract/duty.py ACK_STATUSES).
+URGENT_LABELS = {
+    "seen": N_("Seen by the duty officer, who is acting on it."),
+    "lawyer_told": N_("A lawyer has been told."),
+    "doctor_told": N_("A doctor has been told."),
+    "family_told": N_("The family has been told."),
+}
+
+
+def _urgent_view(
+    runtime: Runtime, case: Case, coalition: CoalitionEntry
+) -> urgent_lane.UrgentView | None:
+    with transaction(runtime.sessions) as session:
+        return urgent_lane.view(session, case, coalition)
 
 
 def _skip(text: str) -> int:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.common.contract.countries import COUNTRIES
+from service.common.contract.duty import NEEDS, PLACE_TYPES, TEXT_LIMITS
 from service.common.crypto.formstate import FormStateKey
 from service.common.errors import FormError, FormStateError, TooLargeError
 from service.common.i18n import translations
@@ -35,6 +36,7 @@ from service.common.webkit.forms import strip_invisible
 
 _RECEIVER = re.compile(r"[a-z0-9-]{1,63}")  # "national" or a coalition id
 _TOKEN = re.compile(r"[0-9]{24}")  # a case token as our pages write it
+_REGION = re.compile(r"[A-Z]{2}-[0-9A-Z]{1,3}")
 
 REVIEW = "review"
 WRITE = "write"  # the first page: the account, the country, the receiver, a file
@@ -80,6 +82,62 @@ class FormState:
     # Details added to a case already sent: its token (carried like the token page carries
     # it, in the clear, so a restart does not turn the details into a new report).
     follow_up: str = ""
+    # The urgent lane (write page): the separate consent and the few answers for the duty
+    # officer (service/common/contract/duty.py), kept apart from the questionnaire's.
+    urgent: dict[str, Any] = field(default_factory=dict)
+
+
+# The write page's urgent fields; ``urgent.shown`` says the page had them.
+URGENT_SHOWN = "urgent.shown"
+URGENT_CONSENT = "urgent.consent"
+URGENT_CONTACT_OK = "urgent.contact_ok"
+URGENT_TEXT = ("region", "place_type", "place", "since", "contact")
+
+
+def read_urgent_fields(form: dict[str, list[str]], state: FormState) -> None:
+    """Take the urgent consent and answers from the write page, replacing earlier ones
+    (an unticked box or emptied field is then absent). Values outside their lists are
+    dropped here and again by the contract before anything is sealed."""
+    if URGENT_SHOWN not in form:
+        return
+    urgent: dict[str, Any] = {}
+    if form.get(URGENT_CONSENT, [""])[-1] == "yes":
+        urgent["consent"] = True
+    if form.get(URGENT_CONTACT_OK, [""])[-1] == "yes":
+        urgent["contact_ok"] = True
+    for name in URGENT_TEXT:
+        value = strip_invisible(form.get(f"urgent.{name}", [""])[-1])[0].strip()
+        limit = TEXT_LIMITS.get(name, 16)
+        if value and value != "unknown":
+            urgent[name] = value[:limit]
+    if urgent.get("place_type") not in (None, *PLACE_TYPES):
+        del urgent["place_type"]
+    if not _REGION.fullmatch(str(urgent.get("region", "XX-0"))):
+        del urgent["region"]
+    needs = [n for n in NEEDS if n in form.get("urgent.needs", [])]
+    if needs:
+        urgent["needs"] = needs
+    state.urgent = urgent
+
+
+def urgent_answers(state: FormState) -> dict[str, Any] | None:
+    """The answers for the duty officer, or None without the urgent consent. Contact
+    details go only when the person also agreed to be contacted."""
+    urgent = state.urgent
+    if not urgent.get("consent"):
+        return None
+    answers: dict[str, Any] = {"country": state.country}
+    for name in ("region", "place_type", "place", "since"):
+        if name in urgent:
+            answers[name] = urgent[name]
+    if urgent.get("needs"):
+        answers["needs"] = list(urgent["needs"])
+    if urgent.get("contact_ok") and urgent.get("contact"):
+        answers["contact"] = urgent["contact"]
+    region = answers.get("region", "")
+    if region and not region.startswith(state.country + "-"):
+        del answers["region"]  # a region of another country than the one chosen
+    return answers
 
 
 def _context(questionnaire: Questionnaire) -> bytes:
@@ -88,7 +146,12 @@ def _context(questionnaire: Questionnaire) -> bytes:
 
 
 def seal_state(key: FormStateKey, questionnaire: Questionnaire, state: FormState) -> str:
-    data = {"country": state.country, "recipient": state.recipient, "answers": state.answers}
+    data = {
+        "country": state.country,
+        "recipient": state.recipient,
+        "answers": state.answers,
+        "urgent": state.urgent,
+    }
     encoded = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return key.seal(encoded, context=_context(questionnaire))
 
@@ -108,7 +171,13 @@ def open_state(
     data = json.loads(raw)
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
         raise FormStateError()  # only our own seal makes these, so this is a bug guard
-    return FormState(str(data["country"]), str(data["recipient"]), data["answers"])
+    urgent = data.get("urgent", {})
+    return FormState(
+        str(data["country"]),
+        str(data["recipient"]),
+        data["answers"],
+        urgent=urgent if isinstance(urgent, dict) else {},
+    )
 
 
 def check_size(state: FormState, limit: int) -> None:

@@ -12,6 +12,7 @@ from service.server.models.item import (
     ItemChunk,
 )
 from service.server.models.reply import Reply
+from service.server.models.urgent import UrgentRecord
 
 __all__ = [
     "ACKNOWLEDGED",
@@ -27,4 +28,5 @@ __all__ = [
     "Item",
     "ItemChunk",
     "Reply",
+    "UrgentRecord",
 ]

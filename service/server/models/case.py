@@ -38,6 +38,19 @@ class Case(Base):
     status_signed_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
     status_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
     status_keyed: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # The "answer expected by" ISO week the desk's signed status record named, if any.
+    status_answer_by: Mapped[str | None] = mapped_column(String(8), default=None)
+    # The urgent lane (service/common/contract/duty.py): the ref of the case's urgent
+    # record (kept after the record itself is deleted, so later acknowledgements still
+    # find the case) and the duty officer's latest signed acknowledgement, rebuilt and
+    # checked with the duty key before the status page shows it.
+    urgent_ref: Mapped[bytes | None] = mapped_column(LargeBinary(16), unique=True, default=None)
+    urgent_epoch: Mapped[int | None] = mapped_column(Integer, default=None)
+    urgent_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    urgent_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    urgent_week: Mapped[str | None] = mapped_column(String(8), default=None)
+    urgent_answer_by: Mapped[str | None] = mapped_column(String(8), default=None)
+    urgent_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
     created_week: Mapped[str] = mapped_column(String(8))
     activity_week: Mapped[str] = mapped_column(String(8))
 

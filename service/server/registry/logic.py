@@ -48,6 +48,22 @@ class CourierCredential:
 
 
 @dataclass(frozen=True)
+class DutyKeyEntry:
+    """A duty key (urgent lane): X25519 to seal urgent records to, Ed25519 to check the
+    duty officer's acknowledgements."""
+
+    epoch: int
+    public_key: bytes
+    verify_key: bytes
+    revoked: bool
+
+    @property
+    def fingerprint(self) -> str:
+        """What the coalition reads out: the fingerprint of the acknowledgement key."""
+        return fingerprint(self.verify_key)
+
+
+@dataclass(frozen=True)
 class CoalitionEntry:
     """A validated coalition with decoded keys."""
 
@@ -75,6 +91,19 @@ class CoalitionEntry:
         """Every key whose signature on a stored status or reply is the coalition's: the
         current one first. Outboxes are accepted under the current key only."""
         return (self.signing_key, *reversed(self.signing_history))
+    duty_keys: tuple[DutyKeyEntry, ...] = ()
+
+    @property
+    def duty(self) -> DutyKeyEntry | None:
+        """The duty key urgent records are sealed to now, if the coalition has one."""
+        live = [d for d in self.duty_keys if not d.revoked]
+        return max(live, key=lambda d: d.epoch) if live else None
+
+    def duty_verify_key(self, epoch: int) -> bytes | None:
+        """The verify key of an unrevoked duty epoch (a revoked one's word is not shown)."""
+        return next(
+            (d.verify_key for d in self.duty_keys if d.epoch == epoch and not d.revoked), None
+        )
 
     @property
     def signing_fingerprint(self) -> str:
@@ -172,6 +201,25 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
     )
     if len({c.key_id for c in couriers}) != len(couriers):
         raise RegistryError(f"Coalition '{coalition.id}' lists the same courier key twice.")
+    duty = tuple(
+        DutyKeyEntry(d.epoch, bytes.fromhex(d.public_key), bytes.fromhex(d.ack_key), d.revoked)
+        for d in coalition.duty
+    )
+    if len({d.epoch for d in duty}) != len(duty):
+        raise RegistryError(f"Coalition '{coalition.id}' lists one duty epoch twice.")
+    for d, raw in zip(duty, coalition.duty, strict=True):
+        if raw.fingerprint is not None and _squash(raw.fingerprint) != _squash(d.fingerprint):
+            raise RegistryError(
+                f"Coalition '{coalition.id}': a duty key's fingerprint does not match its key."
+            )
+    # The duty key is online: it must be none of the keys that guard full cases or sign
+    # for the desk, or losing the duty machine would lose more than urgent records.
+    guarded = {bytes.fromhex(coalition.signing_key), *(k.public_key for k in keys)}
+    guarded |= {c.verify_key for c in couriers}
+    if any(d.public_key in guarded or d.verify_key in guarded for d in duty):
+        raise RegistryError(
+            f"Coalition '{coalition.id}': a duty key must be its own, not a desk or courier key."
+        )
     return CoalitionEntry(
         id=coalition.id,
         names=dict(coalition.names),
@@ -183,6 +231,7 @@ def _entry(coalition: Coalition) -> CoalitionEntry:
         all_keys=tuple(keys),
         couriers=couriers,
         key_statement=coalition.key_statement,
+        duty_keys=duty,
     )
 
 
@@ -191,7 +240,7 @@ def _check_statement(coalition: Coalition, entry: CoalitionEntry) -> None:
     client seals only to the statement's keys, the server accepts only the entry's. It
     must be signed by the signing key in effect (after any rotation)."""
     assert coalition.key_statement is not None  # noqa: S101 - checked by the caller
-    current = entry.current_keys
+    current, duty = entry.current_keys, entry.duty_keys
     try:
         statement = parse_statement(coalition.key_statement, entry.signing_key)
     except StatementError:
@@ -204,6 +253,12 @@ def _check_statement(coalition: Coalition, entry: CoalitionEntry) -> None:
         or sorted(statement.countries) != sorted(coalition.countries)
         or statement.fallback != coalition.fallback
         or sorted(statement.keys) != sorted((k.epoch, k.public_key) for k in current)
+        # Every duty key in use must be one the desk named; the desk may still name one
+        # the operator has since revoked, so a lost duty machine is cut off at once,
+        # without waiting for the desk's next statement.
+        or not {(d.epoch, d.public_key, d.verify_key) for d in duty if not d.revoked}
+        <= set(statement.duty)
+        or not set(statement.duty) <= {(d.epoch, d.public_key, d.verify_key) for d in duty}
     ):
         raise RegistryError(
             f"Coalition '{coalition.id}': the key statement does not match its current keys "
@@ -267,6 +322,11 @@ def parse_registry(text: str, changes: Sequence[ChangeFile] = ()) -> Registry:
     for coalition, entry in zip(parsed.coalition, entries, strict=True):
         if coalition.key_statement is not None:
             _check_statement(coalition, entry)
+        elif entry.duty_keys:
+            # A client checks the duty key's acknowledgements against the desk's word.
+            raise RegistryError(
+                f"Coalition '{coalition.id}': a duty key needs a key statement naming it."
+            )
     return registry
 
 

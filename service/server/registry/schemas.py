@@ -57,6 +57,28 @@ class CourierKey(BaseModel):
         return _hex32(value)
 
 
+class DutyKey(BaseModel):
+    """The coalition's duty key (the urgent lane): held online by its duty officer on the
+    courier machine. ``public_key`` (X25519) is what urgent records are sealed to,
+    ``ack_key`` (Ed25519) checks the officer's acknowledgements. Its own epochs and its
+    own revocation: losing it exposes urgent records only, never a full case."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    epoch: Annotated[int, Field(ge=1)]
+    public_key: str
+    ack_key: str
+    # A lost or seized duty machine is revoked here: nothing is sealed to it any more and
+    # its acknowledgements are no longer shown.
+    revoked: bool = False
+    fingerprint: str | None = None
+
+    @field_validator("public_key", "ack_key")
+    @classmethod
+    def _check_key(cls, value: str) -> str:
+        return _hex32(value)
+
+
 class Coalition(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,6 +92,8 @@ class Coalition(BaseModel):
     signing_key: str
     keys: list[CoalitionKey]
     couriers: list[CourierKey] = Field(default_factory=list)
+    # The urgent lane's duty keys; at most one is current (the highest unrevoked epoch).
+    duty: list[DutyKey] = Field(default_factory=list)
     # The desk's signed statement of its current keys and countries
     # (``aryz desk statement``; service/server/registry/statement.py). Clients pin the signing
     # key and seal only to keys a statement names; the server checks it matches this entry.
