@@ -20,8 +20,8 @@ from service.common.crypto.envelope import header_length
 from service.common.crypto.padding import size_class
 from service.common.crypto.token import KdfLimits, derive, generate_token, parse_token
 from service.common.i18n import LANGUAGES as ALL_LANGUAGES
-from service.server.courier.outboxes import apply_outbox
 from service.server.api.routes import STATUS_ANSWER_SIZE
+from service.server.courier.outboxes import apply_outbox
 from service.server.deps import Runtime
 from service.server.models import Item
 from service.server.web.render import PAGE_SIZE
