@@ -44,7 +44,7 @@ def _translations(catalog: str) -> list[str]:
     texts: list[str] = []
     for message in messages:
         string = message.string
-        strings = [string] if isinstance(string, str) else list(string)
+        strings = [string] if isinstance(string, str) else list(string or ())
         texts.extend(str(s) for s in strings if s)
     return texts
 
