@@ -209,8 +209,11 @@ def test_places_are_repeatable_and_each_kept(
     assert "Yes, but only later" in page
     response = client.post(
         "/en/report/submit",
-        data={"state": state_of(page), "token": TOKEN_FIELD.search(page).group(1),  # type: ignore[union-attr]
-              "token_mark": mark_of(page)},  # fmt: skip
+        data={
+            "state": state_of(page),
+            "token": TOKEN_FIELD.search(page).group(1),  # type: ignore[union-attr]
+            "token_mark": mark_of(page),
+        },
     )
     assert response.status_code == 200
     ((_meta, body),) = opened_items(runtime, desk_keys)  # type: ignore[arg-type]
