@@ -25,12 +25,20 @@ from service.server.registry.logic import parse_registry
 
 TOKEN_FIELD = re.compile(r'name="token" value="(\d{24})"')
 STATE_FIELD = re.compile(r'name="state" value="([A-Za-z0-9_=-]+)"')
+MARK_FIELD = re.compile(r'name="token_mark" value="([0-9a-f]{32})"')
 Answer = str | list[str]
 
 
 def state_of(html: str) -> str:
     """The sealed state a questionnaire page carries."""
     match = STATE_FIELD.search(html)
+    assert match is not None
+    return match.group(1)
+
+
+def mark_of(html: str) -> str:
+    """The server's mark beside the token a write or review page carries (attack F12)."""
+    match = MARK_FIELD.search(html)
     assert match is not None
     return match.group(1)
 
@@ -98,7 +106,12 @@ def file_report(client: httpx.Client, lang: str = "en", **answers: Answer) -> st
     page = reach_review(client, lang, **answers)  # type: ignore[arg-type]
     match = TOKEN_FIELD.search(page.text)
     assert match is not None
-    form = {"state": state_of(page.text), "token": match.group(1), "action": "send"}
+    form = {
+        "state": state_of(page.text),
+        "token": match.group(1),
+        "token_mark": mark_of(page.text),
+        "action": "send",
+    }
     response = client.post(f"/{lang}/report/submit", data=form)
     assert response.status_code == 200, response.text[:500]
     assert "token" in response.text

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from service.common.clock import current_week
 from service.common.crypto.token import Deriver, KdfLimits
 from service.common.errors import ConfigError
+from service.common.webkit.head import HeadAsGetMiddleware
 from service.common.webkit.security import (
     INTAKE_CSP,
     STRICT_CSP,
@@ -171,4 +172,5 @@ def _hardened_app(
         room=room,
     )
     app.add_middleware(SecurityMiddleware, allowed_hosts=allowed_hosts, csp=csp)
+    app.add_middleware(HeadAsGetMiddleware)
     return app

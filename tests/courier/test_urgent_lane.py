@@ -44,7 +44,7 @@ from tests.courier.helpers import (
     reply_public_key,
 )
 from tests.courier.helpers import outbox as outbox_bytes
-from tests.support import TOKEN_FIELD, count, demo_trust, opened_items, state_of
+from tests.support import TOKEN_FIELD, count, demo_trust, mark_of, opened_items, state_of
 
 EMPTY_FILE = {"file": ("", b"", "application/octet-stream")}
 CANARY = "CANARY-NARRATIVE-7f3a"
@@ -65,7 +65,13 @@ def _send(client: TestClient, fields: dict[str, Any], lang: str = "en") -> tuple
     page = client.get(f"/{lang}/report").text
     token = TOKEN_FIELD.search(page)
     assert token is not None
-    form = {"state": state_of(page), "token": token.group(1), "recipient": "national", **fields}
+    form = {
+        "state": state_of(page),
+        "token": token.group(1),
+        "token_mark": mark_of(page),
+        "recipient": "national",
+        **fields,
+    }
     response = client.post(f"/{lang}/report/send?then=send", data=form, files=EMPTY_FILE)
     assert response.status_code == 200, response.text
     return token.group(1), response

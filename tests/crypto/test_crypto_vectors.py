@@ -68,3 +68,19 @@ def test_vector_file_covers_every_rule() -> None:
     }
     assert required <= names
     assert {v["expect"] for v in VECTORS} == {"ok"} | ERROR_CODES
+
+
+def test_every_key_pair_in_the_vectors_is_a_real_pair() -> None:
+    # Envelope review G10: one vector paired a public key with another key's secret, so a
+    # reader that derives the public half reported K1 where the vector meant K2.
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    for vector in VECTORS:
+        for key in vector["keys"]:
+            secret = X25519PrivateKey.from_private_bytes(bytes.fromhex(key["secret"]))
+            public = secret.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+            assert public.hex() == key["public"], vector["name"]
+    assert "key-matching-id-wrong-secret" not in {v["name"] for v in VECTORS}
+    # §5.2's order rule: a reader holding the keys of both entries.
+    assert "ok-reader-holds-both-recipients" in {v["name"] for v in VECTORS}

@@ -246,6 +246,35 @@ def test_a_corpus_of_hostile_items_imports_every_good_item_and_quarantines_every
     assert sorted(i for r in told for i in r.items) == sorted(expected)
 
 
+def test_the_cli_imports_the_hostile_corpus_and_lists_the_quarantine(
+    desk: Desk,
+    desk_dir: Path,
+    tmp_path: Path,
+    hostile: tuple[list[Sealed], list[Sealed], dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 12 "Done when": the same corpus through `aryz desk import`, the command staff run.
+    items, good, expected = hostile
+    bundle = write(tmp_path, bundle_bytes(items))
+    desk.close()
+    monkeypatch.setenv("ARYZ_DESK_PASSPHRASE", PASSPHRASE)
+    assert main(["desk", "import", "--dir", str(desk_dir), str(bundle)]) == 1
+    said = capsys.readouterr()
+    assert "Traceback" not in said.out + said.err
+    assert f"{len(good)} new items imported" in said.out
+    assert f"{len(expected)} items were NOT imported" in said.err
+    for ref, reason in expected.items():
+        assert f"item {ref[:8]}…: {reason} (kept in quarantine" in said.err
+    assert main(["desk", "quarantine", "--dir", str(desk_dir)]) == 0
+    listed = capsys.readouterr().out
+    for ref in expected:
+        assert ref[:8] in listed
+    with open_desk(desk_dir, PASSPHRASE) as reopened:
+        for item in good[1:]:
+            assert reopened.get_case(item.case.ref).summary.item_count == len(good)
+
+
 def test_transport_damage_a_missing_key_and_a_desk_fault_stay_on_the_server(
     desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

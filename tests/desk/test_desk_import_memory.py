@@ -45,3 +45,16 @@ def test_importing_a_large_attachment_keeps_python_memory_bounded(
     assert report.imported == 1
     # A few 1 MiB pieces in flight (read, decrypted, buffered, sealed): far below 48 MiB.
     assert peak < 16 << 20, f"peak {peak / (1 << 20):.1f} MiB"
+
+
+def test_the_desk_folder_holds_a_large_attachment_once(
+    desk: Desk, desk_dir: Path, tmp_path: Path
+) -> None:
+    # Issue 12: the desk folder grew by twice the file (the write-ahead log kept its size).
+    bundle = tmp_path / "big.aryz"
+    _big_bundle(desk, bundle)
+    before = sum(f.stat().st_size for f in desk_dir.rglob("*") if f.is_file())
+    assert desk.import_bundle(bundle).imported == 1
+    after = sum(f.stat().st_size for f in desk_dir.rglob("*") if f.is_file())
+    grown = after - before
+    assert grown < SIZE * 1.25, f"grew by {grown / (1 << 20):.1f} MiB for a 48 MiB file"

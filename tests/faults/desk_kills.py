@@ -24,6 +24,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -57,6 +58,10 @@ class DeskKills:
             "ARYZ_DESK_PASSPHRASE": PASSPHRASE,
         }
         self.expected_items: set[str] = set()
+        # How long each command last took when run to the end: kills are drawn inside
+        # that span, so they land mid-way on a fast machine as on a slow one (with a fixed
+        # 0.2-1.6 s window, commands of 0.3 s on this machine were almost never killed).
+        self.durations: dict[str, float] = {}
         self.outboxes = 0
         self.bundles = 0
 
@@ -79,7 +84,7 @@ class DeskKills:
         operation = operation or self.random.choice(OPERATIONS)
         self.tally.runs += 1
         args = self._prepare(operation)
-        delay = self.random.uniform(0.2, 1.6)
+        delay = self.random.uniform(0.05, 0.95) * self.durations.get(operation, 0.6)
         process = subprocess.Popen(  # noqa: S603 - our own command
             [sys.executable, "-m", "service", "desk", *args],
             env=self.env,
@@ -151,6 +156,7 @@ class DeskKills:
             return
         self._check_desk(self.desk_dir)
         # The same command, to the end: it must complete.
+        started = time.monotonic()
         done = subprocess.run(  # noqa: S603 - our own command
             [sys.executable, "-m", "service", "desk", *args],
             env=self.env,
@@ -159,6 +165,7 @@ class DeskKills:
             timeout=300,
             check=False,
         )
+        self.durations[operation] = time.monotonic() - started
         if done.returncode not in (0, 1) and "already exists" not in done.stdout + done.stderr:
             self.tally.problems.append(f"{operation} did not complete: {done.stderr[-300:]}")
         self._check_desk(self.desk_dir)
@@ -231,6 +238,7 @@ class DeskKills:
         if target.exists():
             self._check_desk(target)
             _remove(target)
+        started = time.monotonic()
         done = subprocess.run(  # noqa: S603 - our own command
             [sys.executable, "-m", "service", "desk", "restore", "--dir", str(target), str(backup)],
             env=self.env,
@@ -239,6 +247,7 @@ class DeskKills:
             timeout=300,
             check=False,
         )
+        self.durations["restore"] = time.monotonic() - started
         if done.returncode != 0:
             self.tally.problems.append(f"restore did not complete: {done.stderr[-300:]}")
             return

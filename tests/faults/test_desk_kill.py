@@ -23,3 +23,4 @@ def test_kill_during_desk_commands_leaves_the_desk_consistent(tmp_path: Path) ->
     assert tally.problems == []
     assert tally.lost == tally.doubled == 0
     assert tally.runs == 2 + len(OPERATIONS)
+    assert tally.kills > 0  # the runs really were cut short (kills land inside each span)

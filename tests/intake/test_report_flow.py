@@ -16,6 +16,7 @@ from tests.support import (
     add_files,
     count,
     file_report,
+    mark_of,
     opened_items,
     reach_review,
     state_of,
@@ -56,7 +57,8 @@ def test_report_is_sealed_and_opens_to_exactly_the_answers(
 def test_token_page_shows_grouped_token_once(client: TestClient) -> None:
     page = reach_review(client, narrative="x")
     token = TOKEN_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
-    response = client.post("/en/report/submit", data={"state": state_of(page.text), "token": token})
+    form = {"state": state_of(page.text), "token": token, "token_mark": mark_of(page.text)}
+    response = client.post("/en/report/submit", data=form)
     assert format_token(token) in response.text
     assert "Write this token down" in response.text
 
@@ -67,6 +69,7 @@ def test_resending_the_same_review_does_not_create_a_second_case(
     page = reach_review(client, narrative="x")
     token = TOKEN_FIELD.search(page.text).group(1)  # type: ignore[union-attr]
     form = {"state": state_of(page.text), "token": token, "action": "send"}
+    form["token_mark"] = mark_of(page.text)
     assert client.post("/en/report/submit", data=form).status_code == 200
     assert client.post("/en/report/submit", data=form).status_code == 200
     assert count(runtime, Case) == 1

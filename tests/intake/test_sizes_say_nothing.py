@@ -7,6 +7,7 @@ their encryption to size classes, so a stored length no longer tells a file's si
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from sqlalchemy import select
 from service.common.contract.outbox import Record
 from service.common.crypto.envelope import header_length
 from service.common.crypto.padding import size_class
-from service.common.crypto.token import generate_token
+from service.common.crypto.token import KdfLimits, derive, generate_token, parse_token
 from service.common.i18n import LANGUAGES as ALL_LANGUAGES
+from service.server.api.routes import STATUS_ANSWER_SIZE
 from service.server.courier.outboxes import apply_outbox
 from service.server.deps import Runtime
 from service.server.models import Item
@@ -66,6 +68,43 @@ def test_unknown_fresh_and_50_kb_of_replies_are_one_size(
         assert {what: len(p) for what, p in pages.items()} == dict.fromkeys(pages, PAGE_SIZE)
         # Not merely the same size: the newest replies really are on the page.
         assert "Ответ 4." in pages["answered"].decode()
+
+
+def _api_status(client: TestClient, runtime: Runtime, token: str) -> tuple[int, bytes]:
+    limits = KdfLimits(runtime.settings.kdf_opslimit, runtime.settings.kdf_memlimit)
+    lookup = derive(parse_token(token), limits).lookup_id.hex()
+    response = client.post("/api/v1/status", json={"lookup_id": lookup})
+    return response.status_code, bytes(response.content)
+
+
+def test_the_json_status_answer_is_padded_like_the_page(
+    client: TestClient, runtime: Runtime, registry_dir: Path
+) -> None:
+    fresh = file_report(client, narrative="no answer yet")
+    answered = file_report(client, narrative="answered")
+    longer = file_report(client, narrative="answered at length")
+    refs = case_refs(runtime)
+    _replies(runtime, registry_dir, refs[1], ["Ваше дело передано адвокату."] * 2)
+    texts = [f"Ответ {n}. " + "Ваше дело передано адвокату. " * 190 for n in range(5)]
+    _replies(runtime, registry_dir, refs[2], texts)
+    answers = {
+        "unknown": _api_status(client, runtime, generate_token()),
+        "fresh": _api_status(client, runtime, fresh),
+        "answered": _api_status(client, runtime, answered),
+    }
+    assert [code for code, _ in answers.values()] == [404, 200, 200]
+    assert {what: len(body) for what, (_, body) in answers.items()} == dict.fromkeys(
+        answers, STATUS_ANSWER_SIZE
+    )
+    # Still plain JSON to any reader, replies included.
+    assert len(json.loads(answers["answered"][1])["replies"]) == 2
+    assert json.loads(answers["unknown"][1])["error"] == "not_found"
+    # Beyond one step (50 KB of sealed replies) the answer grows in whole steps.
+    code, body = _api_status(client, runtime, longer)
+    assert code == 200
+    assert len(body) % STATUS_ANSWER_SIZE == 0
+    assert len(body) > STATUS_ANSWER_SIZE
+    assert len(json.loads(body)["replies"]) == 5
 
 
 def test_the_audits_two_replies_no_longer_double_the_page(

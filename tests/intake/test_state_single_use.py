@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from service.common.crypto.token import generate_token
 from service.server.deps import Runtime
 from service.server.models import Case
-from tests.support import TOKEN_FIELD, count, reach_review, state_of
+from tests.support import TOKEN_FIELD, count, mark_of, reach_review, state_of
 
 NARRATIVE = "Задержан 3 марта, избит в ИВС."
 
@@ -26,12 +26,17 @@ def test_a_sent_state_shows_nothing_and_files_nothing_more(
     token_match = TOKEN_FIELD.search(page.text)
     assert token_match is not None
     token = token_match.group(1)
-    sent = client.post("/en/report/submit", data={"state": state, "token": token})
+    mark = mark_of(page.text)
+    sent = client.post(
+        "/en/report/submit", data={"state": state, "token": token, "token_mark": mark}
+    )
     assert sent.status_code == 200
     assert count(runtime, Case) == 1
 
     # The same page sent again (a refresh, a lost response) finds the same case.
-    again = client.post("/en/report/submit", data={"state": state, "token": token})
+    again = client.post(
+        "/en/report/submit", data={"state": state, "token": token, "token_mark": mark}
+    )
     assert again.status_code == 200
     assert count(runtime, Case) == 1
 

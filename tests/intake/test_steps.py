@@ -14,7 +14,15 @@ from service.common.crypto.formstate import FormStateKey
 from service.common.questionnaire.istanbul import ISTANBUL
 from service.server.deps import Runtime
 from service.server.models import Case
-from tests.support import TOKEN_FIELD, count, file_report, opened_items, reach_review, state_of
+from tests.support import (
+    TOKEN_FIELD,
+    count,
+    file_report,
+    mark_of,
+    opened_items,
+    reach_review,
+    state_of,
+)
 
 MAX_PAGE = 50 * 1024
 
@@ -141,6 +149,7 @@ def test_after_a_restart_the_account_is_kept_and_can_be_sent(
     sent = client.post(
         "/en/report/send",
         data={"state": state_of(response.text), "token": TOKEN_FIELD.search(response.text).group(1),  # type: ignore[union-attr]
+              "token_mark": mark_of(response.text),
               "narrative.text": "before the restart", "country": "KZ", "recipient": "national"},
         files={"file": ("", b"", "application/octet-stream")},
     )  # fmt: skip
@@ -200,7 +209,11 @@ def test_places_are_repeatable_and_each_kept(
     assert "Yes, but only later" in page
     response = client.post(
         "/en/report/submit",
-        data={"state": state_of(page), "token": TOKEN_FIELD.search(page).group(1)},  # type: ignore[union-attr]
+        data={
+            "state": state_of(page),
+            "token": TOKEN_FIELD.search(page).group(1),  # type: ignore[union-attr]
+            "token_mark": mark_of(page),
+        },
     )
     assert response.status_code == 200
     ((_meta, body),) = opened_items(runtime, desk_keys)  # type: ignore[arg-type]

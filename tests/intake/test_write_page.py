@@ -20,7 +20,7 @@ from service.common.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
 from service.server.cli.demo import DEMO_COALITIONS
 from service.server.deps import Runtime
 from service.server.models import Case, Item
-from tests.support import TOKEN_FIELD, count, file_report, opened_items, state_of
+from tests.support import TOKEN_FIELD, count, file_report, mark_of, opened_items, state_of
 
 EMPTY_FILE = {"file": ("", b"", "application/octet-stream")}  # a file input left empty
 
@@ -43,7 +43,8 @@ def _send(
     """Post the write page as a browser does: multipart, the file input last."""
     token = TOKEN_FIELD.search(page)
     assert token is not None
-    form = {"state": state_of(page), "token": token.group(1), "recipient": "national", **fields}
+    form = {"state": state_of(page), "token": token.group(1), "token_mark": mark_of(page),
+            "recipient": "national", **fields}  # fmt: skip
     return client.post(f"/{lang}/report/send?then={then}", data=form, files=files or EMPTY_FILE)
 
 

@@ -43,6 +43,7 @@ BUSY_RETRIES = 40
 BUSY_PAUSE = 0.25  # seconds before a 503 is retried; grows with each retry
 BOUNDARY = "aryzloadboundary"
 TOKEN_FIELD = re.compile(r'name="token" value="(\d{24})"')
+MARK_FIELD = re.compile(r'name="token_mark" value="([0-9a-f]{32})"')
 STATE_FIELD = re.compile(r'name="state" value="([A-Za-z0-9_=-]+)"')
 
 
@@ -163,7 +164,10 @@ class Load:
             )
             state = _state(page.text)
         token = _token(page.text)
-        form = {"state": state, "token": token, "action": "send"}
+        mark = MARK_FIELD.search(page.text)
+        if mark is None:
+            raise LoadError("review page without the token's mark")
+        form = {"state": state, "token": token, "token_mark": mark.group(1), "action": "send"}
         await self._send(
             "form send", 200, partial(self.client.post, data=form), "/en/report/submit", base
         )

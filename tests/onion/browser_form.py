@@ -21,6 +21,7 @@ import time
 import httpx
 
 from service.field.client import make_client
+from tests.support import mark_of
 
 TOKEN = re.compile(r'name="token" value="(\d{24})"')
 STATE = re.compile(r'name="state" value="([A-Za-z0-9_=-]+)"')
@@ -35,7 +36,13 @@ def send(
     token, state = TOKEN.search(page.text), STATE.search(page.text)
     if token is None or state is None:
         raise SystemExit("the write page has no token or state")
-    form = {"state": state.group(1), "token": token.group(1), "recipient": "national", **fields}
+    form = {
+        "state": state.group(1),
+        "token": token.group(1),
+        "token_mark": mark_of(page.text),
+        "recipient": "national",
+        **fields,
+    }
     pressed, started = time.time(), time.perf_counter()
     sent = client.post(f"/{lang}/report/send?then=send", data=form, files=EMPTY_FILE)
     took = time.perf_counter() - started

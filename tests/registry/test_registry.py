@@ -117,3 +117,42 @@ def test_the_fallback_alone(registry_dir: Path) -> None:
 def test_an_empty_registry_is_refused() -> None:
     with pytest.raises(RegistryError, match="no coalition"):
         parse_registry("version = 1\ncoalition = []\n")
+
+
+def test_a_missing_name_falls_back_to_russian_and_the_operator_is_told(
+    registry_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Intake walk 4.1: names fell back to English, which few readers there can read.
+    # Only the English and Russian names left on every coalition.
+    text = re.sub(
+        r'^names = \{ ("en" = "[^"]*"), ("ru" = "[^"]*"), .*\}$',
+        r"names = { \1, \2 }",
+        _text(registry_dir),
+        flags=re.MULTILINE,
+    )
+    assert text.count('names = { "en"') == text.count("names = ")
+    path = tmp_path / "registry.toml"
+    path.write_text(text, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="aryz"):
+        registry = load_registry(path, allow_demo=True)
+    kz = registry.get("kz-coalition")
+    assert kz is not None
+    assert kz.name("tg") == kz.names["ru"] != kz.names["en"]
+    assert kz.name("en") == kz.names["en"]
+    assert kz.name("ru") == kz.names["ru"]
+    assert registry.missing_names()["kz-coalition"] == [
+        "kk",
+        "ky",
+        "tg",
+        "uz",
+        "uz-cyrl",
+        "tk",
+        "kaa",
+    ]
+    assert "coalition kz-coalition has no name in kk, ky, tg" in caplog.text
+    # The demo registry names every coalition in every language: nothing to say.
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="aryz"):
+        full = load_registry(registry_dir / "registry.toml", allow_demo=True)
+    assert full.missing_names() == {}
+    assert "has no name" not in caplog.text

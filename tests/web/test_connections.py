@@ -213,6 +213,13 @@ def test_heads_over_the_cap_and_malformed_requests_get_our_refusal(
             + b"Connection: Upgrade\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n"
         )
         assert _raw(server.port, upgrade).startswith(b"HTTP/1.1 200 ")
+        # HEAD (attack F12): the GET's status and headers, and no body on the wire.
+        head = _raw(server.port, b"HEAD /en/ HTTP/1.1\r\n" + host + b"Connection: close\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert head.endswith(b"\r\n\r\n")
+        assert int(_headers(head)["content-length"]) > 0
+        for header in SECURITY:
+            assert header in _headers(head)
     errors = server.stderr.read_text()
     assert "Invalid HTTP request" not in errors
     assert "WebSocket" not in errors

@@ -1,13 +1,25 @@
-"""What the intake accepts, strictly (attack F7, F8, F9)."""
+"""What the intake accepts, strictly (attack F7, F8, F9, F12)."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
 
+from service.common.crypto.token import generate_token
 from service.server.deps import Runtime
-from service.server.models import Item
-from tests.support import add_files, api_case, count, file_report
+from service.server.models import Case, Item
+from tests.support import (
+    TOKEN_FIELD,
+    add_files,
+    api_case,
+    count,
+    file_report,
+    mark_of,
+    reach_review,
+    state_of,
+)
+
+EMPTY_FILE = {"file": ("", b"", "application/octet-stream")}  # a file input left empty
 
 
 @pytest.mark.parametrize("size", [200_000, 10])
@@ -83,3 +95,41 @@ def test_duplicate_origin_checks_are_refused(
     )
     assert response.status_code == 400
     assert "This request was refused" in response.text
+
+
+@pytest.mark.parametrize("path", ["/en/", "/", "/en/safety", "/en/weather", "/api/v1/info"])
+def test_head_is_answered_like_get_without_a_body(client: TestClient, path: str) -> None:
+    # Attack F12: HEAD on every page was 405.
+    got = client.get(path)
+    head = client.head(path)
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(got.content))
+    for name in ("content-security-policy", "x-content-type-options", "cache-control"):
+        assert head.headers[name] == got.headers[name]
+    # A HEAD never reaches a route that only POST serves.
+    assert client.head("/api/v1/cases").status_code == 405
+
+
+def test_a_token_the_client_chose_is_not_filed(client: TestClient, runtime: Runtime) -> None:
+    # Attack F12: /report/submit filed any well-formed token the client posted.
+    page = reach_review(client, narrative="my own token")
+    chosen = "0" * 23 + "0"  # well formed: the Damm check digit of 23 zeros is 0
+    form = {"state": state_of(page.text), "token": chosen, "action": "send"}
+    for mark in ("", mark_of(page.text), "0" * 32):
+        response = client.post("/en/report/submit", data={**form, "token_mark": mark})
+        assert response.status_code == 400
+        assert "000000" not in response.text
+    assert count(runtime, Case) == 0
+    # The write page's send likewise, and the page's own token with its mark still files.
+    write = client.get("/en/report").text
+    fields = {"state": state_of(write), "narrative.text": "x", "country": "KZ",
+              "recipient": "national"}  # fmt: skip
+    forged = {**fields, "token": generate_token(), "token_mark": mark_of(write)}
+    assert client.post("/en/report/send", data=forged, files=EMPTY_FILE).status_code == 400
+    assert count(runtime, Case) == 0
+    token = TOKEN_FIELD.search(write)
+    assert token is not None
+    own = {**fields, "token": token.group(1), "token_mark": mark_of(write)}
+    assert client.post("/en/report/send", data=own, files=EMPTY_FILE).status_code == 200
+    assert count(runtime, Case) == 1

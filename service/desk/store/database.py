@@ -68,6 +68,7 @@ SCHEMA_VERSION = 2
 # A full chunk plus the one-byte padding marker is exactly 1 MiB, which Padmé leaves as
 # it is: every full chunk of every attachment has the same stored size.
 CHUNK_SIZE = (1 << 20) - 1
+WAL_LIMIT = 16 << 20  # a write-ahead log larger than this is truncated after its commit
 
 _SCHEMA = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -123,6 +124,10 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, store_key: bytes) -> None:
         """Wrap an open connection; use :meth:`create` or :meth:`open`."""
         self._db = connection
+        main = next(
+            row[2] for row in connection.execute("PRAGMA database_list") if row[1] == "main"
+        )
+        self._wal = Path(f"{main}-wal")
         # Two independent subkeys: one encrypts values, one hashes references.
         self._value_key = blake2b_256(b"aryz-desk value key v1", key=store_key)
         self._index_key = blake2b_256(b"aryz-desk index key v1", key=store_key)
@@ -187,6 +192,18 @@ class Store:
             if isinstance(exc, sqlite3.Error | OSError):
                 raise _storage_error(exc) from None
             raise
+        self._shrink_wal()
+
+    def _shrink_wal(self) -> None:
+        """A large item is committed whole, so its pages pass through the write-ahead log,
+        which SQLite keeps at its largest size: the desk folder would hold the file twice
+        (issue 12). After such a commit, move the log into the database and truncate it.
+        Only space is at stake: if that fails, the next large commit tries again."""
+        try:
+            if self._wal.stat().st_size > WAL_LIMIT:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except (OSError, sqlite3.Error):
+            return
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back on its own (SQLITE_FULL does that).

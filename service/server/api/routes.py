@@ -7,14 +7,22 @@ reads them; validation errors are answered with a fixed message that echoes noth
 from __future__ import annotations
 
 import base64
+import json
 import re
 
 from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.common.contract.signed import Signed
 from service.common.crypto.grants import open_grant
-from service.common.errors import FormError, TooLargeError, UnknownCoalitionError, UploadError
+from service.common.errors import (
+    FormError,
+    NotFoundError,
+    TooLargeError,
+    UnknownCoalitionError,
+    UploadError,
+)
 from service.server.api import logic
 from service.server.api.schemas import (
     CaseCreate,
@@ -131,14 +139,33 @@ async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response)
     return CaseCreated(created=created)
 
 
-@router.post("/status")
-async def status(body: CaseRef, runtime: RuntimeDep) -> CaseStatus:
-    """A case's status and sealed replies (POST, so the lookup id is in no URL)."""
+# Every status answer, found or not, is padded with JSON whitespace to a multiple of this
+# (issue 15): unknown, fresh and answered cases look alike on the wire until the sealed
+# replies alone pass it; beyond, the answer grows in whole steps of this size.
+STATUS_ANSWER_SIZE = 48 * 1024
 
-    def read() -> CaseStatus:
+
+class PaddedJSONResponse(JSONResponse):
+    """Compact JSON, then spaces (which every JSON reader skips) up to a size step."""
+
+    def render(self, content: object) -> bytes:
+        body = json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+        target = max(1, -(-len(body) // STATUS_ANSWER_SIZE)) * STATUS_ANSWER_SIZE
+        return body + b" " * (target - len(body))
+
+
+@router.post("/status", response_model=CaseStatus)
+async def status(body: CaseRef, runtime: RuntimeDep) -> Response:
+    """A case's status and sealed replies (POST, so the lookup id is in no URL).
+
+    Padded to a multiple of 48 KiB, the unknown lookup's 404 as well."""
+
+    def read() -> CaseStatus | None:
         key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
         with transaction(runtime.sessions) as session:
-            case = cases.get_case(session, key)
+            case = cases.find_case(session, key)
+            if case is None:
+                return None
             view = cases.view(session, case)
         # Replies go out sealed: the client derives the reply key from the token and
         # opens them locally, so this path never sees a reply's text.
@@ -155,7 +182,13 @@ async def status(body: CaseRef, runtime: RuntimeDep) -> CaseStatus:
             urgent=_urgent(case),
         )
 
-    return await run_in_threadpool(read)
+    found = await run_in_threadpool(read)
+    if found is None:
+        missing = NotFoundError()
+        return PaddedJSONResponse(
+            {"error": missing.code, "message": missing.message}, status_code=missing.http_status
+        )
+    return PaddedJSONResponse(found.model_dump(mode="json"))
 
 
 def _urgent(case: Case) -> UrgentInfo | None:

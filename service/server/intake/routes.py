@@ -14,6 +14,7 @@ Flow (no JavaScript anywhere):
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -169,6 +170,23 @@ def _narrative() -> Section:
 NARRATIVE = _narrative()  # the write page asks this section's one question
 
 
+def _token_mark(runtime: Runtime, token: str) -> str:
+    """The server's mark on a token it made for a write or review page (attack F12: any
+    well-formed token a client posted was filed). Keyed from the pepper, so it outlives a
+    restart as the page's clear account does; it travels beside the token and is never
+    stored."""
+    key = hashlib.blake2b(runtime.settings.pepper, digest_size=32, person=b"aryz-token-mark")
+    return hashlib.blake2b(token.encode(), key=key.digest(), digest_size=16).hexdigest()
+
+
+def _made_here(runtime: Runtime, form: dict[str, list[str]]) -> str:
+    """The form's token, if this server made it; otherwise a fixed :class:`FormError`."""
+    token = parse_token(_field(form, "token"))
+    if not hmac.compare_digest(_field(form, "token_mark"), _token_mark(runtime, token)):
+        raise FormError()
+    return token
+
+
 def _write_page(
     language: str,
     runtime: Runtime,
@@ -213,7 +231,8 @@ def _write_page(
             "urgent": state.urgent,
             "regions": REGIONS,
             "place_types": PLACE_CHOICES,
-            "token": generate_token(),
+            "token": (token := generate_token()),
+            "token_mark": _token_mark(runtime, token),
             "state": seal_state(runtime.form_state, CURRENT, state),
         },
         status_code=status_code,
@@ -392,7 +411,8 @@ def _review_page(
             "countries": COUNTRIES,
             "carried": _carried(state),
             "empty": empty,
-            "token": generate_token(),
+            "token": (token := generate_token()),
+            "token_mark": _token_mark(runtime, token),
             "state": seal_state(runtime.form_state, CURRENT, state),
         },
         status_code=status_code,
@@ -437,7 +457,7 @@ async def report_submit(lang: str, request: Request, runtime: RuntimeDep) -> Res
     if not applicable(CURRENT, state.answers):
         # An empty report reaches nobody who can act on it: say so, keep the page.
         return _review_page(language, runtime, state, routing, empty=True, status_code=422)
-    token = parse_token(_field(form, "token"))
+    token = _made_here(runtime, form)
     return await _file_report(language, runtime, state, routing, token)
 
 
@@ -666,7 +686,11 @@ async def report_send(
         return _step_page(language, runtime, state, shown[0].id, file_dropped=dropped)
     if routing is None:  # kept implies routed; a guard for the type checker
         raise UnknownCoalitionError()
-    token = parse_token(_field(form, "token"))
+    try:
+        token = _made_here(runtime, form)
+    except (FormError, TokenFormatError, TokenChecksumError):
+        await _drain(events)
+        raise
     files = _then(first_file, events) if first_file is not None else None
     if files is None:
         await _drain(events)
