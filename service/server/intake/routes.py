@@ -370,6 +370,8 @@ def _review_page(
     answered = {part.section for part in reading.sections}
     # The token is made now and travels in the review form, so "send" is idempotent: a
     # refreshed or re-sent page finds the same case instead of creating a second one.
+    # The state is bound to it: sent with any other token, it is refused (F-14).
+    token = generate_token()
     return page(
         "review.html",
         language,
@@ -382,11 +384,16 @@ def _review_page(
             "countries": COUNTRIES,
             "carried": _carried(state),
             "empty": empty,
-            "token": generate_token(),
-            "state": seal_state(runtime.form_state, CURRENT, state),
+            "token": token,
+            "state": seal_state(runtime.form_state, CURRENT, state, bound_to=state_tag(token)),
         },
         status_code=status_code,
     )
+
+
+def state_tag(token: str) -> bytes:
+    """What a review page's state is bound to: a hash of the token it carries."""
+    return hashlib.blake2b(token.encode(), digest_size=16, person=b"aryz-state-tag").digest()
 
 
 @router.post("/{lang}/report/submit")
@@ -397,8 +404,7 @@ async def report_submit(lang: str, request: Request, runtime: RuntimeDep) -> Res
     try:
         # Single use (F-14): sending claims the state for this page's token; the same page
         # re-sent finds its case again, the state with any other token is refused.
-        token = parse_token(_field(form, "token"))
-        tag = hashlib.blake2b(token.encode(), digest_size=16, person=b"aryz-state-tag").digest()
+        tag = state_tag(parse_token(_field(form, "token")))
         state = open_state(runtime.form_state, CURRENT, _field(form, "state"), claim_for=tag)
     except FormStateError:
         # The details cannot be read back (a page open for a day, a restart). The account,
@@ -512,8 +518,14 @@ async def _file_report(
             # The report is stored: the token must be shown whatever became of the file.
             files_failed = True
     return _token_page(
-        language, runtime, token, routing.coalition, ref, secrets,
-        arrived=arrived, files_failed=files_failed,
+        language,
+        runtime,
+        token,
+        routing.coalition,
+        ref,
+        secrets,
+        arrived=arrived,
+        files_failed=files_failed,
     )
 
 
@@ -620,8 +632,14 @@ async def report_send(
         if not step.ok or lost or error is not None or then == "page":
             status = 422 if (not step.ok or error) else (400 if lost else 200)
             return _write_page(
-                language, runtime, state, step=step, error=error, state_lost=lost,
-                file_dropped=dropped, status_code=status,
+                language,
+                runtime,
+                state,
+                step=step,
+                error=error,
+                state_lost=lost,
+                file_dropped=dropped,
+                status_code=status,
             )
         shown = visible_steps(CURRENT, state.answers)
         return _step_page(language, runtime, state, shown[0].id, file_dropped=dropped)
@@ -814,8 +832,15 @@ async def case_message(lang: str, request: Request, runtime: RuntimeDep) -> Resp
         origin = _field(form, "from")
         if origin == "token":
             return _token_page(
-                language, runtime, token, coalition, case.ref, secrets,
-                message_error=error, status_code=422, pad=True,
+                language,
+                runtime,
+                token,
+                coalition,
+                case.ref,
+                secrets,
+                message_error=error,
+                status_code=422,
+                pad=True,
             )
         if origin == "status":
             return await _status_page(
