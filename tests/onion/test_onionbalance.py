@@ -56,7 +56,7 @@ TEMPLATES = ROOT / "deploy" / "tor" / "onionbalance"
 FIRST_PUBLICATION_SECONDS = 300.0
 FAILOVER_SECONDS = 60.0
 # Lines the harness's launch_tor writes itself (its own control socket and cookie).
-_LAUNCH_OWNS = ("ControlSocket", "ControlSocketsGroupWritable", "CookieAuthentication")
+_LAUNCH_OWNS = ("ControlSocket", "Cookie", "SafeLogging")
 
 
 def _template(name: str) -> list[Line]:

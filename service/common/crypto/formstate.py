@@ -246,13 +246,23 @@ class FormStateKey:
                 raise FormStateError()
         return data
 
-    def claim(self, blob: str, *, context: bytes, tag: bytes) -> bytes:
+    def claim(
+        self,
+        blob: str,
+        *,
+        context: bytes,
+        tag: bytes,
+        accept: Callable[[bytes], bool] | None = None,
+    ) -> bytes:
         """Open ``blob`` and spend it for ``tag`` (a hash of the report's token).
 
         The first claim wins; a later claim with the same tag opens it again (a re-sent
         page), one with another tag is refused, and :meth:`open` refuses it from now on.
+        ``accept``: a check of the opened data; refused data spends nothing.
         """
         nonce, hour, data = self._open(blob, context)
+        if accept is not None and not accept(data):
+            raise FormStateError()
         key = _spent_key(nonce)
         with self._lock:
             self._forget_expired()

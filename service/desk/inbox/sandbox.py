@@ -206,6 +206,7 @@ def main(argv: list[str]) -> int:
     if len(data) > most:
         return REFUSED
     import service.desk.inbox.strip as strip
+
     try:
         with os.fdopen(1, "wb", closefd=False) as out:
             if data == PROBE:
