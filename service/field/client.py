@@ -389,3 +389,4 @@ def _decode(encoded: object) -> bytes | None:
         return base64.b64decode(str(encoded), validate=True)
     except ValueError:  # binascii.Error is a ValueError
         return None
+

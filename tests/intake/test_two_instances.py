@@ -99,8 +99,8 @@ def test_a_report_alternating_between_instances_is_filed_whole(
         state, token = _walk(one, other)
         # Another token with this review page's state: refused on both instances (F-14).
         for client in (one, other):
-            stolen = client.post("/en/report/submit",
-                                 data={"state": state, "token": "0" * 24, "action": "send"})  # fmt: skip
+            other_token = {"state": state, "token": "0" * 24, "action": "send"}
+            stolen = client.post("/en/report/submit", data=other_token)
             assert stolen.status_code == 400
         sent = other.post("/en/report/submit", data={"state": state, "token": token})
         assert sent.status_code == 200, re.sub(r"\s+", " ", sent.text)[600:2500]

@@ -206,7 +206,6 @@ def main(argv: list[str]) -> int:
     if len(data) > most:
         return REFUSED
     import service.desk.inbox.strip as strip
-
     try:
         with os.fdopen(1, "wb", closefd=False) as out:
             if data == PROBE:

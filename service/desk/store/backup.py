@@ -430,7 +430,6 @@ def verify_backup(path: Path, opening: Opening) -> VerifyReport:
 
 def _check_store(folder: Path, keyring: Keyring) -> None:
     import service.desk.casework.cases as cases
-
     try:
         store = Store.open(folder / DB_FILE, keyring.store_key)
     except DeskError:

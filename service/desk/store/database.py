@@ -240,6 +240,7 @@ class Store:
         if seen != count:
             raise DeskDamagedError()
 
+
     # --- desk-wide values (schema 2) ------------------------------------------------
 
     def get_meta(self, name: str) -> Any:

@@ -121,8 +121,6 @@ def record_rows(
         )
         for r in records
     ]
-
-
 # Values the importer accepts for the filtered fields (service.desk.inbox.importer).
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _WEEK = re.compile(r"^[0-9]{4}-W[0-9]{2}$")

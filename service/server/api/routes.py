@@ -180,7 +180,9 @@ async def start_upload(body: UploadCreate, runtime: RuntimeDep) -> UploadState:
             check_pending(session, case.id, s.max_pending_uploads, s.max_pending_per_case)
             # The declared size counts against the case, the total and the free space
             # from now on, so the bytes that follow always have room.
-            quota.admit(session, runtime.settings, runtime.reservations, body.size, case_id=case.id)
+            quota.admit(
+                session, runtime.settings, runtime.reservations, body.size, case_id=case.id
+            )
             return logic.start_upload(session, case, body.size)
 
     capability = await run_in_threadpool(start)

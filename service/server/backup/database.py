@@ -204,3 +204,4 @@ def restored_revision(url: str) -> str | None:
         return schema_revision(url)
     except (SQLAlchemyError, StorageError):
         raise DatabaseToolError("The restored database cannot be opened.") from None
+

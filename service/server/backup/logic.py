@@ -53,7 +53,8 @@ SQLITE_FILE = "aryz.sqlite3"  # the default database name inside ARYZ_DATA_DIR
 MAX_KEY_FILE = 64 * 1024
 
 SQLITE_TARGET = (
-    "This is a SQLite backup: it is restored into the data directory. Leave out --database-url."
+    "This is a SQLite backup: it is restored into the data directory. Leave out "
+    "--database-url."
 )
 POSTGRES_TARGET = (
     "This is a PostgreSQL backup: give --database-url naming an empty PostgreSQL database."
@@ -101,7 +102,9 @@ def create_database_backup(
     return manifest
 
 
-def create_onion_keys_archive(keys_dir: Path, recipients: Sequence[bytes], out: Path) -> list[str]:
+def create_onion_keys_archive(
+    keys_dir: Path, recipients: Sequence[bytes], out: Path
+) -> list[str]:
     """Write a sealed archive of every file under ``keys_dir``; return their names."""
     names = _key_files(keys_dir)
     members: list[archive.Member] = [
