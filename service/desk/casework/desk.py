@@ -402,7 +402,6 @@ class Desk:
         of them open every backup written from now on). The shares are not kept."""
         import service.desk.store.backup as backup
         import service.desk.store.recovery as recovery
-
         recovery.check_counts(threshold, count)
         with self._lock:
             key, shares = recovery.split(threshold, count)

@@ -518,14 +518,8 @@ async def _file_report(
             # The report is stored: the token must be shown whatever became of the file.
             files_failed = True
     return _token_page(
-        language,
-        runtime,
-        token,
-        routing.coalition,
-        ref,
-        secrets,
-        arrived=arrived,
-        files_failed=files_failed,
+        language, runtime, token, routing.coalition, ref, secrets,
+        arrived=arrived, files_failed=files_failed,
     )
 
 
@@ -632,14 +626,8 @@ async def report_send(
         if not step.ok or lost or error is not None or then == "page":
             status = 422 if (not step.ok or error) else (400 if lost else 200)
             return _write_page(
-                language,
-                runtime,
-                state,
-                step=step,
-                error=error,
-                state_lost=lost,
-                file_dropped=dropped,
-                status_code=status,
+                language, runtime, state, step=step, error=error, state_lost=lost,
+                file_dropped=dropped, status_code=status,
             )
         shown = visible_steps(CURRENT, state.answers)
         return _step_page(language, runtime, state, shown[0].id, file_dropped=dropped)
@@ -832,15 +820,8 @@ async def case_message(lang: str, request: Request, runtime: RuntimeDep) -> Resp
         origin = _field(form, "from")
         if origin == "token":
             return _token_page(
-                language,
-                runtime,
-                token,
-                coalition,
-                case.ref,
-                secrets,
-                message_error=error,
-                status_code=422,
-                pad=True,
+                language, runtime, token, coalition, case.ref, secrets,
+                message_error=error, status_code=422, pad=True,
             )
         if origin == "status":
             return await _status_page(
