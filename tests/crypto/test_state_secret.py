@@ -128,3 +128,18 @@ def test_the_seed_is_never_shown(secret_file: Path) -> None:
     seed = secret_file.read_text().split()[2]
     assert seed not in repr(secret)
     assert seed not in repr(FormStateKey(secret=secret))
+
+
+def test_the_command_makes_a_secret_and_never_overwrites_one(tmp_path: Path) -> None:
+    from tests.support import run_aryz
+
+    path = tmp_path / "state-secret"
+    made = run_aryz("state-secret", "--out", str(path))
+    assert made.returncode == 0, made.stderr
+    assert path.stat().st_mode & 0o777 == 0o600
+    StateSecret(path)  # reads as a secret
+    before = path.read_bytes()
+    again = run_aryz("state-secret", "--out", str(path))
+    assert again.returncode != 0
+    assert "Traceback" not in again.stderr
+    assert path.read_bytes() == before
