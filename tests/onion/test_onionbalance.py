@@ -239,8 +239,14 @@ def balanced(
             yield Balanced(network, master, backends, user, workdir)
     finally:
         for process in processes:
+            # Onionbalance's SIGTERM handler may wait on a tor that is gone: it keeps no
+            # state, so SIGKILL after a moment.
             process.terminate()
-            process.wait(timeout=20)
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         for backend in backends:
             backend.app.stop()
         network.stop()
