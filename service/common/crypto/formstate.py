@@ -44,6 +44,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 import os
 import struct
 import threading
@@ -74,6 +75,7 @@ DAY = 86_400
 SECRET_LEN = 32
 FILE_MAGIC = "aryz-state-secret-v1"
 FORM_STATE = b"form-state"
+_log = logging.getLogger("aryz.formstate")
 
 
 def _next(seed: bytes) -> bytes:
@@ -162,7 +164,12 @@ class StateSecret:
         while self._day < yesterday:
             self._seed, self._day = _next(self._seed), self._day + 1
         if self._path is not None:
-            _write_private(self._path, _render(self._day, self._seed))
+            try:
+                _write_private(self._path, _render(self._day, self._seed))
+            except OSError:
+                # The pages keep working (memory has stepped forward); the disk still
+                # holds an older seed, which the operator must hear about.
+                _log.warning("The state secret file could not be stepped forward.")
 
 
 def _read_private(path: Path) -> bytes:
