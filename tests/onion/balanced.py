@@ -160,10 +160,15 @@ def available() -> str:
 
 @contextmanager
 def balanced_deployment(
-    workdir: Path, pg_template: str, *, backends: int = 2, started: int | None = None
+    workdir: Path,
+    pg_template: str,
+    *,
+    backends: int = 2,
+    started: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Balanced]:
-    """A private network, ``backends`` backends (the first ``started`` of them running),
-    the front and Onionbalance; all stopped on exit."""
+    """A private network, ``backends`` backends (the first ``started`` of them running,
+    ``env`` on top of their settings), the front and Onionbalance; all stopped on exit."""
     onionbalance = ONIONBALANCE
     desk_dir = workdir / "desk"
     aryz("desk", "init", "--dir", str(desk_dir), "--coalition", "kz-coalition", env=DESK_ENV)
@@ -189,6 +194,7 @@ def balanced_deployment(
                     ARYZ_ALLOWED_HOSTS=master,
                     ARYZ_STATE_SECRET_FILE=str(secret),
                 )
+                app.env.update(env or {})
                 instance_dir = network.root / f"inst{number}"
                 instance = create_key(instance_dir).hostname
                 write_ob_config(instance_dir, master)
