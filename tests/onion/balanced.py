@@ -120,21 +120,21 @@ class Balanced:
         return time.monotonic() - started
 
     def form(self, step: str, given: str = "") -> str:
-        result = self.network.run(
-            [sys.executable, "-m", "tests.onion.formwalk", step, self.front,
-             str(self.user.client.socks_port)],
-            {**os.environ, "PYTHONPATH": str(ROOT)},
-        ) if not given else self._form_with_input(step, given)  # fmt: skip
+        """One step of the no-JavaScript form through the public address
+        (``tests/onion/formwalk.py``); ``given``: what the step before printed."""
+        argv = [*self.network.prefix, sys.executable, "-m", "tests.onion.formwalk", step,
+                self.front, str(self.user.client.socks_port)]  # fmt: skip
+        result = subprocess.run(
+            argv,
+            input=given,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         return result.stdout
-
-    def _form_with_input(self, step: str, given: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*self.network.prefix, sys.executable, "-m", "tests.onion.formwalk", step,
-             self.front, str(self.user.client.socks_port)],
-            input=given, env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
 
     def logs(self) -> str:
         tails = [
