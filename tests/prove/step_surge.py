@@ -90,7 +90,8 @@ def _wait_joined(b: Balanced, backend: Backend, since: int) -> None:
     deadline = time.monotonic() + JOIN_TIMEOUT
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace")[since:]
-        seen = text.find(f"descriptor for instance {address}")
+        # Not "Entirely missing a descriptor for instance …", which it logs until then.
+        seen = text.find(f"Found instance {address} for this new descriptor")
         if seen >= 0 and "Uploading" in text[seen:]:
             return
         time.sleep(2)  # Onionbalance checks every 10-20 s on a test network
