@@ -117,8 +117,9 @@ class StateSecret:
     same file computes the same seed for the same day without talking to the others. A
     process keeps the seed of yesterday (blobs sealed late yesterday still open today)
     and derives today's and tomorrow's (a clock a little ahead elsewhere) from it. With a
-    file, the process writes yesterday's seed back when the day turns (temporary file,
-    fsync, rename), so the disk never holds an older seed than the memory does.
+    file, the process writes yesterday's seed back when the day turns (at start, and at
+    the first seal or open of a new day: temporary file, fsync, rename), so the disk
+    never holds an older seed than the memory does.
     """
 
     def __init__(self, path: Path | None = None, *, clock: Callable[[], float] = time.time) -> None:
