@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.bench_desk_backup
 	$(BIN)/python -m tests.benchmarks.bench_tor
 	$(BIN)/python -m tests.benchmarks.bench_urgent
+	$(BIN)/python -m tests.benchmarks.bench_ceiling
 	$(BIN)/python -m tests.benchmarks.bench_anchors
 
 # The long proofs (fuzzing, faults, load): a summary table; see tests/prove/__init__.py.

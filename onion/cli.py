@@ -5,6 +5,10 @@
   descriptor; how many couriers may reach the staff onion.
 * ``client add NAME --out FILE`` / ``client revoke NAME`` / ``client list``: the staff
   onion's client authorisation (then SIGHUP ``aryz serve`` to re-publish).
+* ``instance DIR --master HOST``: an Onionbalance backend's instance key (made if missing)
+  and its ``ob_config``; prints the instance address.
+* ``balance --instance HOST … --out FILE``: Onionbalance's config for the front machine,
+  with the intake key as the master key (deploy/README.md, section 5).
 
 Settings come from the same ``ARYZ_*`` variables as ``aryz serve``.
 """
@@ -29,6 +33,27 @@ def _cmd_keys(_args: argparse.Namespace) -> int:
     for name in ("intake", "staff"):
         key, created = load_or_create_key(settings.onion_keys_dir / name)
         _say(f"{name}: {key.hostname}{' (new)' if created else ''}")
+    return 0
+
+
+def _cmd_instance(args: argparse.Namespace) -> int:
+    from onion.balance import write_ob_config
+    from onion.keys import load_or_create_key
+
+    directory = Path(args.dir)
+    key, created = load_or_create_key(directory)
+    write_ob_config(directory, args.master)
+    _say(f"instance: {key.hostname}{' (new)' if created else ''} (for {args.master})")
+    return 0
+
+
+def _cmd_balance(args: argparse.Namespace) -> int:
+    from onion.balance import write_balancer_config
+    from service.server.settings import Settings
+
+    master_dir = Path(args.master_dir) if args.master_dir else Settings().onion_keys_dir / "intake"
+    master = write_balancer_config(Path(args.out), master_dir, args.instance)
+    _say(f"{args.out}: {master} in front of {len(args.instance)} backends")
     return 0
 
 
@@ -114,6 +139,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands = onion.add_subparsers(dest="onion_command", required=True)
     p = commands.add_parser("keys", help="create the onion keys if missing; print addresses")
     p.set_defaults(func=_cmd_keys)
+    p = commands.add_parser("instance", help="an Onionbalance backend's instance key, ob_config")
+    p.add_argument("dir", help="its HiddenServiceDir, e.g. /var/lib/tor/aryz-instance")
+    p.add_argument("--master", required=True, help="the public intake address (.onion)")
+    p.set_defaults(func=_cmd_instance)
+    p = commands.add_parser("balance", help="Onionbalance's config.yaml for the front machine")
+    p.add_argument("--instance", action="append", required=True, help="a backend's .onion")
+    p.add_argument("--out", required=True, help="e.g. /etc/onionbalance/config.yaml")
+    p.add_argument("--master-dir", help="the master key directory (default: the intake key)")
+    p.set_defaults(func=_cmd_balance)
     p = commands.add_parser("status", help="what tor says about our onion services")
     p.set_defaults(func=_cmd_status)
     client = commands.add_parser("client", help="staff-onion client authorisation")

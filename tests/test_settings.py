@@ -96,3 +96,10 @@ def test_onion_keys_must_stay_out_of_the_data_dir(keys: str) -> None:
     # A copy or backup of the data directory must never carry the onion keys.
     with pytest.raises(ConfigError, match="ONION_KEYS_DIR"):
         _settings(onion_keys_dir=Path(keys)).check()
+
+
+def test_the_state_secret_stays_out_of_the_data_dir() -> None:
+    # A copy or backup of the data directory must never carry the form-state secret.
+    with pytest.raises(ConfigError, match="STATE_SECRET_FILE"):
+        _settings(state_secret_file=Path("/nonexistent/state-secret")).check()
+    _settings(state_secret_file=Path("/var/lib/aryz-state/state-secret")).check()

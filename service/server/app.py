@@ -11,6 +11,8 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.common.clock import current_week
+from service.common.crypto.formstate import FormStateKey, StateSecret
+from service.common.crypto.grants import GRANT_HOURS, GRANTS
 from service.common.crypto.token import Deriver, KdfLimits
 from service.common.errors import ConfigError
 from service.common.webkit.head import HeadAsGetMiddleware
@@ -75,7 +77,20 @@ def build_runtime(settings: Settings) -> Runtime:
         max_concurrent=settings.kdf_concurrency,
         max_waiting=settings.kdf_max_waiting,
     )
-    runtime = Runtime(settings, registry, engine, make_sessionmaker(engine), deriver)
+    try:
+        secret = StateSecret(settings.state_secret_file)
+    except ConfigError:
+        engine.dispose()
+        raise
+    runtime = Runtime(
+        settings,
+        registry,
+        engine,
+        make_sessionmaker(engine),
+        deriver,
+        form_state=FormStateKey(secret=secret),
+        upload_grants=FormStateKey(max_age_hours=GRANT_HOURS, secret=secret, purpose=GRANTS),
+    )
     sweep(runtime)
     return runtime
 

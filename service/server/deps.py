@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.common.crypto.formstate import FormStateKey
-from service.common.crypto.grants import GRANT_HOURS
+from service.common.crypto.grants import GRANT_HOURS, GRANTS
 from service.common.crypto.token import Deriver, KdfLimits
 from service.server.cases.limits import CaseBucket
 from service.server.registry.logic import Registry
@@ -25,13 +25,13 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     deriver: Deriver
-    # Seals the answers of earlier form steps into the page; lives only in this process's
-    # memory, so a restart makes pages in flight ask the person to start again.
+    # Seals the answers of earlier form steps into the page, with the deployment's state
+    # secret (ARYZ_STATE_SECRET_FILE, every instance) or one of this process alone.
     form_state: FormStateKey = field(default_factory=FormStateKey)
-    # Seals the upload grants pages hand the browser-side sealing script (service/server/cases/
-    # grants.py); its own key, so a grant can never be read as form state or back.
+    # Seals the upload grants pages hand the browser-side sealing script (service/common/
+    # crypto/grants.py); its own purpose, so a grant can never be read as form state or back.
     upload_grants: FormStateKey = field(
-        default_factory=lambda: FormStateKey(max_age_hours=GRANT_HOURS)
+        default_factory=lambda: FormStateKey(max_age_hours=GRANT_HOURS, purpose=GRANTS)
     )
     # Request bodies in flight that storage bounds count (service/server/storage/quota.py).
     reservations: Reservations = field(default_factory=Reservations)

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     # process's descriptor limit (LimitNOFILE), and past it the longest-idle one goes.
     max_connections: int = Field(default=1024, ge=16, le=1_000_000)
 
+    # The deployment's form-state secret (service/common/crypto/formstate.py): one file,
+    # the same on every instance behind Onionbalance, so a report's next step may land on
+    # any of them. Unset: each process draws its own and keeps it in memory only.
+    # Outside data_dir (never in a backup); 0600; the server rewrites it once a day.
+    state_secret_file: Path | None = None
+
     # --- Tor (onion/) ---------------------------------------------------------------------
     # Onion keys in tor's HiddenServiceDir layout (intake/, staff/). Outside data_dir so
     # that no copy or backup of the data or database ever holds them (brief item 10).
@@ -188,11 +194,19 @@ class Settings(BaseSettings):
             raise ConfigError("The token KDF limits are below the 64 MiB / 3 passes floor.")
         if self.is_production and require_hosts and not self.allowed_hosts:
             raise ConfigError("ARYZ_ALLOWED_HOSTS must name the onion address in production.")
+        self._check_state_secret()
         if self.is_production:
             self._check_onion()
         if self.is_production and set(self.allowed_hosts) & set(self.courier_allowed_hosts):
             # The courier API belongs on the staff onion with client authorisation only.
             raise ConfigError("ARYZ_COURIER_ALLOWED_HOSTS must not name the public onion.")
+
+    def _check_state_secret(self) -> None:
+        if self.state_secret_file is None:
+            return
+        secret = self.state_secret_file.resolve()
+        if secret.is_relative_to(self.data_dir.resolve()):
+            raise ConfigError("ARYZ_STATE_SECRET_FILE must lie outside ARYZ_DATA_DIR (backups).")
 
     def _check_onion(self) -> None:
         keys = self.onion_keys_dir.resolve()

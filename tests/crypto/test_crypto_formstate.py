@@ -92,4 +92,4 @@ def test_expires_after_max_age_and_refuses_the_future() -> None:
 def test_the_key_is_not_shown() -> None:
     key = FormStateKey()
     assert "in memory" in repr(key)
-    assert key._key.hex() not in repr(key)  # noqa: SLF001 - checking it stays hidden
+    assert key._secret._seed.hex() not in repr(key)  # noqa: SLF001 - checking it stays hidden

@@ -59,7 +59,8 @@ def test_app_units_carry_every_hardening_directive(path: Path) -> None:
     writable = (last(path, "ReadWritePaths") or "").split()
     assert writable[0] == "/var/lib/aryz"
     assert writable[1].startswith("/run/aryz")
-    assert len(writable) == 2
+    # Instances behind Onionbalance also step the shared state secret forward daily.
+    assert writable[2:] == (["/var/lib/aryz-state"] if path.name == "aryz@.service" else [])
     assert "/var/lib/aryz-onion" not in " ".join(writable)
 
 

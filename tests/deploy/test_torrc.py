@@ -96,7 +96,10 @@ def test_every_torrc_is_onion_only_and_quiet(torrc: Path) -> None:
     pairs = options(torrc.read_text())
     assert ("SocksPort", "0") in pairs
     assert ("SafeLogging", "1") in pairs
-    assert ("Sandbox", "1") in pairs
+    # The Onionbalance backend cannot have the sandbox: tor 0.4.9's sandbox refuses its
+    # ob_config on every reload (found by tests/onion/test_onionbalance.py).
+    sandbox = "0" if torrc.name == "backend.torrc" else "1"
+    assert ("Sandbox", sandbox) in pairs
     assert not [k for k, _v in pairs if k in ("ORPort", "DirPort", "ControlPort", "DisableNetwork")]
     for key, value in pairs:
         if key == "ControlSocket":

@@ -67,7 +67,9 @@ class OnionDeployment:
     def staff_host(self) -> str:
         return load_key(Path(self.env["ARYZ_ONION_KEYS_DIR"]) / "staff").hostname
 
-    def start(self, timeout: float = 60.0) -> OnionDeployment:
+    def start(self, timeout: float = 60.0, *, announce: bool = True) -> OnionDeployment:
+        """Start ``aryz serve``; ``announce=False`` when it publishes no onion itself
+        (an Onionbalance backend, whose tor publishes from its torrc)."""
         self.process = self.network.popen(
             [
                 sys.executable,
@@ -87,7 +89,8 @@ class OnionDeployment:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("aryz serve exited: " + self.stderr.read_text()[-2000:])
-            if (self.sockets / "courier.sock").exists() and "intake onion:" in self.printed():
+            announced = not announce or "intake onion:" in self.printed()
+            if (self.sockets / "courier.sock").exists() and announced:
                 return self
             time.sleep(0.05)  # polling for the sockets; bounded by the deadline
         raise RuntimeError("aryz serve did not start: " + self.stderr.read_text()[-2000:])

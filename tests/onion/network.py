@@ -102,6 +102,9 @@ class PrivateTorNetwork:
     root: Path
     namespace: Namespace
     nodes: list[Node] = field(default_factory=list)
+    # The authorities' V3AuthVotingInterval. Onionbalance's --is-testnet mode computes time
+    # periods and shared-random runs for chutney's 20 s (deploy/README.md, section 5).
+    voting_interval: int = 10
 
     # --- the nodes the tests use ----------------------------------------------------------
 
@@ -129,9 +132,9 @@ class PrivateTorNetwork:
     # --- life cycle -----------------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> PrivateTorNetwork:
+    def start(cls, voting_interval: int = 10) -> PrivateTorNetwork:
         root = Path(tempfile.mkdtemp(prefix="aryz-net-", dir="/tmp"))
-        network = cls(root, Namespace.create())
+        network = cls(root, Namespace.create(), voting_interval=voting_interval)
         try:
             network._make_nodes()
             network._launch()
@@ -274,7 +277,7 @@ class PrivateTorNetwork:
                 ("TestingV3AuthInitialVotingInterval", "5"),
                 ("TestingV3AuthInitialVoteDelay", "2"),
                 ("TestingV3AuthInitialDistDelay", "2"),
-                ("V3AuthVotingInterval", "10"),
+                ("V3AuthVotingInterval", str(self.voting_interval)),
                 ("V3AuthVoteDelay", "2"),
                 ("V3AuthDistDelay", "2"),
             ]
@@ -293,6 +296,31 @@ class PrivateTorNetwork:
                 control_dir=node.directory,
                 prefix=self.prefix,
             )
+
+    def add_node(self, nick: str, lines: list[Line]) -> Node:
+        """Start one more tor on the network (a client with ``lines`` on top: an onion
+        service's, an Onionbalance front's) and wait until it has bootstrapped."""
+        node = Node(nick, "extra", self.root / nick)
+        node.directory.mkdir(mode=0o700, exist_ok=True)
+        self.nodes.append(node)
+        self.launch(node, lines)
+        return node
+
+    def launch(self, node: Node, lines: list[Line], timeout: float = BOOTSTRAP_TIMEOUT) -> None:
+        """(Re)start ``node``'s tor with the network's lines and ``lines``."""
+        node.tor = launch_tor(
+            [*self._common(node), *lines],
+            node.directory / "data",
+            allow_public=False,
+            control_dir=node.directory,
+            prefix=self.prefix,
+        )
+        deadline = time.monotonic() + timeout
+        with node.control() as control:
+            while control.bootstrap_progress() < 100:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{node.nick} did not bootstrap: " + node.tor.log_tail())
+                time.sleep(0.5)  # tor reports bootstrap progress; bounded by the deadline
 
     def wait_bootstrapped(self, timeout: float = BOOTSTRAP_TIMEOUT) -> None:
         deadline = time.monotonic() + timeout

@@ -9,14 +9,16 @@ seconds of pure-JavaScript Argon2id in Tor Browser; and putting the server's
 status and replies. Instead the server, which has just derived from the token to show
 the page (token, status and "files received" pages), gives the page a grant:
 
-    FormStateKey.seal(case ref (16 bytes), context = "aryz-upload-grant-v1")
+    FormStateKey.seal(case ref (16 bytes), context = "aryz-upload-grant-v1"),
+    with the state secret's "upload-grant" purpose
 
 - It lets its holder add sealed items to that one case and do nothing else: no status,
   no replies, no token, no lookup id. The page that carries it already shows the token,
   which can do all that and more, so the grant weakens nothing.
-- It is sealed with a key that exists only in this process's memory (its own key, not
-  the form-state key), so it is opaque, unforgeable, dies with a restart, and nothing at
-  rest can make or open one.
+- It is sealed with a key of the deployment's state secret (its own purpose, never the
+  form-state key), so it is opaque and unforgeable, and it opens on every instance that
+  shares the secret (ARYZ_STATE_SECRET_FILE; without it, in this process only, and a
+  restart kills it). Only that secret makes or opens one.
 - It expires after ``GRANT_HOURS``: an old page found in a browser's memory cannot keep
   adding items to the case.
 - The upload itself is still checked like any API upload: sealed to the coalition's
@@ -28,9 +30,10 @@ from __future__ import annotations
 from service.common.crypto.formstate import FormStateKey
 from service.common.errors import FormStateError, UploadGrantError
 
-__all__ = ["GRANT_HOURS", "issue_grant", "open_grant"]
+__all__ = ["GRANTS", "GRANT_HOURS", "issue_grant", "open_grant"]
 
 GRANT_HOURS = 6
+GRANTS = b"upload-grant"
 CONTEXT = b"aryz-upload-grant-v1"
 REF_LEN = 16
 

@@ -208,6 +208,23 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_state_secret(args: argparse.Namespace) -> int:
+    import os
+
+    from service.common.crypto.formstate import new_state_secret
+
+    # O_EXCL: never replace a deployment's secret by accident (every page in flight
+    # would be lost); replacing it is a deliberate rm first (deploy/README.md, section 5).
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.write(fd, new_state_secret())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _say(f"State secret written to {args.out} (0600). Copy the same file to every instance.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aryz", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -243,6 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["upgrade", "downgrade"])
     p.add_argument("--revision", default="base")
     p.set_defaults(func=_cmd_db)
+
+    p = sub.add_parser(
+        "state-secret", help="make the form-state secret every instance of a deployment shares"
+    )
+    p.add_argument("--out", required=True, help="e.g. /var/lib/aryz-state/state-secret")
+    p.set_defaults(func=_cmd_state_secret)
 
     p = sub.add_parser("submit", help="file a case through the API (seals locally)")
     p.add_argument("--server", required=True)

@@ -399,6 +399,8 @@ def _review_page(
     answered = {part.section for part in reading.sections}
     # The token is made now and travels in the review form, so "send" is idempotent: a
     # refreshed or re-sent page finds the same case instead of creating a second one.
+    # The state is bound to it: sent with any other token, it is refused (F-14).
+    token = generate_token()
     return page(
         "review.html",
         language,
@@ -411,12 +413,17 @@ def _review_page(
             "countries": COUNTRIES,
             "carried": _carried(state),
             "empty": empty,
-            "token": (token := generate_token()),
+            "token": token,
             "token_mark": _token_mark(runtime, token),
-            "state": seal_state(runtime.form_state, CURRENT, state),
+            "state": seal_state(runtime.form_state, CURRENT, state, bound_to=state_tag(token)),
         },
         status_code=status_code,
     )
+
+
+def state_tag(token: str) -> bytes:
+    """What a review page's state is bound to: a hash of the token it carries."""
+    return hashlib.blake2b(token.encode(), digest_size=16, person=b"aryz-state-tag").digest()
 
 
 @router.post("/{lang}/report/submit")
@@ -427,8 +434,7 @@ async def report_submit(lang: str, request: Request, runtime: RuntimeDep) -> Res
     try:
         # Single use (F-14): sending claims the state for this page's token; the same page
         # re-sent finds its case again, the state with any other token is refused.
-        token = parse_token(_field(form, "token"))
-        tag = hashlib.blake2b(token.encode(), digest_size=16, person=b"aryz-state-tag").digest()
+        tag = state_tag(parse_token(_field(form, "token")))
         state = open_state(runtime.form_state, CURRENT, _field(form, "state"), claim_for=tag)
     except FormStateError:
         # The details cannot be read back (a page open for a day, a restart). The account,

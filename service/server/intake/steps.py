@@ -145,13 +145,24 @@ def _context(questionnaire: Questionnaire) -> bytes:
     return f"{questionnaire.id}\n{questionnaire.version}\n{questionnaire.digest}".encode()
 
 
-def seal_state(key: FormStateKey, questionnaire: Questionnaire, state: FormState) -> str:
-    data = {
+def seal_state(
+    key: FormStateKey,
+    questionnaire: Questionnaire,
+    state: FormState,
+    *,
+    bound_to: bytes | None = None,
+) -> str:
+    """Seal the state for a page. ``bound_to`` (the review page: the tag of the token it
+    carries): the state can then be sent only with that token (audit F-14), on whichever
+    instance of the deployment it arrives at."""
+    data: dict[str, Any] = {
         "country": state.country,
         "recipient": state.recipient,
         "answers": state.answers,
         "urgent": state.urgent,
     }
+    if bound_to is not None:
+        data["bound"] = bound_to.hex()
     encoded = json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return key.seal(encoded, context=_context(questionnaire))
 
@@ -161,13 +172,21 @@ def open_state(
 ) -> FormState:
     """The state a page carried; :class:`FormStateError` if it cannot be trusted.
 
-    ``claim_for`` (sending the report): spend the state for that tag, so it is single use
+    ``claim_for`` (sending the report): the state must be bound to that tag (the review
+    page's token), and is spent for it in this process, so it is single use
     (``FormStateKey.claim``, audit F-14).
     """
     if claim_for is None:
         raw = key.open(blob, context=_context(questionnaire))
     else:
-        raw = key.claim(blob, context=_context(questionnaire), tag=claim_for)
+        tag = claim_for.hex()
+
+        def bound(opened: bytes) -> bool:
+            # Only the review page's state is sent, and only with the token it carries;
+            # checked before the claim, so a wrong token spends nothing.
+            return bool(json.loads(opened).get("bound") == tag)
+
+        raw = key.claim(blob, context=_context(questionnaire), tag=claim_for, accept=bound)
     data = json.loads(raw)
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
         raise FormStateError()  # only our own seal makes these, so this is a bug guard
