@@ -18,7 +18,12 @@ import pytest
 
 from service.common.clock import current_week
 from service.desk.casework.desk import init_desk, open_desk
-from service.desk.errors import StaffError, WeakPassphraseError, WrongPassphraseError
+from service.desk.errors import (
+    DeskDamagedError,
+    StaffError,
+    WeakPassphraseError,
+    WrongPassphraseError,
+)
 from service.desk.store.backup import Opening, restore_backup
 from tests.desk.helpers import (
     COALITION,
@@ -114,9 +119,8 @@ def test_a_removed_member_can_no_longer_open_the_desk(tmp_path: Path) -> None:
     now = json.loads((folder / "keys.json").read_bytes())
     now["staff"].append(next(m for m in old["staff"] if m not in now["staff"]))
     (folder / "keys.json").write_text(json.dumps(now))
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(DeskDamagedError):
         open_desk(folder, DANIYAR)
-    assert type(caught.value).__name__ in ("DeskDamagedError", "WrongPassphraseError")
 
 
 def test_staff_changes_that_are_refused(tmp_path: Path) -> None:
@@ -188,7 +192,8 @@ def test_two_named_staff_in_real_processes(tmp_path: Path) -> None:
     folder = tmp_path / "desk"
     aliya = {"ARYZ_DESK_PASSPHRASE": ALIYA}
     daniyar = {"ARYZ_DESK_PASSPHRASE": DANIYAR}
-    _aryz("desk", "init", "--dir", str(folder), "--coalition", COALITION, "--name", "Aliya", env=aliya)
+    _aryz("desk", "init", "--dir", str(folder), "--coalition", COALITION, "--name", "Aliya",
+          env=aliya)  # fmt: skip
     shutil.move(folder / "courier-credential.json", tmp_path / "courier.json")
     out = _aryz(
         "desk", "staff", "add", "--dir", str(folder), "Daniyar",
@@ -208,7 +213,8 @@ def test_two_named_staff_in_real_processes(tmp_path: Path) -> None:
     assert f"status: received -> under_review  — Aliya, {week}" in shown
     assert f"reply sealed (record 2)  — Daniyar, {week}" in shown
     listing = _aryz("desk", "staff", "list", "--dir", str(folder), env=daniyar)
-    assert "* Daniyar" in listing and "by Aliya" in listing
+    assert "* Daniyar" in listing
+    assert "by Aliya" in listing
 
     # The web desk shows the same names.
     from tests.desk.test_desk_hostile import web_client
