@@ -71,6 +71,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--name", help="your name as staff: written on every note and change")
     p.set_defaults(func=_cmd_init)
 
+    p = commands.add_parser("unlock", help="unlock once for this terminal (a session agent)")
+    _dir(p)
+    p.add_argument(
+        "--idle-minutes", type=float, default=15.0, help="lock after this long unused (15)"
+    )
+    p.add_argument("--max-hours", type=float, default=8.0, help="lock after this long in all (8)")
+    p.set_defaults(func=_cmd_unlock)
+
+    p = commands.add_parser("lock", help="end this terminal's unlocked session now")
+    _dir(p)
+    p.set_defaults(func=_cmd_lock)
+
     p = commands.add_parser("staff", help="who may open the desk, each with a passphrase")
     staff_commands = p.add_subparsers(dest="staff_command", required=True)
     q = staff_commands.add_parser("list", help="the desk's staff, past and present")
@@ -302,6 +314,12 @@ def _open(args: argparse.Namespace) -> Desk:
 
     if getattr(args, "case", None) is not None:
         check_prefix(args.case)  # a typo is refused before the slow unlock
+    from service.desk.casework.desk import desk_from_keyring
+    from service.desk.cli.session import fetch
+
+    keyring = fetch(args.dir)  # this terminal's unlocked session (aryz desk unlock), if any
+    if keyring is not None:
+        return desk_from_keyring(args.dir, keyring)
     desk = open_desk(args.dir, _passphrase())
     if weak_limits(desk.limits):
         _weak_kdf_warning("this desk's keys are wrapped")
@@ -340,6 +358,37 @@ def _cmd_init(args: argparse.Namespace) -> int:
     _say(f"  4. Draw recovery shares now: aryz desk recovery --dir {args.dir} --threshold 2")
     _say("     --shares 3 (any 2 of 3 paper shares restore the desk's backups without the")
     _say("     passphrase), and back the desk up after every import: aryz desk backup.")
+    return 0
+
+
+# --- unlock once ----------------------------------------------------------------------
+
+
+def _cmd_unlock(args: argparse.Namespace) -> int:
+    from service.desk.cli.session import start
+    from service.desk.store.keys import unlock, weak_limits
+
+    keyring = unlock(args.dir, _passphrase())
+    if weak_limits(keyring.limits):
+        _weak_kdf_warning("this desk's keys are wrapped")
+    pid = start(args.dir, keyring, args.idle_minutes, args.max_hours)
+    _say(f"Desk unlocked for this terminal (agent process {pid}).")
+    _say(
+        f"It locks after {args.idle_minutes:g} minutes without a command, after "
+        f"{args.max_hours:g} hours in all, when this terminal closes, or now with:"
+    )
+    _say(f"  aryz desk lock --dir {args.dir}")
+    _say("Until then anyone at this terminal can use the desk without the passphrase.")
+    return 0
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from service.desk.cli.session import lock
+
+    if lock(args.dir):
+        _say("Locked: the session's keys are gone. Commands ask for the passphrase again.")
+    else:
+        _say("No unlocked session for this desk in this terminal.")
     return 0
 
 
