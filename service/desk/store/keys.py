@@ -13,6 +13,18 @@ The courier credential is a separate Ed25519 key pair for the online courier mac
 seed is written once to ``courier-credential.json`` to be carried to that machine; the desk
 keeps only the verify key.
 
+**Named staff** (version 2 key files). Each member opens the same desk with their own
+passphrase. The file holds one Argon2id salt and limits for the whole desk and, per
+member, a random id, an X25519 public key and a random **desk key** sealed to it
+(``crypto_box_seal``); the secrets above are encrypted once under the desk key
+(``service.common.crypto.wrap`` value v1), with the public keys, the KDF settings and
+every member entry as associated data. Unlocking derives the member's key pair from
+Argon2id(passphrase, desk salt) — one derivation, whoever the member — and opens the entry
+whose public key it gives. Adding a member needs the desk key (an unlocked desk) and one
+derivation for the newcomer; removing one draws a new desk key and seals it to those who
+stay, so the removed entry, even copied from an older file, opens nothing here. Names are
+not in this file (service/desk/casework/staff.py keeps them in the encrypted store).
+
 ``ARYZ_DESK_KDF=minimum`` makes *new* wraps use libsodium's minimum limits, for tests
 only: such a desk is unprotected, and :func:`weak_limits` lets the CLI say so loudly.
 """
