@@ -7,24 +7,30 @@ processes and reads their names back from ``aryz desk show`` and the web desk.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+import service.desk.store.keys as keys
 from service.common.clock import current_week
+from service.common.crypto.keys import open_sealed
+from service.common.crypto.wrap import KdfLimits, decrypt_value
+from service.common.errors import EnvelopeError
 from service.desk.casework.desk import init_desk, open_desk
 from service.desk.errors import (
-    DeskDamagedError,
     StaffError,
     WeakPassphraseError,
     WrongPassphraseError,
 )
 from service.desk.store.backup import Opening, restore_backup
+from service.desk.store.recovery import combine
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,
@@ -114,13 +120,22 @@ def test_a_removed_member_can_no_longer_open_the_desk(tmp_path: Path) -> None:
     with open_desk(folder, ALIYA) as desk:
         assert desk.member == "Aliya"
     # His entry, copied out of an older key file, does not open the new one: the desk
-    # key changed when he was removed.
+    # key changed when he was removed. (Opened here by hand, as he could.)
     old = json.loads(before)
-    now = json.loads((folder / "keys.json").read_bytes())
-    now["staff"].append(next(m for m in old["staff"] if m not in now["staff"]))
-    (folder / "keys.json").write_text(json.dumps(now))
-    with pytest.raises(DeskDamagedError):
-        open_desk(folder, DANIYAR)
+    entry = next(m for m in old["staff"] if m["id"] not in keys.staff_ids(folder))
+    salt = bytes.fromhex(old["kdf"]["salt"])
+    limits = KdfLimits(old["kdf"]["opslimit"], old["kdf"]["memlimit"])
+    old_desk_key = open_sealed(
+        keys._member_pair(DANIYAR, salt, limits), base64.b64decode(entry["sealed"])
+    )
+    _public, _blob, staff_now = keys._read_key_file(folder)
+    assert staff_now is not None
+    with pytest.raises(EnvelopeError):
+        decrypt_value(
+            old_desk_key,
+            staff_now.secrets,
+            keys._staff_context(keys.read_public(folder), replace(staff_now, secrets=b"")),
+        )
 
 
 def test_staff_changes_that_are_refused(tmp_path: Path) -> None:
@@ -230,3 +245,26 @@ def test_two_named_staff_in_real_processes(tmp_path: Path) -> None:
     assert "passphrase is wrong" in refused
     shown = _aryz("desk", "show", "--dir", str(folder), ref[:8], env=aliya)
     assert "— Daniyar" in shown  # his name stays on what he wrote
+
+
+def test_a_restore_with_recovery_shares_starts_the_staff_again(tmp_path: Path) -> None:
+    folder = _two_members(tmp_path)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    with open_desk(folder, DANIYAR) as desk:
+        shares = desk.draw_recovery_shares(2, 3)
+        report = desk.backup(stick)
+    restored = tmp_path / "restored"
+    restore_backup(report.path, restored, Opening(recovery_key=combine(shares[:2])), lambda: MARAT)
+    # The new passphrase opens it; nobody's old one does.
+    for old in (ALIYA, DANIYAR):
+        with pytest.raises(WrongPassphraseError):
+            open_desk(restored, old)
+    with open_desk(restored, MARAT) as desk:
+        assert desk.member is None
+        desk.name_first("Aliya", MARAT)
+        desk.add_staff("Daniyar", DANIYAR)
+        listing = [(m.name, m.active) for m in desk.staff_members()]
+    assert listing == [("Aliya", False), ("Daniyar", False), ("Aliya", True), ("Daniyar", True)]
+    with open_desk(restored, DANIYAR) as desk:
+        assert desk.member == "Daniyar"

@@ -394,6 +394,11 @@ class Desk:
             keys.unlock(self.directory, passphrase)  # it must be this desk's passphrase
             keyring, staff_file = keys.first_member(self._keyring, passphrase, self.limits)
             with self._store.transaction():
+                # A desk restored with recovery shares has a one-passphrase key file again:
+                # none of the members the store remembers can open it any more.
+                for member in staff.members(self._store):
+                    if member.active:
+                        staff.mark_removed(self._store, member.id)
                 staff.record_member(self._store, str(keyring.member), name, None)
                 keys.write_staff_file(self.directory, keyring, staff_file, new=False)
             self._keyring = keyring
