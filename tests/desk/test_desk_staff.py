@@ -268,3 +268,17 @@ def test_a_restore_with_recovery_shares_starts_the_staff_again(tmp_path: Path) -
     assert listing == [("Aliya", False), ("Daniyar", False), ("Aliya", True), ("Daniyar", True)]
     with open_desk(restored, DANIYAR) as desk:
         assert desk.member == "Daniyar"
+
+
+def test_courier_changes_and_a_signing_rotation_keep_every_member(tmp_path: Path) -> None:
+    from service.desk.store.couriers import change_couriers, rotate_signing
+
+    folder = _two_members(tmp_path)
+    change_couriers(folder, DANIYAR, issue_to=tmp_path / "courier-2.json")
+    rotation = rotate_signing(folder, ALIYA)
+    for passphrase, name in ((ALIYA, "Aliya"), (DANIYAR, "Daniyar")):
+        with open_desk(folder, passphrase) as desk:
+            assert desk.member == name
+            assert desk.public.signing_key == rotation.new_key
+            assert len(desk.public.courier_keys) == 2
+    assert len(keys.staff_ids(folder)) == 2

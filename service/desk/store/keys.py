@@ -489,8 +489,23 @@ def public_context(public: PublicKeys) -> bytes:
 
 def replace_key_file(directory: Path, keyring: Keyring, passphrase: str) -> None:
     """Wrap ``keyring`` under ``passphrase`` and replace ``keys.json`` atomically (a
-    courier issued or revoked, the signing key rotated: ``service.desk.store.couriers``)."""
+    courier issued or revoked, the signing key rotated: ``service.desk.store.couriers``).
+
+    On a desk with named staff every member's entry stays (the desk key is kept, the
+    secrets are encrypted again under it, bound to the new public keys): ``passphrase``
+    is then not used, and a keyring whose desk key no longer opens the file is refused.
+    """
     _check_derivations(keyring)
+    if keyring.desk_key is not None:
+        public, _blob, staff = _read_key_file(directory)
+        if staff is None:
+            raise StaffError()
+        try:
+            decrypt_value(keyring.desk_key, staff.secrets, _staff_context(public, staff))
+        except EnvelopeError:
+            raise StaffError() from None
+        files.replace(directory / KEYS_FILE, _staff_file(keyring, staff))
+        return
     files.replace(directory / KEYS_FILE, _key_file(keyring, passphrase))
 
 
