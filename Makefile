@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 PIP    := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip
 
-.PHONY: demo test test-fast lint typecheck bench prove lock messages clean
+.PHONY: demo test test-fast lint typecheck bench prove lock messages clean desk-bundle
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,12 @@ lock:
 	  --no-emit-find-links --extra build --extra desk -o requirements.lock pyproject.toml
 	$(PIPCOMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 	  --no-emit-find-links --extra build --extra desk --extra dev -o requirements-dev.lock pyproject.toml
+
+# The air-gapped desk's offline install kit for a USB stick (README "Offline install"):
+# wheels checked against requirements-desk.lock, aryz's own wheel, install.sh, SHA256SUMS.
+DESK_BUNDLE ?= desk-bundle
+desk-bundle: $(STAMP)
+	$(BIN)/python deploy/desk/make_bundle.py $(DESK_BUNDLE)
 
 # Re-extract translatable strings and merge them into every catalog.
 messages: $(STAMP)

@@ -16,6 +16,8 @@ Tree (all under :class:`service.common.errors.AryzError`)::
     │   ├── PassphraseMismatchError the two entries differ
     │   └── WrongPassphraseError    it does not unlock this desk
     ├── DeskDamagedError            a desk file fails authentication or its format
+    ├── StaffError                  a staff member cannot be added or removed
+    ├── SessionError                the unlocked session (aryz desk unlock) is refused
     ├── DeskStoreError              the desk's database cannot be written
     │   └── DiskFullError           no space left on the device
     ├── ForeignBundleError          the bundle is for another coalition
@@ -87,6 +89,22 @@ class PassphraseMismatchError(PassphraseError):
 class WrongPassphraseError(PassphraseError):
     code = "passphrase_wrong"
     message = "The passphrase is wrong, or the desk's key file is damaged."
+
+
+class StaffError(DeskError):
+    code = "desk_staff"
+    message = (
+        "That staff change is not possible: a name is 1 to 60 characters without control "
+        "characters and is not taken; you cannot remove yourself or the last member."
+    )
+
+
+class SessionError(DeskError):
+    code = "desk_session"
+    message = (
+        "The unlocked session could not be started or reached. Unlock again with "
+        "'aryz desk unlock', or run the command without a session."
+    )
 
 
 class DeskDamagedError(DeskError):

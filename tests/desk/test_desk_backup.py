@@ -229,7 +229,7 @@ def test_a_version_1_store_is_upgraded_and_its_acknowledged_items_stay_released(
     db = sqlite3.connect(desk_dir / "desk.sqlite3")
     # Back to the version 1 layout, with the items acknowledged the old way.
     db.executescript(
-        "DROP TABLE meta; ALTER TABLE items DROP COLUMN held; "
+        "DROP TABLE meta; DROP TABLE staff; ALTER TABLE items DROP COLUMN held; "
         "ALTER TABLE items DROP COLUMN released; ALTER TABLE outgoing DROP COLUMN outbox; "
         "UPDATE items SET acked = 1; "
         "UPDATE schema_version SET version = 1;"

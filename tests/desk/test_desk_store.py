@@ -43,11 +43,11 @@ def test_store_is_durable_and_versioned(desk: Desk, desk_dir: Path) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db.execute("PRAGMA secure_delete").fetchone()[0] == 1
-    assert raw(desk_dir).execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert raw(desk_dir).execute("SELECT version FROM schema_version").fetchall() == [(3,)]
 
 
 def test_a_store_from_a_newer_version_is_refused(desk_dir: Path) -> None:
-    raw(desk_dir).execute("UPDATE schema_version SET version = 3")
+    raw(desk_dir).execute("UPDATE schema_version SET version = 4")
     with pytest.raises(DeskDamagedError):
         open_desk(desk_dir, PASSPHRASE)
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from nacl.bindings import (
     crypto_box_keypair,
+    crypto_box_seal,
+    crypto_box_seal_open,
     crypto_box_seed_keypair,
     crypto_sign,
     crypto_sign_BYTES,
@@ -28,6 +30,7 @@ PUBLIC_KEY_LEN = 32
 SEED_LEN = 32
 
 _BAD_SIGNATURE = "The signature is not valid."
+_NOT_OURS = "The sealed value does not open with this key."
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,20 @@ def box_keypair_from_seed(seed: bytes) -> BoxKeyPair:
     _check_len(seed, SEED_LEN)
     public, secret = crypto_box_seed_keypair(seed)
     return BoxKeyPair(public=public, secret=secret)
+
+
+def seal_to(public_key: bytes, data: bytes) -> bytes:
+    """Encrypt ``data`` anonymously to an X25519 public key (``crypto_box_seal``)."""
+    _check_len(public_key, PUBLIC_KEY_LEN)
+    return bytes(crypto_box_seal(data, public_key))
+
+
+def open_sealed(pair: BoxKeyPair, sealed: bytes) -> bytes:
+    """Open :func:`seal_to`'s output; raise :class:`EnvelopeKeyError` if it is not ours."""
+    try:
+        return bytes(crypto_box_seal_open(sealed, pair.public, pair.secret))
+    except (CryptoError, ValueError, TypeError):
+        raise EnvelopeKeyError(_NOT_OURS) from None
 
 
 def generate_signing_keypair() -> SigningKeyPair:

@@ -55,7 +55,9 @@ __all__ = [
     "SENSITIVE_LIMITS",
     "KdfLimits",
     "decrypt_value",
+    "derive_key",
     "encrypt_value",
+    "new_salt",
     "new_key",
     "unwrap_secret",
     "wrap_secret",
@@ -124,6 +126,28 @@ def wrap_secret(secret: bytes, passphrase: bytes, limits: KdfLimits, *, context:
     )
     kek = _derive(passphrase, salt, limits)
     return head + crypto_aead_xchacha20poly1305_ietf_encrypt(secret, head + context, nonce, kek)
+
+
+def new_salt() -> bytes:
+    """A fresh Argon2id salt (16 bytes) for :func:`derive_key`."""
+    return bytes(random(argon2id.SALTBYTES))
+
+
+def derive_key(passphrase: bytes, salt: bytes, limits: KdfLimits) -> bytes:
+    """The 32-byte key Argon2id derives from ``passphrase`` (a desk's staff key).
+
+    Limits outside libsodium's range, or asking for more than ``MAX_MEMLIMIT``, are
+    :class:`EnvelopeFormatError`: a tampered key file must not make the desk try to
+    allocate the machine's whole memory.
+    """
+    if not passphrase:
+        raise ValueError("empty passphrase")
+    if len(salt) != argon2id.SALTBYTES or not (
+        argon2id.OPSLIMIT_MIN <= limits.opslimit <= argon2id.OPSLIMIT_MAX
+        and argon2id.MEMLIMIT_MIN <= limits.memlimit <= MAX_MEMLIMIT
+    ):
+        raise EnvelopeFormatError(BAD_WRAP)
+    return _derive(passphrase, salt, limits)
 
 
 def wrapped_limits(blob: bytes) -> KdfLimits:

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from service.common.clock import current_week
 from service.common.contract.bundle import BundleCase
 from service.common.contract.outbox import STATUSES
 from service.desk.errors import (
@@ -165,8 +166,12 @@ def item_known(store: Store, ref: str) -> bool:
 
 
 def add_entry(store: Store, case: CaseRow, kind: str, **fields: Any) -> None:
-    """Append a note, history line or reply text to a case."""
-    entry = {"kind": kind, "date": today(), **fields}
+    """Append a note, history line or reply text to a case.
+
+    Every entry says who wrote it (``by``: the staff member who unlocked the desk, by
+    their entry id; None on a desk without named staff) and in which ISO week.
+    """
+    entry = {"kind": kind, "date": today(), "by": store.actor, "week": current_week(), **fields}
     store.connection.execute(
         "INSERT INTO entries (case_id, record) VALUES (?, ?)",
         (case.id, store.seal(entry, context("entries", case.index))),

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import service.common.files as files
 import service.desk.casework.cases as cases
+import service.desk.casework.staff as staff
 import service.desk.inbox.strip as strip
 import service.desk.stats.casework as casework
 import service.desk.stats.outcomes as outcomes
@@ -58,6 +59,7 @@ from service.desk.errors import (
     ItemNotFoundError,
     ReplyError,
     ReplyKeyUnconfirmedError,
+    StaffError,
     TriageError,
 )
 from service.desk.inbox.importer import (
@@ -129,14 +131,23 @@ class Rotation:
 
 
 def init_desk(
-    directory: Path, coalition: str, passphrase: str, limits: KdfLimits | None = None
+    directory: Path,
+    coalition: str,
+    passphrase: str,
+    limits: KdfLimits | None = None,
+    *,
+    name: str | None = None,
 ) -> Ceremony:
     """Create a desk in a new or empty folder: keys, store, registry snippet, credential.
 
     ``limits`` defaults to :func:`keys.kdf_limits_from_env` (sensitive unless
     ``ARYZ_DESK_KDF=minimum``). Refuses a weak passphrase before doing anything.
+    ``name``: the first staff member's name (named staff); without it the desk has one
+    passphrase and writes no names (a member can be named later, ``Desk.name_first``).
     """
     check_strength(passphrase)
+    if name is not None:
+        name = staff.check_name(name)
     keys.check_coalition_id(coalition)
     limits = limits or keys.kdf_limits_from_env()
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
@@ -151,8 +162,16 @@ def init_desk(
         DB_FILE + "-shm",
     ]
     try:
-        keyring, _courier = keys.create_keys(directory, coalition, passphrase, limits)
-        Store.create(directory / DB_FILE, keyring.store_key).close()
+        keyring, _courier = keys.create_keys(
+            directory, coalition, passphrase, limits, named=name is not None
+        )
+        store = Store.create(directory / DB_FILE, keyring.store_key)
+        try:
+            if name is not None and keyring.member is not None:
+                with store.transaction():
+                    staff.record_member(store, keyring.member, name, None)
+        finally:
+            store.close()
         snippet = keys.public_key_toml(keyring.public)
         files.write_new(directory / keys.PUBLIC_KEY_FILE, snippet.encode("utf-8"))
     except BaseException:
@@ -180,7 +199,14 @@ def rotate_key(directory: Path, passphrase: str, limits: KdfLimits | None = None
 def open_desk(directory: Path, passphrase: str) -> Desk:
     """Unlock the desk in ``directory`` (one Argon2id derivation) and open its store."""
     keyring = keys.unlock(directory, passphrase)
-    return Desk(directory, keyring, Store.open(directory / DB_FILE, keyring.store_key))
+    return desk_from_keyring(directory, keyring)
+
+
+def desk_from_keyring(directory: Path, keyring: Keyring) -> Desk:
+    """Open the store of an already unlocked desk (``open_desk``, or an unlocked session)."""
+    store = Store.open(directory / DB_FILE, keyring.store_key)
+    store.actor = keyring.member
+    return Desk(directory, keyring, store)
 
 
 # --- views ----------------------------------------------------------------------------
@@ -250,6 +276,8 @@ class MessageView:
 class NoteView:
     date: str
     text: str
+    by: str | None = None  # the staff member's name (None: a desk without named staff)
+    week: str | None = None  # ISO week written (None: written before schema 3)
 
 
 @dataclass(frozen=True)
@@ -258,6 +286,8 @@ class ReplyView:
     text: str
     seq: int
     exported: bool
+    by: str | None = None
+    week: str | None = None
 
 
 @dataclass(frozen=True)
@@ -265,6 +295,8 @@ class HistoryEntry:
     date: str
     event: str  # first_imported, status, priority, assignee, tags, reply, acknowledged, …
     details: dict[str, Any]
+    by: str | None = None
+    week: str | None = None
 
 
 @dataclass(frozen=True)
@@ -337,6 +369,61 @@ class Desk:
     def limits(self) -> KdfLimits:
         """The Argon2id limits the key file is wrapped with."""
         return self._keyring.limits
+
+    @property
+    def member(self) -> str | None:
+        """The name of the staff member who unlocked the desk (None: no named staff)."""
+        if self._keyring.member is None:
+            return None
+        return staff.names(self._store).get(self._keyring.member)
+
+    # --- named staff ------------------------------------------------------------------
+
+    def staff_members(self) -> list[staff.StaffMember]:
+        """Every member the desk ever had (removed ones too: their names stay on entries)."""
+        with self._lock:
+            return staff.members(self._store)
+
+    def name_first(self, name: str, passphrase: str) -> None:
+        """Give a desk without named staff its first member: whoever holds ``passphrase``
+        (the one that opened it) becomes ``name``. One Argon2id derivation."""
+        name = staff.check_name(name)
+        with self._lock:
+            if self._keyring.member is not None:
+                raise StaffError()
+            keys.unlock(self.directory, passphrase)  # it must be this desk's passphrase
+            keyring, staff_file = keys.first_member(self._keyring, passphrase, self.limits)
+            with self._store.transaction():
+                # A desk restored with recovery shares has a one-passphrase key file again:
+                # none of the members the store remembers can open it any more.
+                for member in staff.members(self._store):
+                    if member.active:
+                        staff.mark_removed(self._store, member.id)
+                staff.record_member(self._store, str(keyring.member), name, None)
+                keys.write_staff_file(self.directory, keyring, staff_file, new=False)
+            self._keyring = keyring
+            self._store.actor = keyring.member
+
+    def add_staff(self, name: str, passphrase: str) -> None:
+        """Let the holder of ``passphrase`` open this desk as ``name``."""
+        name = staff.check_name(name)
+        check_strength(passphrase)
+        with self._lock:
+            if self._keyring.member is None:
+                raise StaffError()
+            adder = self.member
+            with self._store.transaction():
+                # The row first: if writing keys.json fails, the transaction rolls back.
+                member = keys.add_member(self.directory, self._keyring, passphrase)
+                staff.record_member(self._store, member, name, adder)
+
+    def remove_staff(self, name: str) -> None:
+        """Close the desk to ``name``: their entry goes, and the desk key changes."""
+        with self._lock:
+            member = staff.find(self._store, name)
+            with self._store.transaction():
+                staff.mark_removed(self._store, member.id)
+                self._keyring = keys.remove_member(self.directory, self._keyring, member.id)
 
     @property
     def quarantine(self) -> Path:
@@ -700,18 +787,23 @@ class Desk:
                 messages.append(MessageView(item.ref, item.record["created"], text))
         exported = {seq: done for seq, _body, done in cases.outgoing_of(self._store, case)}
         notes, replies, history = [], [], []
+        who = staff.names(self._store)
         for entry in cases.entries_of(self._store, case):
             kind = entry.pop("kind")
             date = entry.pop("date")
+            member, week = entry.pop("by", None), entry.pop("week", None)
+            by = None if member is None else who.get(member, f"({member[:6]})")
             if kind == "note":
-                notes.append(NoteView(date, entry["text"]))
+                notes.append(NoteView(date, entry["text"], by, week))
             elif kind == "reply":
                 seq = int(entry["seq"])
-                replies.append(ReplyView(date, entry["text"], seq, exported.get(seq, False)))
+                replies.append(
+                    ReplyView(date, entry["text"], seq, exported.get(seq, False), by, week)
+                )
             elif kind in ("outcome", "outcome_removed"):
                 continue  # the legal path: Desk.outcomes
             else:
-                history.append(HistoryEntry(date, entry.pop("event"), entry))
+                history.append(HistoryEntry(date, entry.pop("event"), entry, by, week))
         return CaseDetail(
             summary=_summary(record, sum(1 for done in exported.values() if not done)),
             server_status=str(record["server_status"]),

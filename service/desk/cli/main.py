@@ -2,7 +2,10 @@
 
 Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
 
-    init --coalition ID      key ceremony: keys, store, registry snippet, courier credential
+    init --coalition ID [--name N]  key ceremony: keys, store, registry snippet, courier
+                             credential; --name makes N the first named staff member
+    staff list|add NAME|remove NAME   who may open the desk (service/desk/casework/staff.py)
+    unlock [--idle-minutes M], lock   one unlock for this terminal (service/desk/cli/session.py)
     rotate [--signing]       add the next decryption key epoch, or replace the signing key
     courier list|add|revoke  courier credentials, as signed registry changes (cli/couriers.py)
     fingerprints             print the desk's key fingerprints again
@@ -22,8 +25,10 @@ Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
     stats, report            publishable statistics, small counts hidden
 
 The passphrase is asked once per command (twice at ``init``), or read from
-``ARYZ_DESK_PASSPHRASE`` for scripts and tests. Errors print a fixed sentence and exit 2;
-``import`` exits 1 when some items could not be imported.
+``ARYZ_DESK_PASSPHRASE`` for scripts and tests — unless ``aryz desk unlock`` started an
+unlocked session for this terminal, which every command then uses. A new member's
+passphrase (``staff add``) is asked twice, or read from ``ARYZ_DESK_NEW_PASSPHRASE``.
+Errors print a fixed sentence and exit 2; ``import`` exits 1 when some items could not be imported.
 
 Everything a submitter wrote, and everything a server sent, is untrusted: before it
 reaches the terminal (``service.text.for_terminal``), control and format characters
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
     from service.desk.store.keys import PublicKeys
 
 PASSPHRASE_ENV = "ARYZ_DESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+NEW_PASSPHRASE_ENV = "ARYZ_DESK_NEW_PASSPHRASE"  # noqa: S105 - the variable's name
 # Copies of service.common.contract.outbox.STATUSES and
 # service.desk.casework.cases.PRIORITIES, so that building the ``aryz`` parser does not
 # load libsodium; a test keeps them equal.
@@ -62,7 +68,35 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser("init", help="key ceremony: create a desk in a new folder")
     _dir(p)
     p.add_argument("--coalition", required=True, help="the coalition id, as in the registry")
+    p.add_argument("--name", help="your name as staff: written on every note and change")
     p.set_defaults(func=_cmd_init)
+
+    p = commands.add_parser("unlock", help="unlock once for this terminal (a session agent)")
+    _dir(p)
+    p.add_argument(
+        "--idle-minutes", type=float, default=15.0, help="lock after this long unused (15)"
+    )
+    p.add_argument("--max-hours", type=float, default=8.0, help="lock after this long in all (8)")
+    p.set_defaults(func=_cmd_unlock)
+
+    p = commands.add_parser("lock", help="end this terminal's unlocked session now")
+    _dir(p)
+    p.set_defaults(func=_cmd_lock)
+
+    p = commands.add_parser("staff", help="who may open the desk, each with a passphrase")
+    staff_commands = p.add_subparsers(dest="staff_command", required=True)
+    q = staff_commands.add_parser("list", help="the desk's staff, past and present")
+    _dir(q)
+    q.set_defaults(func=_cmd_staff_list)
+    q = staff_commands.add_parser("add", help="let someone open the desk with their passphrase")
+    _dir(q)
+    q.add_argument("name", help="the new member's name, as it will show on their entries")
+    q.add_argument("--me", help="your own name, when the desk has no named staff yet")
+    q.set_defaults(func=_cmd_staff_add)
+    q = staff_commands.add_parser("remove", help="close the desk to a member")
+    _dir(q)
+    q.add_argument("name")
+    q.set_defaults(func=_cmd_staff_remove)
 
     p = commands.add_parser(
         "rotate", help="add a new decryption key (the next epoch), or replace the signing key"
@@ -254,11 +288,11 @@ def _passphrase() -> str:
     return getpass.getpass("Desk passphrase: ")
 
 
-def _new_passphrase() -> str:
+def _new_passphrase(env: str = PASSPHRASE_ENV) -> str:
     from service.common.passphrase import normalise, suggest
     from service.desk.errors import PassphraseMismatchError
 
-    from_env = os.environ.get(PASSPHRASE_ENV)
+    from_env = os.environ.get(env)
     if from_env is not None:
         return from_env
     if sys.stdin.isatty():
@@ -280,6 +314,12 @@ def _open(args: argparse.Namespace) -> Desk:
 
     if getattr(args, "case", None) is not None:
         check_prefix(args.case)  # a typo is refused before the slow unlock
+    from service.desk.casework.desk import desk_from_keyring
+    from service.desk.cli.session import fetch
+
+    keyring = fetch(args.dir)  # this terminal's unlocked session (aryz desk unlock), if any
+    if keyring is not None:
+        return desk_from_keyring(args.dir, keyring)
     desk = open_desk(args.dir, _passphrase())
     if weak_limits(desk.limits):
         _weak_kdf_warning("this desk's keys are wrapped")
@@ -301,8 +341,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
     passphrase = _new_passphrase()
     check_strength(passphrase)
     _warn("Wrapping the keys (Argon2id; this takes a few seconds) …")
-    ceremony = init_desk(args.dir, args.coalition, passphrase, limits)
+    ceremony = init_desk(args.dir, args.coalition, passphrase, limits, name=args.name)
     _say(f"Desk created for coalition {ceremony.public.coalition}.")
+    if args.name:
+        _say(f"Staff: {safe(args.name)}. Add colleagues with: aryz desk staff add --dir {args.dir}")
     _say()
     _print_fingerprints(ceremony.public)
     _say("Next steps:")
@@ -316,6 +358,82 @@ def _cmd_init(args: argparse.Namespace) -> int:
     _say(f"  4. Draw recovery shares now: aryz desk recovery --dir {args.dir} --threshold 2")
     _say("     --shares 3 (any 2 of 3 paper shares restore the desk's backups without the")
     _say("     passphrase), and back the desk up after every import: aryz desk backup.")
+    return 0
+
+
+# --- unlock once ----------------------------------------------------------------------
+
+
+def _cmd_unlock(args: argparse.Namespace) -> int:
+    from service.desk.cli.session import start
+    from service.desk.store.keys import unlock, weak_limits
+
+    keyring = unlock(args.dir, _passphrase())
+    if weak_limits(keyring.limits):
+        _weak_kdf_warning("this desk's keys are wrapped")
+    pid = start(args.dir, keyring, args.idle_minutes, args.max_hours)
+    _say(f"Desk unlocked for this terminal (agent process {pid}).")
+    _say(
+        f"It locks after {args.idle_minutes:g} minutes without a command, after "
+        f"{args.max_hours:g} hours in all, when this terminal closes, or now with:"
+    )
+    _say(f"  aryz desk lock --dir {args.dir}")
+    _say("Until then anyone at this terminal can use the desk without the passphrase.")
+    return 0
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    from service.desk.cli.session import lock
+
+    if lock(args.dir):
+        _say("Locked: the session's keys are gone. Commands ask for the passphrase again.")
+    else:
+        _say("No unlocked session for this desk in this terminal.")
+    return 0
+
+
+# --- named staff ----------------------------------------------------------------------
+
+
+def _cmd_staff_list(args: argparse.Namespace) -> int:
+    with _open(args) as desk:
+        members = desk.staff_members()
+        me = desk.member
+    if not members:
+        _say("This desk has no named staff: one passphrase opens it and entries carry no")
+        _say("names. Name yourself and add a colleague: aryz desk staff add NAME --me YOURNAME")
+        return 0
+    for m in members:
+        state = f"removed {m.removed_week}" if m.removed_week else "can open the desk"
+        added = f"added {m.added_week}" + (f" by {m.added_by}" if m.added_by else "")
+        mark = "*" if m.name == me and m.active else " "
+        _say(safe(f"{mark} {m.name:<24} {added:<32} {state}"))
+    return 0
+
+
+def _cmd_staff_add(args: argparse.Namespace) -> int:
+    with _open(args) as desk:
+        if desk.member is None:
+            from service.desk.errors import StaffError
+
+            if not args.me:
+                raise StaffError()
+            desk.name_first(args.me, _passphrase())
+        _warn(f"Now the new member types their own passphrase ({safe(args.name)}).")
+        chosen = _new_passphrase(NEW_PASSPHRASE_ENV)
+        _warn("Wrapping the desk key for them (Argon2id; a few seconds) …")
+        desk.add_staff(args.name, chosen)
+    _say(safe(f"{args.name} can now open this desk with their own passphrase."))
+    _say("Make a new backup (aryz desk backup): older backups do not know them.")
+    return 0
+
+
+def _cmd_staff_remove(args: argparse.Namespace) -> int:
+    with _open(args) as desk:
+        desk.remove_staff(args.name)
+    _say(safe(f"{args.name} can no longer open this desk. Their name stays on their entries."))
+    _say("Older backups still open with their passphrase: make a new backup and destroy")
+    _say("the older ones, and see SECURITY.md (named staff) for what removal does not undo.")
     return 0
 
 
@@ -713,19 +831,31 @@ def _cmd_show(args: argparse.Namespace) -> int:
         "Replies",
         [
             (
-                f"{r.date} ({'sent in an outbox' if r.exported else 'waiting for export'})",
+                f"{r.date}{_by(r.by)} "
+                f"({'sent in an outbox' if r.exported else 'waiting for export'})",
                 safe(r.text, multiline=True),
             )
             for r in detail.replies
         ],
     )
-    _section("Notes", [(n.date, safe(n.text, multiline=True)) for n in detail.notes])
+    _section("Notes", [(n.date + _by(n.by), safe(n.text, multiline=True)) for n in detail.notes])
     _section("Outbox records", [(f"{r.seq:>4}  {r.type:<9} {r.state}", "") for r in records])
     _section(
         "History",
-        [(f"{e.date}  {safe(_describe(e.event, e.details))}", "") for e in detail.history],
+        [
+            (f"{e.date}  {safe(_describe(e.event, e.details))}{_by(e.by, e.week)}", "")
+            for e in detail.history
+        ],
     )
     return 0
+
+
+def _by(name: str | None, week: str | None = None) -> str:
+    """`` — Name, 2026-W49``: who wrote an entry (staff names are typed by staff, but
+    still made harmless for the terminal)."""
+    if name is None:
+        return ""
+    return safe(f"  — {name}" + (f", {week}" if week else ""))
 
 
 def _section(title: str, blocks: list[tuple[str, str]]) -> None:

@@ -23,7 +23,7 @@ of 2024); with the status they tell a seizer which reports the coalition acts on
 run over decrypted summaries instead: a desk holds thousands of cases, not millions, and
 each summary decrypts in microseconds.
 
-Tables (schema version 2)::
+Tables (schema version 3)::
 
     schema_version(version)
     cases(id, ref_index UNIQUE, record)                 record: the case (JSON)
@@ -42,6 +42,13 @@ outbox file a record was last written to, so that the server's receipt for that 
 be matched (``outgoing.exported`` becomes a state: service/desk/casework/resync.py).
 ``items.acked`` now means that an ``imported`` record was queued. A version 1 desk is
 upgraded when it is opened: its acknowledged items count as released.
+
+Version 3 (named staff, service/desk/casework/staff.py) adds ``staff(id, record)``: one
+row per member the desk ever had, by the random id of their entry in ``keys.json``;
+``record`` (encrypted) holds the name, who added them and the ISO weeks they were added
+and removed. Entries (notes, history, replies, outcomes) written from version 3 on carry
+``by`` (the member's id) and ``week`` inside their encrypted record. Older desks are
+upgraded when opened (one ``CREATE TABLE``; nothing else changes).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a committed import survives a power
 cut), ``secure_delete`` (freed pages are zeroed) and temporary data in memory.
@@ -64,7 +71,7 @@ from service.common.errors import EnvelopeError
 from service.desk.errors import DeskDamagedError, DeskStoreError, DiskFullError
 
 DB_FILE = "desk.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # A full chunk plus the one-byte padding marker is exactly 1 MiB, which Padmé leaves as
 # it is: every full chunk of every attachment has the same stored size.
 CHUNK_SIZE = (1 << 20) - 1
@@ -116,6 +123,12 @@ _UPGRADE_2 = (
     "ALTER TABLE outgoing ADD COLUMN outbox BLOB",
     "UPDATE schema_version SET version = 2",
 )
+# Version 2 -> 3: named staff.
+_UPGRADE_3 = (
+    "CREATE TABLE staff (id TEXT PRIMARY KEY, record BLOB NOT NULL)",
+    "UPDATE schema_version SET version = 3",
+)
+_UPGRADES = {1: _UPGRADE_2, 2: _UPGRADE_3}
 
 
 class Store:
@@ -128,6 +141,9 @@ class Store:
             row[2] for row in connection.execute("PRAGMA database_list") if row[1] == "main"
         )
         self._wal = Path(f"{main}-wal")
+        # The staff member whose passphrase opened the desk (their keys.json entry id),
+        # written into every entry; None on a desk without named staff.
+        self.actor: str | None = None
         # Two independent subkeys: one encrypts values, one hashes references.
         self._value_key = blake2b_256(b"aryz-desk value key v1", key=store_key)
         self._index_key = blake2b_256(b"aryz-desk index key v1", key=store_key)
@@ -140,7 +156,7 @@ class Store:
         db = _connect(path)
         try:
             # One script, one transaction: a half-made schema is never left behind.
-            upgrade = "; ".join(_UPGRADE_2)
+            upgrade = "; ".join((*_UPGRADE_2, *_UPGRADE_3))
             db.executescript(f"BEGIN; {_SCHEMA} {_VERSION_ROW} {upgrade}; COMMIT;")
         except sqlite3.Error as exc:
             db.close()
@@ -158,7 +174,7 @@ class Store:
         except sqlite3.DatabaseError:
             db.close()
             raise DeskDamagedError() from None
-        if row is not None and row[0] == 1:
+        if row is not None and row[0] in _UPGRADES:
             _upgrade(db)
         elif row is None or row[0] != SCHEMA_VERSION:
             db.close()
@@ -274,13 +290,15 @@ class Store:
 
 
 def _upgrade(db: sqlite3.Connection) -> None:
-    """Bring a version 1 store to version 2, all in one transaction."""
+    """Bring an older store to the current version, all in one transaction."""
     try:
         db.execute("BEGIN IMMEDIATE")
         version = db.execute("SELECT version FROM schema_version").fetchone()
-        if version is not None and version[0] == 1:  # another process may have just done it
-            for statement in _UPGRADE_2:
+        # Another process may have just done it: read the version again inside.
+        while version is not None and version[0] in _UPGRADES:
+            for statement in _UPGRADES[version[0]]:
                 db.execute(statement)
+            version = db.execute("SELECT version FROM schema_version").fetchone()
         db.execute("COMMIT")
     except sqlite3.Error as exc:
         if db.in_transaction:

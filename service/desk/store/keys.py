@@ -13,6 +13,18 @@ The courier credential is a separate Ed25519 key pair for the online courier mac
 seed is written once to ``courier-credential.json`` to be carried to that machine; the desk
 keeps only the verify key.
 
+**Named staff** (version 2 key files). Each member opens the same desk with their own
+passphrase. The file holds one Argon2id salt and limits for the whole desk and, per
+member, a random id, an X25519 public key and a random **desk key** sealed to it
+(``crypto_box_seal``); the secrets above are encrypted once under the desk key
+(``service.common.crypto.wrap`` value v1), with the public keys, the KDF settings and
+every member entry as associated data. Unlocking derives the member's key pair from
+Argon2id(passphrase, desk salt) — one derivation, whoever the member — and opens the entry
+whose public key it gives. Adding a member needs the desk key (an unlocked desk) and one
+derivation for the newcomer; removing one draws a new desk key and seals it to those who
+stay, so the removed entry, even copied from an older file, opens nothing here. Names are
+not in this file (service/desk/casework/staff.py keeps them in the encrypted store).
+
 ``ARYZ_DESK_KDF=minimum`` makes *new* wraps use libsodium's minimum limits, for tests
 only: such a desk is unprotected, and :func:`weak_limits` lets the CLI say so loudly.
 """
@@ -31,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import service.common.files as files
+from service.common.crypto.hashing import blake2b_256
 from service.common.crypto.keys import (
     BoxKeyPair,
     SigningKeyPair,
@@ -38,6 +51,8 @@ from service.common.crypto.keys import (
     fingerprint,
     generate_signing_keypair,
     key_id,
+    open_sealed,
+    seal_to,
     sign,
     verify,
 )
@@ -45,19 +60,24 @@ from service.common.crypto.wrap import (
     KEY_LEN,
     SENSITIVE_LIMITS,
     KdfLimits,
+    decrypt_value,
+    derive_key,
+    encrypt_value,
     limits_named,
     new_key,
+    new_salt,
     unwrap_secret,
     wrap_secret,
     wrapped_limits,
 )
-from service.common.errors import EnvelopeFormatError, EnvelopeKeyError
+from service.common.errors import EnvelopeError, EnvelopeFormatError, EnvelopeKeyError
 from service.common.passphrase import normalise
 from service.desk.errors import (
     DeskDamagedError,
     DeskNotFoundError,
     DeskSetupError,
     KdfSettingError,
+    StaffError,
     WrongPassphraseError,
 )
 
@@ -66,7 +86,10 @@ PUBLIC_KEY_FILE = "public-key.toml"
 COURIER_FILE = "courier-credential.json"
 FORMAT = "aryz-desk-keys"
 VERSION = 1
+STAFF_VERSION = 2  # a key file with named staff (see "Named staff" above)
 _WRAP_CONTEXT = b"aryz-desk-keys-v1\n"
+_STAFF_CONTEXT = b"aryz-desk-keys-v2 staff\n"
+_STAFF_SEED_DOMAIN = b"aryz-desk staff key v1"
 # The registry's rule for coalition ids (service/server/registry/schemas.py).
 _COALITION_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 KDF_ENV = "ARYZ_DESK_KDF"
@@ -107,6 +130,10 @@ class Keyring:
     box_seeds: tuple[tuple[int, bytes], ...] = field(repr=False)  # (epoch, seed), oldest first
     store_key: bytes = field(repr=False)
     limits: KdfLimits  # what the key file was wrapped with
+    # Named staff (version 2 key files): who unlocked, and the desk key that every
+    # member's entry opens. Both None on a version 1 desk (one passphrase, no names).
+    member: str | None = None
+    desk_key: bytes | None = field(default=None, repr=False)
 
     @property
     def coalition(self) -> str:
@@ -155,9 +182,13 @@ def check_coalition_id(coalition: str) -> None:
 
 
 def create_keys(
-    directory: Path, coalition: str, passphrase: str, limits: KdfLimits
+    directory: Path, coalition: str, passphrase: str, limits: KdfLimits, *, named: bool = False
 ) -> tuple[Keyring, CourierCredential]:
-    """Make every key of a new desk, write ``keys.json`` and the courier credential."""
+    """Make every key of a new desk, write ``keys.json`` and the courier credential.
+
+    ``named``: a version 2 key file whose first staff member holds ``passphrase``
+    (the keyring's ``member``); otherwise the version 1 file with one passphrase.
+    """
     check_coalition_id(coalition)
     # X25519 pairs are kept as seeds so that unlocking can re-derive and check each public.
     box_seed = new_key()
@@ -170,7 +201,11 @@ def create_keys(
         courier_keys=(courier.pair.verify,),
     )
     keyring = Keyring(public, signing.seed, ((1, box_seed),), new_key(), limits)
-    files.write_new(directory / KEYS_FILE, _key_file(keyring, passphrase))
+    if named:
+        keyring, staff = first_member(keyring, passphrase, limits)
+        write_staff_file(directory, keyring, staff, new=True)
+    else:
+        files.write_new(directory / KEYS_FILE, _key_file(keyring, passphrase))
     files.write_new(
         directory / COURIER_FILE, (json.dumps(courier.as_json(), indent=1) + "\n").encode()
     )
@@ -178,8 +213,14 @@ def create_keys(
 
 
 def unlock(directory: Path, passphrase: str) -> Keyring:
-    """Unwrap the desk's keys with ``passphrase`` (one Argon2id derivation)."""
-    public, blob = _read_key_file(directory)
+    """Unwrap the desk's keys with ``passphrase`` (one Argon2id derivation).
+
+    On a desk with named staff, the one derivation gives the member's key pair; the
+    member is the entry with that public key (no name is typed, none is in clear).
+    """
+    public, blob, staff = _read_key_file(directory)
+    if staff is not None:
+        return _unlock_staff(public, staff, passphrase)
     try:
         raw = unwrap_secret(blob, _passphrase_bytes(passphrase), context=_context(public))
     except EnvelopeKeyError:
@@ -194,7 +235,8 @@ def unlock(directory: Path, passphrase: str) -> Keyring:
 def rotate(directory: Path, passphrase: str, limits: KdfLimits) -> tuple[Keyring, int]:
     """Add a new X25519 epoch; keep every older one so old items stay readable.
 
-    The key file is re-wrapped (new salt, today's limits) and replaced atomically.
+    The key file is re-wrapped (new salt, today's limits) and replaced atomically. On a
+    desk with named staff every member's entry stays as it is (the desk key is kept).
     """
     current = unlock(directory, passphrase)
     epoch = current.public.latest_epoch + 1
@@ -203,11 +245,185 @@ def rotate(directory: Path, passphrase: str, limits: KdfLimits) -> tuple[Keyring
         current.public,
         epochs=(*current.public.epochs, (epoch, box_keypair_from_seed(seed).public)),
     )
-    keyring = replace(
-        current, public=public, box_seeds=(*current.box_seeds, (epoch, seed)), limits=limits
-    )
+    keyring = replace(current, public=public, box_seeds=(*current.box_seeds, (epoch, seed)))
+    if current.desk_key is not None:
+        staff = _read_key_file(directory)[2]
+        assert staff is not None  # noqa: S101 - a desk key comes only from a staff file
+        files.replace(directory / KEYS_FILE, _staff_file(keyring, staff))
+        return keyring, epoch
+    keyring = replace(keyring, limits=limits)
     files.replace(directory / KEYS_FILE, _key_file(keyring, passphrase))
     return keyring, epoch
+
+
+# --- named staff ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffKey:
+    """One member's entry in a version 2 key file (no name: names live in the store)."""
+
+    id: str  # 16 hex digits, random
+    public_key: bytes  # X25519, derived from the member's passphrase
+    sealed: bytes  # the desk key, sealed to public_key
+
+
+@dataclass(frozen=True)
+class StaffFile:
+    salt: bytes
+    limits: KdfLimits
+    members: tuple[StaffKey, ...]
+    secrets: bytes  # the secret half of the keys under the desk key
+
+
+def staff_ids(directory: Path) -> tuple[str, ...]:
+    """The members whose passphrase opens the key file now (empty: a version 1 desk)."""
+    staff = _read_key_file(directory)[2]
+    return () if staff is None else tuple(m.id for m in staff.members)
+
+
+def write_staff_file(directory: Path, keyring: Keyring, staff: StaffFile, *, new: bool) -> None:
+    data = _staff_file(keyring, staff)
+    if new:
+        files.write_new(directory / KEYS_FILE, data)
+    else:
+        files.replace(directory / KEYS_FILE, data)
+
+
+def first_member(keyring: Keyring, passphrase: str, limits: KdfLimits) -> tuple[Keyring, StaffFile]:
+    """A version 2 key file whose only member holds ``passphrase`` (and a new desk key)."""
+    salt = new_salt()
+    member = _new_member_id()
+    desk_key = new_key()
+    entry = _member_entry(member, _member_pair(passphrase, salt, limits).public, desk_key)
+    keyring = replace(keyring, member=member, desk_key=desk_key, limits=limits)
+    return keyring, StaffFile(salt, limits, (entry,), b"")
+
+
+def add_member(directory: Path, keyring: Keyring, passphrase: str) -> str:
+    """Give the holder of ``passphrase`` their own entry; return the new member's id.
+
+    Costs one Argon2id derivation (the new member's key pair, with the desk's salt).
+    """
+    staff = _staff_of(directory, keyring)
+    pair = _member_pair(passphrase, staff.salt, staff.limits)
+    if any(m.public_key == pair.public for m in staff.members):
+        raise StaffError()  # the same passphrase as a member's: it would be that member
+    member = _new_member_id()
+    assert keyring.desk_key is not None  # noqa: S101 - checked by _staff_of
+    entry = _member_entry(member, pair.public, keyring.desk_key)
+    write_staff_file(directory, keyring, replace(staff, members=(*staff.members, entry)), new=False)
+    return member
+
+
+def remove_member(directory: Path, keyring: Keyring, member: str) -> Keyring:
+    """Drop ``member``'s entry and change the desk key for everyone who stays.
+
+    The desk key changes so that the removed member's old entry (say, in a copy of the
+    key file kept from before) no longer opens *this* key file. Returns the keyring with
+    the new desk key.
+    """
+    staff = _staff_of(directory, keyring)
+    staying = tuple(m for m in staff.members if m.id != member)
+    if member == keyring.member or len(staying) == len(staff.members) or not staying:
+        raise StaffError()
+    desk_key = new_key()
+    members = tuple(_member_entry(m.id, m.public_key, desk_key) for m in staying)
+    keyring = replace(keyring, desk_key=desk_key)
+    write_staff_file(directory, keyring, replace(staff, members=members), new=False)
+    return keyring
+
+
+def _staff_of(directory: Path, keyring: Keyring) -> StaffFile:
+    """The key file's staff part, if this keyring's desk key still opens it.
+
+    A desk unlocked before another member changed the desk key (a removal) must not
+    write: it would seal the secrets under a key nobody else's entry opens.
+    """
+    public, _blob, staff = _read_key_file(directory)
+    if staff is None or keyring.desk_key is None or public != keyring.public:
+        raise StaffError()
+    try:
+        decrypt_value(keyring.desk_key, staff.secrets, _staff_context(public, staff))
+    except EnvelopeError:
+        raise StaffError() from None
+    return staff
+
+
+def _new_member_id() -> str:
+    return new_key()[:8].hex()
+
+
+def _member_pair(passphrase: str, salt: bytes, limits: KdfLimits) -> BoxKeyPair:
+    try:
+        kek = derive_key(_passphrase_bytes(passphrase), salt, limits)
+    except EnvelopeFormatError:
+        raise DeskDamagedError() from None
+    return box_keypair_from_seed(blake2b_256(_STAFF_SEED_DOMAIN, key=kek))
+
+
+def _member_entry(member: str, public_key: bytes, desk_key: bytes) -> StaffKey:
+    return StaffKey(member, public_key, seal_to(public_key, desk_key))
+
+
+def _unlock_staff(public: PublicKeys, staff: StaffFile, passphrase: str) -> Keyring:
+    pair = _member_pair(passphrase, staff.salt, staff.limits)
+    found = [m for m in staff.members if m.public_key == pair.public]
+    if not found:
+        raise WrongPassphraseError()
+    try:
+        desk_key = open_sealed(pair, found[0].sealed)
+        raw = decrypt_value(desk_key, staff.secrets, _staff_context(public, staff))
+    except (EnvelopeError, ValueError):
+        raise DeskDamagedError() from None
+    keyring = _parse_secrets(public, raw, staff.limits)
+    keyring = replace(keyring, member=found[0].id, desk_key=desk_key)
+    _check_derivations(keyring)
+    return keyring
+
+
+def _staff_context(public: PublicKeys, staff: StaffFile) -> bytes:
+    # The public keys, the KDF settings and every member entry are bound to the secrets:
+    # an entry added, removed or swapped by hand makes the file fail to open.
+    listing = {
+        "kdf": _kdf_json(staff),
+        "staff": [_member_json(m) for m in staff.members],
+    }
+    canonical = json.dumps(listing, sort_keys=True, separators=(",", ":"))
+    return _STAFF_CONTEXT + _context(public) + b"\n" + canonical.encode("utf-8")
+
+
+def _kdf_json(staff: StaffFile) -> dict[str, Any]:
+    return {
+        "salt": staff.salt.hex(),
+        "opslimit": staff.limits.opslimit,
+        "memlimit": staff.limits.memlimit,
+    }
+
+
+def _member_json(member: StaffKey) -> dict[str, str]:
+    return {
+        "id": member.id,
+        "public_key": member.public_key.hex(),
+        "sealed": base64.b64encode(member.sealed).decode("ascii"),
+    }
+
+
+def _staff_file(keyring: Keyring, staff: StaffFile) -> bytes:
+    assert keyring.desk_key is not None  # noqa: S101 - only staff keyrings come here
+    staff = replace(staff, secrets=b"")
+    sealed = encrypt_value(
+        keyring.desk_key, secrets_bytes(keyring), _staff_context(keyring.public, staff)
+    )
+    document = {
+        "format": FORMAT,
+        "version": STAFF_VERSION,
+        **keyring.public.as_json(),
+        "kdf": _kdf_json(staff),
+        "staff": [_member_json(m) for m in staff.members],
+        "secrets": base64.b64encode(sealed).decode("ascii"),
+    }
+    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
 
 
 def read_public(directory: Path) -> PublicKeys:
@@ -273,8 +489,23 @@ def public_context(public: PublicKeys) -> bytes:
 
 def replace_key_file(directory: Path, keyring: Keyring, passphrase: str) -> None:
     """Wrap ``keyring`` under ``passphrase`` and replace ``keys.json`` atomically (a
-    courier issued or revoked, the signing key rotated: ``service.desk.store.couriers``)."""
+    courier issued or revoked, the signing key rotated: ``service.desk.store.couriers``).
+
+    On a desk with named staff every member's entry stays (the desk key is kept, the
+    secrets are encrypted again under it, bound to the new public keys): ``passphrase``
+    is then not used, and a keyring whose desk key no longer opens the file is refused.
+    """
     _check_derivations(keyring)
+    if keyring.desk_key is not None:
+        public, _blob, staff = _read_key_file(directory)
+        if staff is None:
+            raise StaffError()
+        try:
+            decrypt_value(keyring.desk_key, staff.secrets, _staff_context(public, staff))
+        except EnvelopeError:
+            raise StaffError() from None
+        files.replace(directory / KEYS_FILE, _staff_file(keyring, staff))
+        return
     files.replace(directory / KEYS_FILE, _key_file(keyring, passphrase))
 
 
@@ -310,16 +541,19 @@ def _key_file(keyring: Keyring, passphrase: str) -> bytes:
     return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
 
 
-def _read_key_file(directory: Path) -> tuple[PublicKeys, bytes]:
+def _read_key_file(directory: Path) -> tuple[PublicKeys, bytes, StaffFile | None]:
+    """The clear part, the version 1 wrap (or b"") and the version 2 staff part (or None)."""
     try:
         text = (directory / KEYS_FILE).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DeskNotFoundError() from None
     except (OSError, UnicodeDecodeError):
         raise DeskDamagedError() from None
+    staff = None
+    blob = b""
     try:
         data = json.loads(text)
-        if data["format"] != FORMAT or data["version"] != VERSION:
+        if data["format"] != FORMAT or data["version"] not in (VERSION, STAFF_VERSION):
             raise DeskDamagedError()
         public = PublicKeys(
             coalition=str(data["coalition"]),
@@ -327,12 +561,30 @@ def _read_key_file(directory: Path) -> tuple[PublicKeys, bytes]:
             epochs=tuple((int(e["epoch"]), bytes.fromhex(e["public_key"])) for e in data["epochs"]),
             courier_keys=tuple(bytes.fromhex(k) for k in data["courier_keys"]),
         )
-        blob = base64.b64decode(data["wrapped"], validate=True)
+        if data["version"] == VERSION:
+            blob = base64.b64decode(data["wrapped"], validate=True)
+        else:
+            kdf = data["kdf"]
+            staff = StaffFile(
+                salt=bytes.fromhex(kdf["salt"]),
+                limits=KdfLimits(opslimit=int(kdf["opslimit"]), memlimit=int(kdf["memlimit"])),
+                members=tuple(
+                    StaffKey(
+                        str(m["id"]),
+                        bytes.fromhex(m["public_key"]),
+                        base64.b64decode(m["sealed"], validate=True),
+                    )
+                    for m in data["staff"]
+                ),
+                secrets=base64.b64decode(data["secrets"], validate=True),
+            )
+            if not staff.members or any(len(m.public_key) != KEY_LEN for m in staff.members):
+                raise DeskDamagedError()
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise DeskDamagedError() from None
     if not public.epochs:
         raise DeskDamagedError()
-    return public, blob
+    return public, blob, staff
 
 
 def _parse_secrets(public: PublicKeys, raw: bytes, limits: KdfLimits) -> Keyring:

@@ -329,10 +329,18 @@ def tag_changes(current: Iterable[str], typed: str) -> tuple[list[str], list[str
 class Event:
     date: str
     text: str
+    by: str = ""  # "— Name, 2026-W49" on a desk with named staff, else ""
 
 
 def history(entries: Iterable[HistoryEntry], gettext: Gettext) -> list[Event]:
-    return [Event(e.date, _describe(e, gettext)) for e in entries]
+    return [Event(e.date, _describe(e, gettext), by_line(e.by, e.week)) for e in entries]
+
+
+def by_line(name: str | None, week: str | None) -> str:
+    """Who wrote an entry and in which ISO week (names are staff-typed, still made visible)."""
+    if name is None:
+        return ""
+    return visible(f"— {name}" + (f", {week}" if week else ""))
 
 
 def _describe(entry: HistoryEntry, gettext: Gettext) -> str:

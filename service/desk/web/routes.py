@@ -167,9 +167,20 @@ def _case_context(
         "attachments": logic.attachments(detail),
         "messages": [(m.created, logic.visible(m.text, multiline=True)) for m in detail.messages],
         # Staff wrote these, but a pasted text can carry invisible characters too.
-        "notes": [(n.date, logic.visible(n.text, multiline=True)) for n in detail.notes],
+        "notes": [
+            (
+                f"{n.date} {logic.by_line(n.by, n.week)}".strip(),
+                logic.visible(n.text, multiline=True),
+            )
+            for n in detail.notes
+        ],
         "replies": [
-            (r.date, r.exported, logic.visible(r.text, multiline=True)) for r in detail.replies
+            (
+                f"{r.date} {logic.by_line(r.by, r.week)}".strip(),
+                r.exported,
+                logic.visible(r.text, multiline=True),
+            )
+            for r in detail.replies
         ],
         "records": logic.record_rows(desk.records(s.ref), _),
         "history": logic.history(detail.history, _),

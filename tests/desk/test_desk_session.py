@@ -1,0 +1,195 @@
+"""Unlock once (issue 16 item 7): ``aryz desk unlock`` starts a session agent for this
+terminal; later commands need no passphrase; the agent ends on idle, on ``lock``, when the
+terminal's session ends, and it answers no other session. Real processes throughout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.desk.cli.session import runtime_dir
+from service.desk.errors import SessionError
+from tests.desk.helpers import COALITION, PASSPHRASE
+
+WRONG = "wrong words that unlock nothing at all here"  # noqa: S105 - a test value
+
+
+def _env(tmp_path: Path, passphrase: str | None = None) -> dict[str, str]:
+    env = {**os.environ, "ARYZ_DESK_KDF": "minimum", "XDG_RUNTIME_DIR": str(tmp_path / "run")}
+    env.pop("ARYZ_DESK_PASSPHRASE", None)
+    if passphrase is not None:
+        env["ARYZ_DESK_PASSPHRASE"] = passphrase
+    return env
+
+
+def _aryz(tmp_path: Path, *args: str, passphrase: str | None = None, code: int = 0) -> str:
+    result = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "service", "desk", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=_env(tmp_path, passphrase),
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == code, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def _gone(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status  # ended, not yet reaped by whoever adopted it
+
+
+def _wait_gone(pid: int) -> None:
+    # Not a timed assertion: the agent is waited for generously; only its end matters.
+    for _ in range(600):
+        if _gone(pid):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the session agent did not end")
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Path]:
+    (tmp_path / "run").mkdir(mode=0o700)
+    folder = tmp_path / "desk"
+    _aryz(tmp_path, "init", "--dir", str(folder), "--coalition", COALITION, passphrase=PASSPHRASE)
+    yield folder
+    for path in (tmp_path / "run" / "aryz").glob("*.sock"):
+        path.unlink()  # an agent left by a failed test ends once its socket is gone
+
+
+def _unlock(tmp_path: Path, folder: Path, *extra: str) -> int:
+    out = _aryz(tmp_path, "unlock", "--dir", str(folder), *extra, passphrase=PASSPHRASE)
+    found = re.search(r"agent process (\d+)", out)
+    assert found is not None, out
+    return int(found.group(1))
+
+
+def test_commands_after_unlock_need_no_passphrase_until_lock(tmp_path: Path, desk: Path) -> None:
+    pid = _unlock(tmp_path, desk)
+    sockets = list((tmp_path / "run" / "aryz").iterdir())
+    assert len(sockets) == 1
+    assert oct(sockets[0].stat().st_mode & 0o777) == "0o600"
+    assert oct((tmp_path / "run" / "aryz").stat().st_mode & 0o777) == "0o700"
+    # No passphrase anywhere: with none in the environment and stdin closed, a command
+    # could not unlock on its own; it gets the keys from the session.
+    for _ in range(3):
+        assert "0 cases" in _aryz(tmp_path, "list", "--dir", str(desk))
+    assert "No entries" not in _aryz(tmp_path, "stats", "--dir", str(desk))
+    assert "Locked" in _aryz(tmp_path, "lock", "--dir", str(desk))
+    _wait_gone(pid)
+    out = _aryz(tmp_path, "list", "--dir", str(desk), passphrase=WRONG, code=2)
+    assert "passphrase is wrong" in out
+
+
+def test_the_session_ends_after_idle_minutes(tmp_path: Path, desk: Path) -> None:
+    pid = _unlock(tmp_path, desk, "--idle-minutes", "0.02")  # 1.2 seconds
+    _wait_gone(pid)
+    assert not list((tmp_path / "run" / "aryz").glob("*.sock"))
+    out = _aryz(tmp_path, "list", "--dir", str(desk), passphrase=WRONG, code=2)
+    assert "passphrase is wrong" in out
+
+
+def test_the_session_dies_with_its_terminal_and_serves_no_other(tmp_path: Path, desk: Path) -> None:
+    # A "terminal": a shell leading its own session unlocks and runs one command, then waits.
+    out = tmp_path / "terminal.out"
+    script = (
+        f"{sys.executable} -m service desk unlock --dir {desk} > {out}.unlock 2>&1 && "
+        f"env -u ARYZ_DESK_PASSPHRASE {sys.executable} -m service desk list --dir {desk} "
+        f"> {out}.part 2>&1 </dev/null; mv {out}.part {out}; exec sleep 600"
+    )
+    terminal = subprocess.Popen(  # noqa: S603 - a test shell
+        ["/bin/bash", "-c", script],
+        env=_env(tmp_path, PASSPHRASE),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(1200):
+            if out.exists():
+                break
+            time.sleep(0.1)
+        assert "0 cases" in out.read_text()
+        found = re.search(r"agent process (\d+)", Path(f"{out}.unlock").read_text())
+        assert found is not None
+        pid = int(found.group(1))
+        (sock,) = (tmp_path / "run" / "aryz").glob("*.sock")
+        # This test's own session is another terminal: the agent gives it nothing, even
+        # when it connects to the socket directly.
+        probe = (
+            "import socket,sys\ns=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1])\n"
+            "try:\n s.sendall(b'keys\\n');print(len(s.recv(65536)))\n"
+            "except OSError:\n print(0)"
+        )
+        got = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", probe, str(sock)], capture_output=True, text=True, check=True
+        )
+        assert got.stdout.strip() == "0"
+        refused = _aryz(tmp_path, "list", "--dir", str(desk), passphrase=WRONG, code=2)
+        assert "passphrase is wrong" in refused
+        # The terminal closes: its session leader goes, and the agent with it.
+        terminal.send_signal(signal.SIGHUP)
+        terminal.wait(timeout=60)
+        _wait_gone(pid)
+        assert not sock.exists()
+    finally:
+        if terminal.poll() is None:
+            terminal.kill()
+            terminal.wait()
+
+
+def test_a_removed_member_session_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir(mode=0o700)
+    folder = tmp_path / "desk"
+    other = "copper meadow falcon lilac tundra basket ember"  # noqa: S105 - a test value
+    _aryz(tmp_path, "init", "--dir", str(folder), "--coalition", COALITION, "--name", "Aliya",
+          passphrase=PASSPHRASE)  # fmt: skip
+    env_add = {"ARYZ_DESK_NEW_PASSPHRASE": other}
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "service", "desk", "staff", "add", "--dir", str(folder), "Daniyar"],
+        env={**_env(tmp_path, PASSPHRASE), **env_add},
+        check=True,
+        capture_output=True,
+    )
+    pid = int(
+        re.findall(r"agent process (\d+)", _aryz(tmp_path, "unlock", "--dir", str(folder),
+                                                 passphrase=other))[0]
+    )  # fmt: skip
+    try:
+        assert "* Daniyar" in _aryz(tmp_path, "staff", "list", "--dir", str(folder))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("ARYZ_DESK_KDF", "minimum")
+            from service.desk.casework.desk import open_desk
+
+            with open_desk(folder, PASSPHRASE) as aliya:
+                aliya.remove_staff("Daniyar")
+        # His unlocked session no longer opens the desk.
+        out = _aryz(tmp_path, "list", "--dir", str(folder), passphrase=WRONG, code=2)
+        assert "passphrase is wrong" in out
+    finally:
+        _aryz(tmp_path, "lock", "--dir", str(folder))
+        _wait_gone(pid)
+
+
+def test_a_runtime_folder_not_private_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    (tmp_path / "aryz").mkdir(mode=0o755)
+    (tmp_path / "aryz").chmod(0o755)
+    with pytest.raises(SessionError):
+        runtime_dir()
