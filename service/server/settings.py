@@ -15,12 +15,16 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from service.common.contract.vocabulary import (
+    TOKEN_KDF_MEMLIMIT_FLOOR,
+    TOKEN_KDF_OPSLIMIT_FLOOR,
+)
 from service.common.errors import ConfigError
 
 MIB = 1024 * 1024
-# Security brief item 4: the token derivation is memory-hard at >= 64 MiB in production.
-KDF_MEMLIMIT_FLOOR = 64 * MIB
-KDF_OPSLIMIT_FLOOR = 3
+# SECURITY.md guarantee 4: the token derivation is memory-hard at >= 64 MiB in production.
+KDF_MEMLIMIT_FLOOR = TOKEN_KDF_MEMLIMIT_FLOOR
+KDF_OPSLIMIT_FLOOR = TOKEN_KDF_OPSLIMIT_FLOOR
 _PLACEHOLDERS = {"", "change-me", "changeme", "secret", "placeholder", "demo", "test"}
 
 

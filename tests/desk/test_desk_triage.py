@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-import service.desk.casework.cases as cases
-import service.desk.cli.main as cli
 from service.common.contract import outbox
 from service.common.crypto.envelope import open_envelope
 from service.common.crypto.payload import split_payload
@@ -429,11 +427,6 @@ def test_tags_and_assignee_round_trip(desk: Desk, tmp_path: Path) -> None:
     desk.set_triage(case.ref, remove_tags=["ivs"], assignee="")
     summary = desk.get_case(case.ref).summary
     assert (summary.tags, summary.assignee) == (("child",), None)
-
-
-def test_cli_choices_match_the_exchange_format() -> None:
-    assert cli.STATUSES == outbox.STATUSES
-    assert cli.PRIORITIES == cases.PRIORITIES
 
 
 def test_a_mistyped_case_is_refused_before_the_slow_unlock(

@@ -14,9 +14,8 @@ import statistics
 from collections import Counter
 
 import service.desk.stats.report as report
-from service.common.contract.countries import COUNTRIES as REGISTRY
 from service.desk.casework.desk import Desk
-from service.desk.stats.tables import ALL, COUNTRIES, Options, Statistics
+from service.desk.stats.tables import ALL, Options, Statistics
 from tests.desk_stats.attack import derivable, from_json
 from tests.desk_stats.docs_chart import DOCS_CHART, chart
 from tests.desk_stats.generate import SIZES, Generated, Truth
@@ -42,10 +41,6 @@ def truth_counts(cases: list[Truth], dimension: str) -> Counter[tuple[str, str]]
 
 def shown(generated: Generated) -> list[Truth]:
     return [t for t in generated.counted() if SIZES[t.country] >= THRESHOLD]
-
-
-def test_the_country_lists_agree() -> None:
-    assert tuple(REGISTRY) == COUNTRIES
 
 
 def test_only_consenting_cases_count_and_small_countries_are_not_shown(

@@ -5,16 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-import service.desk.casework.cases as cases
 import service.desk.inbox.importer as importer
-from service.common.contract.outbox import STATUSES
 from service.common.i18n import translations
 from service.desk.web import logic
-
-
-def test_labels_cover_the_desks_statuses_and_priorities() -> None:
-    assert logic.STATUSES == STATUSES  # the workflow, in order
-    assert tuple(logic.PRIORITY_LABELS) == cases.PRIORITIES
 
 
 def test_every_import_reason_is_translated() -> None:

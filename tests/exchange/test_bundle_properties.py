@@ -167,9 +167,3 @@ def test_json_that_is_not_an_object_or_has_infinite_numbers_is_refused() -> None
     for raw in [*shapes, infinite]:
         with pytest.raises(BundleError):
             parse_manifest(raw)
-
-
-def test_the_bundle_readers_statuses_are_the_outboxes() -> None:
-    from service.common.contract import outbox
-
-    assert STATUSES == outbox.STATUSES

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import BinaryIO
 
+from service.common.contract.vocabulary import STATUSES
 from service.common.crypto import strictjson
 from service.common.errors import AryzError
 
@@ -37,9 +38,6 @@ MAX_ITEM_SIZE = 64 << 30
 MANIFEST_LIMITS = strictjson.Limits(
     max_bytes=MAX_MANIFEST, max_depth=4, max_values=8_000_000, max_string=256
 )
-# Copy of service.common.contract.outbox.STATUSES (kept equal by a test): a bundle reader
-# need not load the signing code.
-STATUSES = ("received", "under_review", "will_contact", "need_info", "referred", "closed")
 _HEX = re.compile(r"^[0-9a-f]*$")
 _COALITION = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _WEEK = re.compile(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])")

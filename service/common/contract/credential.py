@@ -36,17 +36,19 @@ class Credential:
         return f"Credential(coalition={self.coalition!r}, key_id={self.key_id.hex()})"
 
 
+def credential_fields(coalition: str, pair: SigningKeyPair) -> dict[str, str]:
+    """The credential file's fields (the one definition of its format)."""
+    return {
+        "coalition": coalition,
+        "key_id": key_id(pair.verify).hex(),
+        "verify_key": pair.verify.hex(),
+        "seed": pair.seed.hex(),
+    }
+
+
 def credential_json(coalition: str, pair: SigningKeyPair) -> str:
-    """Serialise a credential (the demo and the tests; the desk's ceremony in real use)."""
-    return json.dumps(
-        {
-            "coalition": coalition,
-            "key_id": key_id(pair.verify).hex(),
-            "verify_key": pair.verify.hex(),
-            "seed": pair.seed.hex(),
-        },
-        indent=2,
-    )
+    """Serialise a credential: the desk's key ceremony, the demo and the tests."""
+    return json.dumps(credential_fields(coalition, pair), indent=1) + "\n"
 
 
 def load_credential(path: Path) -> Credential:

@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from service.common.contract.vocabulary import STATUSES
 from service.common.crypto.keys import sign, verify
 from service.common.errors import AryzError, EnvelopeKeyError
 
@@ -43,7 +44,6 @@ VERSION = 1
 DOMAIN = b"aryz-outbox-v1\n"
 TYPES = ("status", "reply", "ack", "imported", "quarantine")
 ITEM_TYPES = ("ack", "imported", "quarantine")  # records that list items
-STATUSES = ("received", "under_review", "will_contact", "need_info", "referred", "closed")
 MAX_REPLY_BYTES = 256 * 1024
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 _WEEK = re.compile(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])")

@@ -18,6 +18,10 @@ import anyio
 import anyio.to_thread
 from nacl.pwhash import argon2id
 
+from service.common.contract.vocabulary import (
+    TOKEN_KDF_MEMLIMIT_FLOOR,
+    TOKEN_KDF_OPSLIMIT_FLOOR,
+)
 from service.common.crypto.hashing import blake2b_256
 from service.common.crypto.keys import (
     BoxKeyPair,
@@ -132,7 +136,8 @@ class KdfLimits:
     memlimit: int
 
 
-PRODUCTION_LIMITS = KdfLimits(opslimit=3, memlimit=64 * 1024 * 1024)
+# The production floor (defined once, in the shared vocabulary).
+PRODUCTION_LIMITS = KdfLimits(TOKEN_KDF_OPSLIMIT_FLOOR, TOKEN_KDF_MEMLIMIT_FLOOR)
 # Only for tests: these make a derivation take milliseconds and protect nothing.
 MIN_LIMITS = KdfLimits(opslimit=argon2id.OPSLIMIT_MIN, memlimit=argon2id.MEMLIMIT_MIN)
 

@@ -21,7 +21,11 @@ from typing import Any
 
 from service.common.clock import current_week
 from service.common.contract.bundle import BundleCase
-from service.common.contract.outbox import STATUSES
+from service.common.contract.vocabulary import (
+    DEFAULT_PRIORITY,
+    INITIAL_STATUS,
+    STATUSES,
+)
 from service.desk.errors import (
     CaseNotFoundError,
     CaseRefAmbiguousError,
@@ -31,7 +35,6 @@ from service.desk.errors import (
 from service.desk.store.database import Store, context
 
 MIN_PREFIX = 6
-PRIORITIES = ("low", "normal", "high", "urgent")
 ITEM_TYPES = ("answers", "file", "message")
 _PREFIX = re.compile(r"^[0-9a-f]+$")
 
@@ -65,7 +68,7 @@ def today() -> str:
 
 
 def new_case_record(case: BundleCase, first_week: str) -> dict[str, Any]:
-    status = case.status if case.status in STATUSES else STATUSES[0]
+    status = case.status if case.status in STATUSES else INITIAL_STATUS
     return {
         "ref": case.case,
         "reply_public_key": case.reply_public_key,
@@ -74,7 +77,7 @@ def new_case_record(case: BundleCase, first_week: str) -> dict[str, Any]:
         "server_seq": case.status_seq,
         "last_seq": case.status_seq,
         "status": status,
-        "priority": "normal",
+        "priority": DEFAULT_PRIORITY,
         "assignee": None,
         "tags": [],
         "country": None,

@@ -46,7 +46,8 @@ import service.desk.stats.tables as stats
 import service.desk.store.keys as keys
 from service.common.clock import current_week
 from service.common.contract.bundle import BundleError
-from service.common.contract.outbox import MAX_REPLY_BYTES, STATUSES
+from service.common.contract.outbox import MAX_REPLY_BYTES
+from service.common.contract.vocabulary import PRIORITIES, STATUSES
 from service.common.crypto.envelope import seal
 from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.wrap import KdfLimits
@@ -630,7 +631,7 @@ class Desk:
             r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])", answer_by
         ):
             raise TriageError("The answer week is an ISO week, e.g. 2026-W50.")
-        if priority is not None and priority not in cases.PRIORITIES:
+        if priority is not None and priority not in PRIORITIES:
             raise TriageError()
         new_assignee = None if assignee is None else _label(assignee, allow_empty=True)
         adding = [_label(t) for t in add_tags]
@@ -882,7 +883,7 @@ def _matches(summary: CaseSummary, wanted: CaseFilter) -> bool:
     )
 
 
-_PRIORITY_ORDER = {p: i for i, p in enumerate(reversed(cases.PRIORITIES))}  # urgent first
+_PRIORITY_ORDER = {p: i for i, p in enumerate(reversed(PRIORITIES))}  # urgent first
 _STATUS_ORDER = {s: i for i, s in enumerate(STATUSES)}
 
 

@@ -47,17 +47,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from service.common.contract.vocabulary import PRIORITIES, STATUSES
+
 if TYPE_CHECKING:
     from service.desk.casework.desk import Desk
     from service.desk.store.keys import PublicKeys
 
 PASSPHRASE_ENV = "ARYZ_DESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 NEW_PASSPHRASE_ENV = "ARYZ_DESK_NEW_PASSPHRASE"  # noqa: S105 - the variable's name
-# Copies of service.common.contract.outbox.STATUSES and
-# service.desk.casework.cases.PRIORITIES, so that building the ``aryz`` parser does not
-# load libsodium; a test keeps them equal.
-STATUSES = ("received", "under_review", "will_contact", "need_info", "referred", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import service.desk.stats.suppress as suppress
+from service.common.contract.vocabulary import COUNTRY_CODES
 from service.common.i18n.markers import N_
 from service.desk.errors import StatsOptionError
 from service.desk.stats.facts import (
@@ -45,9 +46,6 @@ from service.desk.stats.facts import (
 )
 from service.desk.stats.outcomes import REASONS, OutcomeEvent
 
-# The countries Aryz routes (service.common.contract.countries, which the desk must not import;
-# a test keeps the two equal).
-COUNTRIES = ("KZ", "KG", "TJ", "UZ", "TM")
 DEFAULT_THRESHOLD = 5
 PERIODS = ("year", "quarter", "month")
 OTHER_COUNTRY = "other"
@@ -275,7 +273,7 @@ def compute(cases: Iterable[CaseInput], options: Options | None = None) -> Stati
     by_row: dict[str, list[CaseInput]] = {}
     for case in counted:
         by_row.setdefault(_row_of(case.facts), []).append(case)
-    order = [*COUNTRIES, OTHER_COUNTRY]
+    order = [*COUNTRY_CODES, OTHER_COUNTRY]
     rows = tuple(r for r in order if len(by_row.get(r, ())) >= opts.threshold)
     shown = {r: by_row[r] for r in rows}
     tables = tuple(_table(d, shown, opts) for d in DIMENSIONS)
@@ -294,7 +292,7 @@ def compute(cases: Iterable[CaseInput], options: Options | None = None) -> Stati
 
 
 def _row_of(facts: CaseFacts) -> str:
-    return facts.country if facts.country in COUNTRIES else OTHER_COUNTRY
+    return facts.country if facts.country in COUNTRY_CODES else OTHER_COUNTRY
 
 
 def _values(dim: Dimension, case: CaseInput, period: str) -> tuple[str, ...]:

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import service.common.files as files
+from service.common.contract.credential import credential_fields, credential_json
 from service.common.crypto.hashing import blake2b_256
 from service.common.crypto.keys import (
     BoxKeyPair,
@@ -50,7 +51,6 @@ from service.common.crypto.keys import (
     box_keypair_from_seed,
     fingerprint,
     generate_signing_keypair,
-    key_id,
     open_sealed,
     seal_to,
     sign,
@@ -153,12 +153,7 @@ class CourierCredential:
     pair: SigningKeyPair
 
     def as_json(self) -> dict[str, str]:
-        return {
-            "coalition": self.coalition,
-            "key_id": key_id(self.pair.verify).hex(),
-            "verify_key": self.pair.verify.hex(),
-            "seed": self.pair.seed.hex(),
-        }
+        return credential_fields(self.coalition, self.pair)
 
 
 def kdf_limits_from_env(env: Mapping[str, str] = os.environ) -> KdfLimits:
@@ -207,7 +202,7 @@ def create_keys(
     else:
         files.write_new(directory / KEYS_FILE, _key_file(keyring, passphrase))
     files.write_new(
-        directory / COURIER_FILE, (json.dumps(courier.as_json(), indent=1) + "\n").encode()
+        directory / COURIER_FILE, credential_json(courier.coalition, courier.pair).encode()
     )
     return keyring, courier
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from service.common.contract.countries import COUNTRIES
-from service.common.contract.statuses import STATUS_LABELS
+from service.common.contract.vocabulary import COUNTRIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES
 from service.common.i18n import LANGUAGES
 from service.common.i18n.markers import N_
 from service.common.questionnaire.reading import Text
@@ -42,14 +41,6 @@ from service.desk.web.errors import BundlePathError, FilterError, OutboxTargetEr
 
 Gettext = Callable[[str], str]
 
-# The workflow in order; the person who filed sees these labels on the status page.
-STATUSES = tuple(STATUS_LABELS)
-PRIORITY_LABELS: dict[str, str] = {
-    "low": N_("Low"),
-    "normal": N_("Normal"),
-    "high": N_("High"),
-    "urgent": N_("Urgent"),
-}
 SORT_LABELS: dict[str, str] = {
     "received": N_("Received (oldest first)"),
     "priority": N_("Priority (urgent first)"),

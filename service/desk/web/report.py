@@ -15,7 +15,7 @@ from typing import Any
 from markupsafe import Markup
 
 import service.desk.stats.charts as charts
-from service.common.contract.countries import COUNTRIES
+from service.common.contract.vocabulary import COUNTRIES
 from service.common.i18n.markers import N_
 from service.desk.stats.facts import region_label
 from service.desk.stats.tables import ALL, OTHER_COUNTRY, Statistics, Table

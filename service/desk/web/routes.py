@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from service.common.clock import current_week
 from service.common.contract.bundle import BundleError
 from service.common.contract.outbox import MAX_REPLY_BYTES
+from service.common.contract.vocabulary import PRIORITIES, STATUSES
 from service.common.errors import NotFoundError
 from service.common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from service.common.webkit.forms import parse_urlencoded, read_body
@@ -184,8 +185,8 @@ def _case_context(
         ],
         "records": logic.record_rows(desk.records(s.ref), _),
         "history": logic.history(detail.history, _),
-        "statuses": [(v, logic.status_label(v, _)) for v in logic.STATUSES],
-        "priorities": [(v, logic.priority_label(v, _)) for v in logic.PRIORITY_LABELS],
+        "statuses": [(v, logic.status_label(v, _)) for v in STATUSES],
+        "priorities": [(v, logic.priority_label(v, _)) for v in PRIORITIES],
         "triage": triage,
         "reply": "",
         "triage_error": None,

@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from service.common.contract.vocabulary import TOKEN_KDF_ALGORITHM
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -73,7 +75,7 @@ class CoalitionInfo(Strict):
 
 
 class KdfInfo(Strict):
-    algorithm: str = "argon2id13"
+    algorithm: str = TOKEN_KDF_ALGORITHM
     opslimit: int
     memlimit: int
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from service.common.clock import current_week
 from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
+from service.common.contract.vocabulary import INITIAL_STATUS
 from service.common.crypto.envelope import check_framing, parse_header
 from service.common.crypto.token import stored_lookup_key
 from service.common.errors import EnvelopeFormatError, NotFoundError, UploadError
@@ -107,7 +108,7 @@ def create_case(
         coalition_id=coalition.id,
         lookup_key=key,
         reply_public_key=reply_public_key,
-        status="received",
+        status=INITIAL_STATUS,
         status_seq=0,
         created_week=week,
         activity_week=week,
@@ -200,7 +201,7 @@ def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = No
             status_signed.signature,
             signing_keys,
         ):
-            status, status_signed = "received", None
+            status, status_signed = INITIAL_STATUS, None
         replies = [
             (data, signed)
             for data, signed in replies

@@ -23,10 +23,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.common.contract.countries import COUNTRIES
 from service.common.contract.duty import PLACE_CHOICES
 from service.common.contract.replies import open_reply
-from service.common.contract.statuses import STATUS_LABELS
+from service.common.contract.vocabulary import COUNTRIES, STATUS_LABELS
 from service.common.crypto.token import TokenSecrets, format_token, generate_token, parse_token
 from service.common.errors import (
     FormError,

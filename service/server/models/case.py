@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import BigInteger, Boolean, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.common.contract.vocabulary import INITIAL_STATUS
 from service.server.models.base import Base
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class Case(Base):
     # BLAKE2b(key=pepper, Argon2id(token)-derived lookup id). Never the token itself.
     lookup_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     reply_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    status: Mapped[str] = mapped_column(String(32), default="received")
+    status: Mapped[str] = mapped_column(String(32), default=INITIAL_STATUS)
     # Last desk update sequence number applied (signed updates are strictly ordered).
     status_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     # The signed outbox record that set ``status`` (None: the server's own "received"):

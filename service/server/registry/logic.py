@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from service.common.contract.countries import COUNTRIES
 from service.common.contract.statement import StatementError, parse_statement
+from service.common.contract.vocabulary import COUNTRIES
 from service.common.crypto.keys import fingerprint, key_id
 from service.common.errors import RegistryError
 from service.common.i18n import LANGUAGES
