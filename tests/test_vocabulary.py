@@ -43,7 +43,7 @@ NOT_THE_VOCABULARY: dict[tuple[str, str], str] = {
 
 
 def _python_literals(path: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found.update(w for w in WORDS if node.value == w)
@@ -59,7 +59,10 @@ def _product_files() -> list[Path]:
     files = []
     for top in ("service", "onion"):
         for path in sorted((ROOT / top).rglob("*")):
-            if path.suffix in (".py", ".html", ".js", ".md", ".toml") and "vendor" not in path.parts:
+            if (
+                path.suffix in (".py", ".html", ".js", ".md", ".toml")
+                and "vendor" not in path.parts
+            ):
                 files.append(path)
     return files
 
@@ -85,8 +88,8 @@ def test_the_search_finds_a_copy() -> None:
 
 def test_the_workflow_and_defaults() -> None:
     assert STATUSES[0] == INITIAL_STATUS
-    assert STATUSES == tuple(STATUS_LABELS)  # the labels' order is the workflow
-    assert PRIORITIES == tuple(PRIORITY_LABELS)
+    assert tuple(STATUS_LABELS) == STATUSES  # the labels' order is the workflow
+    assert tuple(PRIORITY_LABELS) == PRIORITIES
     assert set(COUNTRIES) == {"KZ", "KG", "TJ", "UZ", "TM"}
 
 

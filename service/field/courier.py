@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from service.common.contract import courier_auth
 from service.common.contract.bundle import BundleError, Manifest, read_manifest
 from service.common.contract.credential import Credential
 from service.common.errors import AryzError
+from service.common.text import visible
 from service.field.client import retrying
 from service.server.courier.schemas import MAX_OUTBOX_BYTES
 
@@ -385,5 +385,5 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 def _printable(text: str, limit: int = 300) -> str:
     """A server's message, safe for a terminal: no control or escape characters."""
-    kept = "".join(ch for ch in text[:limit] if unicodedata.category(ch)[0] != "C")
+    kept = visible(text[:limit])
     return kept or CourierClientError.message

@@ -30,7 +30,7 @@ def _cmd_pull(args: argparse.Namespace) -> int:
         return 0
     if pulled.resumed_from:
         _say(f"resumed a cut-off download after {int(pulled.resumed_from)} bytes")
-    from service.text import for_terminal
+    from service.common.text import for_terminal
 
     # Counted from what the server sent: escaped like any server-sent text (F-10).
     _say(for_terminal(f"{pulled.items} items, {pulled.size} bytes: {args.out}"))

@@ -15,7 +15,7 @@ from typing import Any
 from service.common.errors import AnswersError
 from service.common.questionnaire import UNKNOWN_CODE, Question, Questionnaire, Section
 from service.common.questionnaire.regions import REGIONS
-from service.common.webkit.forms import strip_invisible
+from service.common.text import strip_invisible
 
 Value = str | list[str]
 

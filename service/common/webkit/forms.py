@@ -59,26 +59,3 @@ def clean_field_value(text: str) -> str:
     if "\x00" in text:
         raise FormError()
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n"))
-
-
-# Bidirectional controls can make text on the desk read differently from what was sent
-# ("Trojan source"-style spoofing); Central Asian scripts are all left-to-right.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
-
-
-def strip_invisible(text: str) -> tuple[str, bool]:
-    """Remove bidi controls and other invisible format/control characters (not newlines).
-
-    Returns the cleaned text and whether anything was removed, so the form can say so and
-    show the person their text to check, instead of silently changing it.
-    """
-    kept = []
-    removed = False
-    for ch in text:
-        if ch in "\n\t":
-            kept.append(ch)
-        elif ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
-            removed = True
-        else:
-            kept.append(ch)
-    return "".join(kept), removed

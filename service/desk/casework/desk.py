@@ -52,6 +52,7 @@ from service.common.crypto.envelope import seal
 from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.wrap import KdfLimits
 from service.common.passphrase import check_strength
+from service.common.text import has_controls, single_line
 from service.desk.casework.completeness import Completeness, check_case
 from service.desk.casework.export import ExportReport, export_outbox
 from service.desk.errors import (
@@ -83,7 +84,6 @@ if TYPE_CHECKING:
 SORTS = ("received", "priority", "status")
 MAX_NOTE_BYTES = 100_000
 MAX_LABEL_CHARS = 200
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
 
 __all__ = [
     "SORTS",
@@ -910,9 +910,8 @@ _SORT_KEYS: dict[str, Callable[[CaseSummary], tuple[Any, ...]]] = {
 def _label(value: str, *, allow_empty: bool = False) -> str:
     """A tag or an assignee: one line, at most 200 characters, no control or format
     characters (a right-to-left override could make one tag look like another)."""
-    text = " ".join(unicodedata.normalize("NFC", value).split())
-    invisible = any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text)
-    if (not text and not allow_empty) or len(text) > MAX_LABEL_CHARS or invisible:
+    text = single_line(value)  # the untrusted-text policy: service/common/text.py
+    if text is None or (not text and not allow_empty) or len(text) > MAX_LABEL_CHARS:
         raise TriageError()
     return text
 
@@ -921,10 +920,7 @@ def _text(value: str, limit: int, error: type[Exception]) -> str:
     """A note or a reply: not blank, within ``limit``, no control characters but tabs
     and line breaks (a NUL or an escape sequence has no honest place in either)."""
     text = unicodedata.normalize("NFC", value)
-    if not text.strip() or len(text.encode("utf-8")) > limit or _has_controls(text):
+    if not text.strip() or len(text.encode("utf-8")) > limit or has_controls(text):
         raise error()
     return text
 
-
-def _has_controls(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)

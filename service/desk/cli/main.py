@@ -31,7 +31,7 @@ passphrase (``staff add``) is asked twice, or read from ``ARYZ_DESK_NEW_PASSPHRA
 Errors print a fixed sentence and exit 2; ``import`` exits 1 when some items could not be imported.
 
 Everything a submitter wrote, and everything a server sent, is untrusted: before it
-reaches the terminal (``service.text.for_terminal``), control and format characters
+reaches the terminal (``service.common.text.for_terminal``), control and format characters
 (escape sequences, bidirectional overrides, zero-width characters) are shown as
 ``\\u{…}``, so an answer, a filename or a server's status cannot rewrite the screen or
 disguise itself.
@@ -260,8 +260,8 @@ def _warn(text: str) -> None:
 
 
 def safe(text: str, *, multiline: bool = False) -> str:
-    """Make untrusted text harmless on a terminal (service.text.for_terminal)."""
-    from service.text import for_terminal
+    """Make untrusted text harmless on a terminal (service.common.text.for_terminal)."""
+    from service.common.text import for_terminal
 
     return for_terminal(text, multiline=multiline)
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.common.i18n.markers import N_
+from service.common.text import has_controls
 from service.desk.errors import OutcomeError, OutcomeNotFoundError
 
 MAX_NOTE_CHARS = 2000
@@ -252,8 +253,7 @@ def _note(note: str | None) -> str | None:
     text = unicodedata.normalize("NFC", note).strip()
     if not text:
         return None
-    bad = any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in text)
-    if len(text) > MAX_NOTE_CHARS or bad:
+    if len(text) > MAX_NOTE_CHARS or has_controls(text):
         raise OutcomeError()
     return text
 

@@ -24,6 +24,7 @@ from service.common.contract.vocabulary import COUNTRIES, PRIORITY_LABELS, STATU
 from service.common.i18n import LANGUAGES
 from service.common.i18n.markers import N_
 from service.common.questionnaire.reading import Text
+from service.common.text import is_unsafe
 from service.desk.casework.desk import (
     SORTS,
     CaseDetail,
@@ -407,9 +408,7 @@ def original_name(name: str | None, number: int) -> str:
     kept = "".join(
         ch
         for ch in text
-        if unicodedata.category(ch)[0] != "C"
-        and unicodedata.category(ch) not in ("Zl", "Zp")
-        and ch not in '<>:"|?*;'
+        if not is_unsafe(ch) and ch not in '<>:"|?*;'
     )
     kept = kept.strip(" .")
     if len(kept) > MAX_NAME_CHARS:

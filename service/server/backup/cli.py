@@ -177,7 +177,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from service.server.backup.logic import verify_backup
 
     manifest = verify_backup(args.file, unlock_key(args.key, _passphrase()))
-    from service.text import for_terminal
+    from service.common.text import for_terminal
 
     # The manifest is read from the backup file, which a seized server could forge (F-10).
     kind, week = for_terminal(manifest["kind"]), for_terminal(manifest["week"])
@@ -209,7 +209,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         registry_reference=reference,
         accept_registry=args.accept_registry,
     )
-    from service.text import for_terminal
+    from service.common.text import for_terminal
 
     backend, revision = for_terminal(restored.backend), for_terminal(restored.revision)
     _say(f"Restored a {backend} database (schema {revision}) and the registry.")

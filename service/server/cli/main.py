@@ -20,7 +20,7 @@ def _say(text: str) -> None:
 
 
 def _fail(text: str) -> int:
-    from service.text import for_terminal
+    from service.common.text import for_terminal
 
     # A message may come from a server (aryz status, the courier): escaped (F-10).
     sys.stderr.write(f"aryz: {for_terminal(text)}\n")
@@ -65,8 +65,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo_read(args: argparse.Namespace) -> int:
+    from service.common.text import for_terminal
     from service.server.cli.demo_read import read_all
-    from service.text import for_terminal
 
     refused = 0
     for line in read_all(Path(args.data_dir).resolve()):
@@ -160,7 +160,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
     with make_client(args.server, args.proxy) as client:
         result = status(client, args.token, trust=_trust(args))  # type: ignore[arg-type]
-    from service.text import for_terminal
+    from service.common.text import for_terminal
 
     # Everything here came from the server, which may be hostile (F-10): escaped. Only what
     # carries the coalition's signature, checked here against the pinned key and this

@@ -43,7 +43,8 @@ from service.common.questionnaire.answers import StepAnswers, applicable, read_s
 from service.common.questionnaire.known import CURRENT
 from service.common.questionnaire.reading import read_answers
 from service.common.questionnaire.regions import REGIONS
-from service.common.webkit.forms import parse_urlencoded, read_body, strip_invisible
+from service.common.text import strip_invisible
+from service.common.webkit.forms import parse_urlencoded, read_body
 from service.server.cases import logic as cases
 from service.server.courier import urgent as urgent_lane
 from service.server.deps import Runtime, RuntimeDep

@@ -32,7 +32,7 @@ from service.common.i18n import translations
 from service.common.questionnaire import Questionnaire, Section
 from service.common.questionnaire.answers import StepAnswers, Value
 from service.common.questionnaire.reading import Text, read_answers
-from service.common.webkit.forms import strip_invisible
+from service.common.text import strip_invisible
 
 _RECEIVER = re.compile(r"[a-z0-9-]{1,63}")  # "national" or a coalition id
 _TOKEN = re.compile(r"[0-9]{24}")  # a case token as our pages write it

@@ -37,6 +37,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
 
 from service.common.errors import FormError, TooLargeError, TooManyFilesError
+from service.common.text import visible
 from service.common.webkit.forms import clean_field_value
 
 if TYPE_CHECKING:
@@ -92,7 +93,6 @@ _TCHARS: Final = frozenset(
 # characters (Cf: bidi overrides such as U+202E that make "gpj.exe" read as "exe.jpg",
 # zero-width characters that hide differences) and lone surrogates (Cs), which cannot be
 # encoded and only reach us from a caller that built the string itself.
-_REMOVED_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs"})
 
 # python-multipart logs malformed input with the offending bytes quoted. Each parser gets
 # this disabled logger instead, so no part of a report can reach a log line.
@@ -188,12 +188,7 @@ def sanitize_filename(raw: str) -> str:
     # Remove invisible characters before anything else, so none of them can split a
     # "." from a "." or hide a separator from the checks below. Whitespace controls
     # (tab, newline) become spaces first, so they still separate words.
-    visible = "".join(
-        " " if char.isspace() else char
-        for char in raw
-        if char.isspace() or unicodedata.category(char) not in _REMOVED_CATEGORIES
-    )
-    text = unicodedata.normalize("NFC", visible)
+    text = unicodedata.normalize("NFC", visible(raw, spaces=True))
     text = _PATH_SEPARATOR_RE.split(text)[-1]
     text = " ".join(text.split())
     text = text.strip(" .")
