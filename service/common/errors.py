@@ -37,7 +37,13 @@ Tree::
     │   ├── EnvelopeTruncatedError   stream ends before its final chunk
     │   └── EnvelopeCorruptError     a chunk fails authentication, is reordered,
     │                                duplicated, or data follows the final chunk
-    └── StorageError                 the database or disk failed; nothing acknowledged
+    ├── StorageError                 the database or disk failed; nothing acknowledged
+    └── DeskError                    the desk (and the backup tool's shared parts); the
+        │                            rest of its tree is in service/desk/errors.py
+        ├── PassphraseError          the passphrase is refused
+        │   └── WeakPassphraseError  too short, too few words, too guessable
+        └── DeskStoreError           a private file or the desk's database cannot be written
+            └── DiskFullError        no space left on the device
 """
 
 from __future__ import annotations
@@ -185,3 +191,38 @@ class StorageError(AryzError):
     code = "storage"
     message = "The report could not be stored safely. Nothing was saved; please try again."
     http_status = 503
+
+
+# --- raised by what the desk and the operator's backup tool share (files.py,
+# passphrase.py); the desk's other errors are in service/desk/errors.py.
+
+
+class DeskError(AryzError):
+    code = "desk"
+    message = "The desk could not do that."
+
+
+class PassphraseError(DeskError):
+    code = "passphrase"
+    message = "The passphrase was refused."
+
+
+class WeakPassphraseError(PassphraseError):
+    code = "passphrase_weak"
+    message = (
+        "That passphrase is too weak. Use at least 5 words and 20 characters that are not "
+        "a known phrase; best are 7 random words, as 'aryz desk passphrase' suggests."
+    )
+
+
+class DeskStoreError(DeskError):
+    code = "desk_store"
+    message = "The desk's database could not be written. The last change was not saved."
+
+
+class DiskFullError(DeskStoreError):
+    code = "desk_disk_full"
+    message = (
+        "The disk is full. The item or change in progress was not saved; everything "
+        "before it was. Free some space and run the command again."
+    )

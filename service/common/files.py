@@ -13,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-from service.desk.errors import DeskStoreError, DiskFullError
+from service.common.errors import DeskStoreError, DiskFullError
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700

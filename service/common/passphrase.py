@@ -31,7 +31,7 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-from service.desk.errors import WeakPassphraseError
+from service.common.errors import WeakPassphraseError
 
 WORDS_PATH = Path(__file__).resolve().parent / "words.json"
 SUGGESTED_WORDS = 7

@@ -4,7 +4,10 @@ Messages are fixed sentences for coalition staff. They never contain plaintext, 
 passphrases, case or item references, filenames or any other input: a message may end up
 in a screenshot, a support request or a shell history.
 
-Tree (all under :class:`service.common.errors.AryzError`)::
+Tree (all under :class:`service.common.errors.AryzError`; ``DeskError``, ``PassphraseError``,
+``WeakPassphraseError``, ``DeskStoreError`` and ``DiskFullError`` are defined in
+``service.common.errors``, because the shared private-file writer and passphrase rules
+raise them)::
 
     DeskError
     ├── DeskSetupError              a desk cannot be created or found here
@@ -40,12 +43,16 @@ Tree (all under :class:`service.common.errors.AryzError`)::
 
 from __future__ import annotations
 
+# Raised by code every machine shares (private files, passphrase rules), so defined in
+# service.common.errors and named here for the desk's own code.
 from service.common.errors import AryzError
+from service.common.errors import DeskError as DeskError
+from service.common.errors import DeskStoreError as DeskStoreError
+from service.common.errors import DiskFullError as DiskFullError
+from service.common.errors import PassphraseError as PassphraseError
+from service.common.errors import WeakPassphraseError as WeakPassphraseError
 
 
-class DeskError(AryzError):
-    code = "desk"
-    message = "The desk could not do that."
 
 
 class DeskSetupError(DeskError):
@@ -68,17 +75,8 @@ class KdfSettingError(DeskSetupError):
     message = "ARYZ_DESK_KDF must be unset, 'sensitive' or (for tests only) 'minimum'."
 
 
-class PassphraseError(DeskError):
-    code = "passphrase"
-    message = "The passphrase was refused."
 
 
-class WeakPassphraseError(PassphraseError):
-    code = "passphrase_weak"
-    message = (
-        "That passphrase is too weak. Use at least 5 words and 20 characters that are not "
-        "a known phrase; best are 7 random words, as 'aryz desk passphrase' suggests."
-    )
 
 
 class PassphraseMismatchError(PassphraseError):
@@ -115,17 +113,8 @@ class DeskDamagedError(DeskError):
     )
 
 
-class DeskStoreError(DeskError):
-    code = "desk_store"
-    message = "The desk's database could not be written. The last change was not saved."
 
 
-class DiskFullError(DeskStoreError):
-    code = "desk_disk_full"
-    message = (
-        "The disk is full. The item or change in progress was not saved; everything "
-        "before it was. Free some space and run the command again."
-    )
 
 
 class ForeignBundleError(DeskError):
