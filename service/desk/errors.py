@@ -45,14 +45,11 @@ from __future__ import annotations
 
 # Raised by code every machine shares (private files, passphrase rules), so defined in
 # service.common.errors and named here for the desk's own code.
-from service.common.errors import AryzError
 from service.common.errors import DeskError as DeskError
 from service.common.errors import DeskStoreError as DeskStoreError
 from service.common.errors import DiskFullError as DiskFullError
 from service.common.errors import PassphraseError as PassphraseError
 from service.common.errors import WeakPassphraseError as WeakPassphraseError
-
-
 
 
 class DeskSetupError(DeskError):

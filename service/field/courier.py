@@ -29,10 +29,10 @@ import httpx
 from service.common.contract import courier_auth
 from service.common.contract.bundle import BundleError, Manifest, read_manifest
 from service.common.contract.credential import Credential
+from service.common.contract.outbox import MAX_OUTBOX_BYTES
 from service.common.errors import AryzError
 from service.common.text import visible
 from service.field.client import retrying
-from service.server.courier.schemas import MAX_OUTBOX_BYTES
 
 PREFIX = "/courier/v1"
 BLOCK = 1024 * 1024

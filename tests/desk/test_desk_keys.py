@@ -13,7 +13,7 @@ import pytest
 
 import service.desk.store.keys as keys
 from service.common.contract.credential import load_credential
-from service.common.crypto.keys import fingerprint, key_id, sign, verify
+from service.common.crypto.keys import fingerprint, fingerprint_lines, key_id, sign, verify
 from service.common.crypto.wrap import MIN_LIMITS, SENSITIVE_LIMITS, wrapped_limits
 from service.common.passphrase import MIN_BITS, check_strength, estimate_bits, suggest, word_list
 from service.desk.casework.desk import init_desk, open_desk, rotate_key
@@ -67,7 +67,7 @@ def test_init_writes_private_files_prints_fingerprints_and_a_registry_snippet(
     shown = [public.epochs[0][1], public.signing_key, bytes.fromhex(courier["verify_key"])]
     assert len(set(shown)) == 3
     for key in shown:
-        for line in keys.fingerprint_lines(key):
+        for line in fingerprint_lines(key):
             assert re.fullmatch(r"[0-9A-F]{4}( [0-9A-F]{4}){3}", line)
             assert line in out
     assert "courier-credential.json" in out
@@ -228,7 +228,7 @@ def test_fingerprints_command_repeats_the_ceremony_output(
     monkeypatch.setenv("ARYZ_DESK_PASSPHRASE", PASSPHRASE)
     code, out, _err = run(capsys, "desk", "fingerprints", "--dir", str(desk_dir))
     assert code == 0
-    for line in keys.fingerprint_lines(keys.read_public(desk_dir).signing_key):
+    for line in fingerprint_lines(keys.read_public(desk_dir).signing_key):
         assert line in out
 
 

@@ -45,6 +45,9 @@ DOMAIN = b"aryz-outbox-v1\n"
 TYPES = ("status", "reply", "ack", "imported", "quarantine")
 ITEM_TYPES = ("ack", "imported", "quarantine")  # records that list items
 MAX_REPLY_BYTES = 256 * 1024
+# The largest outbox the courier API takes. The courier's client checks it too, before
+# sending anything over Tor.
+MAX_OUTBOX_BYTES = 64 * 1024 * 1024
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 _WEEK = re.compile(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])")
 

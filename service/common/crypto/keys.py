@@ -77,6 +77,12 @@ def fingerprint(public_key: bytes) -> str:
     return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
 
 
+def fingerprint_lines(public_key: bytes) -> list[str]:
+    """A fingerprint as 4 lines of 4 groups: easy to read aloud and tick off in pairs."""
+    groups = fingerprint(public_key).split()
+    return [" ".join(groups[i : i + 4]) for i in range(0, len(groups), 4)]
+
+
 def generate_box_keypair() -> BoxKeyPair:
     """Generate an X25519 key pair from the OS CSPRNG."""
     public, secret = crypto_box_keypair()

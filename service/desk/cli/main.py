@@ -435,8 +435,9 @@ def _cmd_staff_remove(args: argparse.Namespace) -> int:
 
 
 def _cmd_rotate(args: argparse.Namespace) -> int:
+    from service.common.crypto.keys import fingerprint_lines
     from service.desk.casework.desk import rotate_key
-    from service.desk.store.keys import fingerprint_lines, kdf_limits_from_env, weak_limits
+    from service.desk.store.keys import kdf_limits_from_env, weak_limits
 
     if args.signing:
         from service.desk.cli.couriers import rotate_signing
@@ -464,7 +465,7 @@ def _cmd_fingerprints(args: argparse.Namespace) -> int:
 
 
 def _print_fingerprints(public: PublicKeys) -> None:
-    from service.desk.store.keys import fingerprint_lines
+    from service.common.crypto.keys import fingerprint_lines
 
     _say("Fingerprints. Read them aloud to a second person, who checks each group:")
     shown = [(f"decryption key, epoch {e}", k) for e, k in public.epochs]
@@ -478,7 +479,7 @@ def _print_fingerprints(public: PublicKeys) -> None:
 
 
 def _cmd_statement(args: argparse.Namespace) -> int:
-    from service.desk.store.keys import fingerprint_lines
+    from service.common.crypto.keys import fingerprint_lines
     from service.desk.store.statement import write_statement
 
     written = write_statement(

@@ -52,21 +52,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from nacl.bindings import (
-    crypto_secretstream_xchacha20poly1305_HEADERBYTES,
-    crypto_secretstream_xchacha20poly1305_init_pull,
-    crypto_secretstream_xchacha20poly1305_init_push,
-    crypto_secretstream_xchacha20poly1305_pull,
-    crypto_secretstream_xchacha20poly1305_push,
-    crypto_secretstream_xchacha20poly1305_state,
-    crypto_secretstream_xchacha20poly1305_TAG_FINAL,
-    crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
-)
-from nacl.exceptions import CryptoError
-
 import service.common.files as files
 import service.desk.store.keys as keys
 from service.common.crypto.hashing import blake2b_256
+from service.common.crypto.stream import HEADER_BYTES, Puller, Pusher, StreamError
 from service.common.crypto.wrap import decrypt_value, encrypt_value
 from service.common.errors import EnvelopeError
 from service.desk.casework.resync import mark_restored
@@ -83,7 +72,7 @@ _LENGTH = struct.Struct(">I")
 _CHUNK = 1 << 20
 _MAX_HEADER = 1 << 20
 _MAX_MESSAGE = _CHUNK + 4096
-_STREAM_HEADER = crypto_secretstream_xchacha20poly1305_HEADERBYTES
+_STREAM_HEADER = HEADER_BYTES
 _KEY_DOMAIN = b"aryz-desk backup key v1"
 _RECOVERY_CONTEXT = b"aryz-desk-backup recovery v1\n"
 SNAPSHOT_PREFIX = ".backup-snapshot-"
@@ -249,29 +238,26 @@ def _write_stream(
     out: BinaryIO, header: bytes, inventory: Inventory, snapshot: Path, key: bytes
 ) -> int:
     ad = hashlib.sha256(header).digest()
-    state = crypto_secretstream_xchacha20poly1305_state()
-    stream_header = crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    out.write(header + stream_header)
-    size = len(header) + len(stream_header)
+    pusher = Pusher(key)
+    out.write(header + pusher.header)
+    size = len(header) + len(pusher.header)
 
-    def push(data: bytes, tag: int) -> None:
+    def push(data: bytes, *, final: bool = False) -> None:
         nonlocal size
-        sealed = crypto_secretstream_xchacha20poly1305_push(state, data, ad, tag)
+        sealed = pusher.push(data, ad, final=final)
         out.write(_LENGTH.pack(len(sealed)) + sealed)
         size += _LENGTH.size + len(sealed)
 
-    push(json.dumps(inventory.__dict__, sort_keys=True).encode(), _TAG_MESSAGE)
+    push(json.dumps(inventory.__dict__, sort_keys=True).encode())
     with snapshot.open("rb") as source:
         for piece in iter(lambda: source.read(_CHUNK), b""):
-            push(piece, _TAG_MESSAGE)
-    push(b"", _TAG_FINAL)
+            push(piece)
+    push(b"", final=True)
     out.flush()
     os.fsync(out.fileno())
     return size
 
 
-_TAG_MESSAGE = crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
-_TAG_FINAL = crypto_secretstream_xchacha20poly1305_TAG_FINAL
 
 
 def set_recovery(store: Store, key: bytes, threshold: int, count: int) -> None:
@@ -347,10 +333,9 @@ def _messages(source: BinaryIO, header: Header, key: bytes) -> Iterator[bytes]:
     stream_header = source.read(_STREAM_HEADER)
     if len(stream_header) != _STREAM_HEADER:
         raise BackupDamagedError()
-    state = crypto_secretstream_xchacha20poly1305_state()
     try:
-        crypto_secretstream_xchacha20poly1305_init_pull(state, stream_header, key)
-    except CryptoError:
+        puller = Puller(stream_header, key)
+    except StreamError:
         raise BackupDamagedError() from None
     while True:
         raw = source.read(_LENGTH.size)
@@ -363,10 +348,10 @@ def _messages(source: BinaryIO, header: Header, key: bytes) -> Iterator[bytes]:
         if len(sealed) != length:
             raise BackupDamagedError()
         try:
-            data, tag = crypto_secretstream_xchacha20poly1305_pull(state, sealed, header.ad)
-        except CryptoError:
+            data, final = puller.pull(sealed, header.ad)
+        except StreamError:
             raise BackupDamagedError() from None
-        if tag == _TAG_FINAL:
+        if final:
             if data or source.read(1):
                 raise BackupDamagedError()  # anything after the end is not ours
             return

@@ -451,12 +451,6 @@ def public_key_toml(public: PublicKeys, epoch: int | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fingerprint_lines(public_key: bytes) -> list[str]:
-    """A fingerprint as 4 lines of 4 groups: easy to read aloud and tick off in pairs."""
-    groups = fingerprint(public_key).split()
-    return [" ".join(groups[i : i + 4]) for i in range(0, len(groups), 4)]
-
-
 def secrets_bytes(keyring: Keyring) -> bytes:
     """The secret half of the keys as JSON: what ``keys.json`` wraps under the passphrase
     (and a desk backup under the recovery key)."""

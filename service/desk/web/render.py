@@ -1,8 +1,8 @@
 """The desk's pages: Jinja2 with gettext, the same settings as the intake site.
 
-Each language's environment is an overlay of the intake's (``service.server.web.render``): the
-same autoescaping, strict undefined, trimming and installed catalog, with the desk's own
-templates. No JavaScript anywhere; one stylesheet, served by the app itself.
+Each language's environment is built like the intake's (``service.common.webkit.render``):
+the same autoescaping, strict undefined, trimming and installed catalog, with the desk's
+own templates. No JavaScript anywhere; one stylesheet, served by the app itself.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment
 from starlette.responses import HTMLResponse
 
 from service.common.i18n import LANGUAGES, translations
-from service.server.web.render import environment as intake_environment
+from service.common.webkit.render import base_environment
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -24,7 +24,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 @cache
 def environment(language: str) -> Environment:
-    return intake_environment(language).overlay(loader=FileSystemLoader(TEMPLATES_DIR))
+    return base_environment(TEMPLATES_DIR, language)
 
 
 def gettext(language: str) -> Callable[[str], str]:

@@ -123,8 +123,8 @@ def _recipients(paths: list[Path]) -> list[bytes]:
 
 
 def _cmd_keygen(args: argparse.Namespace) -> int:
+    from service.common.crypto.keys import fingerprint_lines
     from service.common.passphrase import suggest
-    from service.desk.store.keys import fingerprint_lines
     from service.server.backup.keys import (
         PUBLIC_FILE,
         SECRET_FILE,

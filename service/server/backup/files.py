@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 import service.common.files as desk_files
-from service.desk.errors import DeskStoreError
+from service.common.errors import DeskStoreError
 from service.server.backup.errors import BackupExistsError, BackupFileError
 
 PRIVATE_FILE = 0o600

@@ -24,11 +24,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from nacl.bindings import crypto_sign_seed_keypair
-
 from service.common.clock import current_week
 from service.common.crypto.hashing import blake2b_256
-from service.common.crypto.keys import BoxKeyPair, sign, verify
+from service.common.crypto.keys import BoxKeyPair, sign, signing_keypair_from_seed, verify
 from service.common.errors import EnvelopeKeyError
 from service.server.backup.errors import BackupError
 from service.server.backup.files import write_new
@@ -65,8 +63,7 @@ def _seed(key: BoxKeyPair) -> bytes:
 
 
 def signing_public_key(key: BoxKeyPair) -> bytes:
-    public, _secret = crypto_sign_seed_keypair(_seed(key))
-    return bytes(public)
+    return signing_keypair_from_seed(_seed(key)).verify
 
 
 def _digest(path: Path) -> bytes:

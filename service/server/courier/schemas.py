@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The largest outbox the API takes (its replies are at most 256 KiB each). The client
-# checks it too, before sending anything over Tor.
-MAX_OUTBOX_BYTES = 64 * 1024 * 1024
+from service.common.contract.outbox import MAX_OUTBOX_BYTES as MAX_OUTBOX_BYTES
 
 
 class Strict(BaseModel):

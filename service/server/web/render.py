@@ -9,10 +9,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from starlette.responses import HTMLResponse
 
-from service.common.i18n import LANGUAGES, translations
+from service.common.i18n import LANGUAGES
+from service.common.webkit.render import base_environment
 from service.server.web.assets import integrity
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -31,16 +32,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 def environment(language: str) -> Environment:
     """One environment per language, with its catalog installed (new-style gettext:
     ``_("%(num)s files", num=n)`` substitutes and escapes placeholders)."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.policies["ext.i18n.trimmed"] = True
-    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env = base_environment(TEMPLATES_DIR, language)
     env.globals["integrity"] = integrity
     env.globals["stylesheet_url"] = f"/static/aryz.{stylesheet_version()}.css"
     return env
