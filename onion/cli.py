@@ -27,9 +27,9 @@ def _say(text: str) -> None:
 
 def _cmd_keys(_args: argparse.Namespace) -> int:
     from onion.keys import load_or_create_key
-    from service.server.settings import Settings
+    from onion.settings import TorSettings
 
-    settings = Settings()
+    settings = TorSettings()
     for name in ("intake", "staff"):
         key, created = load_or_create_key(settings.onion_keys_dir / name)
         _say(f"{name}: {key.hostname}{' (new)' if created else ''}")
@@ -62,9 +62,9 @@ def _cmd_status(_args: argparse.Namespace) -> int:
     from onion.control import ControlEndpoint, connect
     from onion.errors import OnionError
     from onion.keys import load_key
-    from service.server.settings import Settings
+    from onion.settings import TorSettings
 
-    settings = Settings()
+    settings = TorSettings()
     keys = {}
     for name in ("intake", "staff"):
         try:
@@ -98,9 +98,9 @@ def _cmd_status(_args: argparse.Namespace) -> int:
 
 
 def _staff_dir() -> Path:
-    from service.server.settings import Settings
+    from onion.settings import TorSettings
 
-    return Settings().onion_keys_dir / "staff"
+    return TorSettings().onion_keys_dir / "staff"
 
 
 def _cmd_client_add(args: argparse.Namespace) -> int:

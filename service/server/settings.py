@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
+from onion.settings import TorSettings
 from service.common.contract.vocabulary import (
     TOKEN_KDF_MEMLIMIT_FLOOR,
     TOKEN_KDF_OPSLIMIT_FLOOR,
@@ -48,7 +49,7 @@ class Mode(StrEnum):
     TEST = "test"  # the test suite: KDF limits may drop to libsodium's minimum
 
 
-class Settings(BaseSettings):
+class Settings(TorSettings):
     """Server configuration. Every field maps to ``ARYZ_<NAME>``."""
 
     model_config = SettingsConfigDict(env_prefix="ARYZ_", extra="ignore", frozen=True)
@@ -119,15 +120,8 @@ class Settings(BaseSettings):
     # Outside data_dir (never in a backup); 0600; the server rewrites it once a day.
     state_secret_file: Path | None = None
 
-    # --- Tor (onion/) ---------------------------------------------------------------------
-    # Onion keys in tor's HiddenServiceDir layout (intake/, staff/). Outside data_dir so
-    # that no copy or backup of the data or database ever holds them (brief item 10).
-    onion_keys_dir: Path = Path("/var/lib/aryz-onion")
-    # Attach to a running tor: "unix:/run/tor/control" or "127.0.0.1:9051" (cookie auth).
-    tor_control: str | None = None
-    tor_control_password: SecretStr | None = None
-    # Or let aryz start its own tor with this DataDirectory (and extra torrc lines).
-    tor_data_dir: Path | None = None
+    # --- Tor (onion/): onion_keys_dir, tor_control, tor_control_password and tor_data_dir
+    # come from onion.settings.TorSettings; extra torrc lines for a tor aryz starts:
     tor_extra_config: Path | None = None
     # true: aryz serve publishes the onions itself (ADD_ONION). false: the operator's torrc
     # publishes them from the same key directories (HiddenServiceDir, Onionbalance).
