@@ -21,6 +21,7 @@ from typing import Any
 
 from service.common.clock import current_week
 from service.common.contract.bundle import BundleCase
+from service.common.contract.sealed_item import ITEM_TYPES as ITEM_TYPES
 from service.common.contract.vocabulary import (
     DEFAULT_PRIORITY,
     INITIAL_STATUS,
@@ -35,7 +36,7 @@ from service.desk.errors import (
 from service.desk.store.database import Store, context
 
 MIN_PREFIX = 6
-ITEM_TYPES = ("answers", "file", "message")
+
 _PREFIX = re.compile(r"^[0-9a-f]+$")
 
 

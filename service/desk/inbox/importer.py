@@ -36,7 +36,7 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,11 +47,25 @@ import service.desk.casework.completeness as completeness
 import service.desk.casework.resync as resync
 from service.common.clock import current_week
 from service.common.contract.bundle import BundleItem, Manifest, read_manifest
-from service.common.crypto import strictjson
-from service.common.crypto.envelope import Opener
-from service.common.crypto.keys import BoxKeyPair
-from service.common.crypto.payload import PayloadReader
-from service.common.errors import EnvelopeError, EnvelopeKeyError
+from service.common.contract.sealed_item import (
+    ACKNOWLEDGED_REASONS,
+    CHECKSUM,
+    DESK_FAULT,
+    MISSING,
+    REASON_CODES,
+    REASONS,
+    STORE_FAILED,
+    UNREADABLE,
+    WRONG_CASE,
+    BodySink,
+    ItemRefused,
+    open_item,
+    read_answers,
+)
+from service.common.contract.sealed_item import ALTERED as ALTERED
+from service.common.contract.sealed_item import MALFORMED as MALFORMED
+from service.common.contract.sealed_item import NOT_OURS as NOT_OURS
+from service.common.contract.sealed_item import TOO_LARGE as TOO_LARGE
 from service.common.questionnaire.istanbul import SITUATION_AS_DETAINED
 from service.desk.errors import DeskStoreError, DiskFullError, ForeignBundleError
 from service.desk.store.database import CHUNK_SIZE, Store, context
@@ -63,54 +77,6 @@ _FEED = 1 << 20
 _WEEK = re.compile(r"^[0-9]{4}-W[0-9]{2}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{1,8})?$")
-_ISO_WEEK = re.compile(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])")
-_KEY_HEX = re.compile(r"[0-9a-f]{64}")
-
-# Limits on what a desk reads into memory from one item (ENVELOPE-v1.md §8.3). A file's
-# body is never read: it streams into the store whatever its size.
-MAX_ANSWERS_BYTES = 4 << 20
-ANSWERS_LIMITS = strictjson.Limits(
-    max_bytes=MAX_ANSWERS_BYTES, max_depth=8, max_values=100_000, max_string=1 << 20
-)
-MAX_MESSAGE_BYTES = 1 << 20
-MAX_TEXT_META = 1024  # characters of a file's name or media type
-
-# Fixed reasons, shown to staff next to the item's reference prefix.
-MISSING = "missing: the bundle ends before it"
-CHECKSUM = "damaged: its bytes differ from the manifest's checksum"
-NOT_OURS = "cannot be opened with this desk's keys"
-ALTERED = "fails authentication: altered or damaged"
-WRONG_CASE = "its sealed case key differs from its case's: moved or tampered with"
-UNREADABLE = "its content is not in a form the desk can read"
-MALFORMED = (
-    "it opens with this desk's key, but its sender wrote it wrongly: malformed, "
-    "not altered on the way"
-)
-TOO_LARGE = (
-    "it is over the desk's limits for its kind: size, nesting depth, number of values "
-    "or length of a text"
-)
-STORE_FAILED = "the desk could not save it; the server keeps it"
-DESK_FAULT = "the desk failed while reading it: a fault of the desk; the server keeps it"
-
-# Stable codes, as kept in a case's history (the texts above may be reworded).
-REASONS = {
-    "missing": MISSING,
-    "checksum": CHECKSUM,
-    "not_ours": NOT_OURS,
-    "altered": ALTERED,
-    "wrong_case": WRONG_CASE,
-    "unreadable": UNREADABLE,
-    "malformed": MALFORMED,
-    "too_large": TOO_LARGE,
-    "store_failed": STORE_FAILED,
-    "desk_fault": DESK_FAULT,
-}
-_CODES = {text: code for code, text in REASONS.items()}
-# The item's own fault, shown by bytes that arrived exactly as listed: acknowledged as
-# quarantined, so the server drops it. Everything else stays on the server.
-ACKNOWLEDGED_REASONS = frozenset({ALTERED, WRONG_CASE, UNREADABLE, MALFORMED, TOO_LARGE})
-
 Progress = Callable[[int, int], None]
 
 
@@ -133,14 +99,6 @@ class ImportReport:
     problems: tuple[ItemProblem, ...]
     # Bytes after the last listed item: ignored (nothing unlisted is trusted), reported.
     extra_data: bool = False
-
-
-class ItemRefused(Exception):
-    """An item that cannot be imported; ``reason`` is one of the fixed reasons above."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 _Corrupt = ItemRefused  # the name older code and tests know
@@ -324,89 +282,6 @@ def _hashed(pieces: Iterable[bytes], digest: Any, head: bytearray) -> Iterator[b
         yield piece
 
 
-# --- reading one sealed item (shared with ``aryz demo-read``) ----------------------------
-
-
-class BodySink:
-    """Where :func:`open_item` puts an item's body: ``start`` once the metadata is read
-    and checked, then ``add`` for every piece. This base keeps nothing but the size and
-    the SHA-256, plus a bounded copy of an answers or message body (``kept``)."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.digest = hashlib.sha256()
-        self.kept = bytearray()
-        self._keep = 0
-
-    def start(self, meta: dict[str, Any]) -> None:
-        kind = meta["type"]
-        self._keep = (
-            MAX_ANSWERS_BYTES
-            if kind == "answers"
-            else MAX_MESSAGE_BYTES
-            if kind == "message"
-            else 0
-        )
-
-    def add(self, data: bytes) -> None:
-        self.size += len(data)
-        self.digest.update(data)
-        if self._keep:
-            if len(self.kept) + len(data) > self._keep:
-                raise ItemRefused(TOO_LARGE)  # stop decrypting: it is refused anyway
-            self.kept += data
-
-
-def open_item(
-    keys: Sequence[BoxKeyPair], pieces: Iterable[bytes], sink: BodySink
-) -> dict[str, Any]:
-    """Open one sealed item from its ``pieces``; stream its body into ``sink``.
-
-    Returns the checked metadata (:func:`check_meta`). Raises :class:`ItemRefused` with
-    the reason that fits: an envelope fault (NOT_OURS, ALTERED) is told apart from a
-    payload its sender wrote wrongly (MALFORMED), which authenticated (D4). A message
-    body must be UTF-8 text. What reaches ``sink`` before the end is provisional.
-    """
-    opener = Opener(keys)
-    reader = PayloadReader()
-    started = False
-
-    def take(plain: bytes) -> None:
-        nonlocal started
-        try:
-            data = reader.feed(plain)
-        except EnvelopeError:
-            raise ItemRefused(MALFORMED) from None
-        if reader.meta is not None and not started:
-            sink.start(check_meta(reader.meta))
-            started = True
-        if data:
-            sink.add(data)
-
-    try:
-        for piece in pieces:
-            take(opener.feed(piece))
-        take(opener.close())
-    except EnvelopeKeyError:
-        raise ItemRefused(NOT_OURS) from None
-    except EnvelopeError:
-        # Only the opener raises these here (take() turns the reader's into MALFORMED).
-        raise ItemRefused(ALTERED) from None
-    try:
-        reader.close()
-    except EnvelopeError:
-        raise ItemRefused(MALFORMED) from None  # authentic, but ends inside its metadata
-    meta = check_meta(reader.meta or {})
-    if not started:
-        sink.start(meta)
-    if meta["type"] == "message":
-        try:
-            bytes(sink.kept).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ItemRefused(MALFORMED) from None
-    return meta
-
-
 class _BodyWriter(BodySink):
     """Cut an item's body into stored chunks as it is decrypted; hash it on the way."""
 
@@ -431,67 +306,6 @@ class _BodyWriter(BodySink):
     def _write(self, chunk: bytes) -> None:
         self._store.write_chunk(self._item_id, self._index, self.chunks, chunk)
         self.chunks += 1
-
-
-def check_meta(meta: dict[str, Any]) -> dict[str, Any]:
-    """The rules of ENVELOPE-v1.md §8.2 for the keys a desk reads.
-
-    ``type`` must be answers, file or message (anything else: UNREADABLE); ``created``
-    an ISO week; ``case_public_key`` 64 lowercase hex digits; ``name`` and
-    ``media_type`` strings of at most 1024 characters; ``questionnaire`` an object.
-    Other keys are kept as they are and never interpreted.
-    """
-    if meta.get("type") not in cases.ITEM_TYPES:
-        raise ItemRefused(UNREADABLE)
-    # A key that is present must have its form; null is not an ISO week, a key or a name.
-    if "created" in meta and not _matches(meta["created"], _ISO_WEEK):
-        raise ItemRefused(MALFORMED)
-    if "case_public_key" in meta and not _matches(meta["case_public_key"], _KEY_HEX):
-        raise ItemRefused(MALFORMED)
-    for name in ("name", "media_type"):
-        value = meta.get(name, "")
-        if not (isinstance(value, str) and len(value) <= MAX_TEXT_META):
-            raise ItemRefused(MALFORMED)
-    if "questionnaire" in meta and not isinstance(meta["questionnaire"], dict):
-        raise ItemRefused(MALFORMED)
-    return meta
-
-
-def _matches(value: object, pattern: re.Pattern[str]) -> bool:
-    return isinstance(value, str) and pattern.fullmatch(value) is not None
-
-
-def read_answers(raw: bytes) -> dict[str, Any]:
-    """An answers body (ENVELOPE-v1.md §8.3): strict JSON within ANSWERS_LIMITS, an
-    object whose ``answers`` is an object of answer shapes."""
-    try:
-        data = strictjson.loads(raw, ANSWERS_LIMITS)
-    except strictjson.JsonLimitError:
-        raise ItemRefused(TOO_LARGE) from None
-    except ValueError:
-        raise ItemRefused(UNREADABLE) from None
-    if not isinstance(data, dict) or not isinstance(data.get("answers"), dict):
-        raise ItemRefused(UNREADABLE)
-    if not all(_answer_shape(v) for v in data["answers"].values()):
-        raise ItemRefused(UNREADABLE)
-    return data
-
-
-def _answer_shape(value: object) -> bool:
-    """A string, a list of strings, or a list of entries ``{str: str | [str]}``: the
-    shapes answers have (service.common.questionnaire); anything else is not ours to guess."""
-    if isinstance(value, str):
-        return True
-    if not isinstance(value, list):
-        return False
-    return all(isinstance(v, str) for v in value) or all(
-        isinstance(e, dict)
-        and all(
-            isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
-            for v in e.values()
-        )
-        for e in value
-    )
 
 
 def _note_answers(
@@ -593,7 +407,7 @@ def _set_aside(
                     "history",
                     event="quarantined",
                     item=entry.item,
-                    reason=_CODES[reason],
+                    reason=REASON_CODES[reason],
                     acknowledged=acknowledge,
                 )
                 if acknowledge:

@@ -4,7 +4,7 @@ This is the stand-in for the coalition desk during a demo: it proves that what t
 stored is ciphertext that only the coalition's private key opens, and opens to exactly what
 was sent. Files are summarised by name, size and SHA-256, never written out.
 
-It reads items exactly as the desk's importer does (``service.desk.inbox.importer.open_item``):
+It reads items exactly as the desk's importer does (``service.common.contract.sealed_item``):
 an item the desk would quarantine is shown as refused, with the desk's reason, and the
 command goes on with the next one, then exits 1 (envelope review D1–D3).
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from service.common.contract.sealed_item import WRONG_CASE, BodySink, ItemRefused, read_answers
+from service.common.contract.sealed_item import open_item as open_sealed
 from service.common.crypto.keys import BoxKeyPair
-from service.desk.inbox.importer import WRONG_CASE, BodySink, ItemRefused, read_answers
-from service.desk.inbox.importer import open_item as open_sealed
 from service.server.models import COMPLETE, Case, Item
 from service.server.storage.db import make_engine, make_sessionmaker
 from service.server.storage.items import iter_ciphertext
@@ -49,7 +49,7 @@ class _Collect(BodySink):
 
 
 def open_item(factory: object, item_id: int, key: BoxKeyPair) -> tuple[dict[str, object], bytes]:
-    """Open one stored item on the desk's reading path (service.desk.inbox.importer.open_item):
+    """Open one stored item on the desk's reading path (service.common.contract.sealed_item):
     the same envelope, payload and metadata rules, the same fixed reasons. Raises
     :class:`ItemRefused` for an item the desk would quarantine."""
     sink = _Collect()
