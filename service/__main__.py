@@ -1,5 +1,5 @@
 import sys
 
-from service.server.cli.main import main
+from service.cli import main
 
 sys.exit(main())

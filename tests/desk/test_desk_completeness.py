@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.cli import main
 from service.common.crypto.envelope import seal
 from service.common.crypto.itemseal import seal_case_item
 from service.common.crypto.payload import encode_payload_prefix, split_payload
@@ -24,7 +25,6 @@ from service.common.questionnaire.payload import answers_plaintext
 from service.desk.casework import completeness
 from service.desk.casework.desk import Desk
 from service.field.client import seal_file
-from service.server.cli.main import main
 from tests.desk.helpers import PASSPHRASE, FakeCase, Sealed, bundle_bytes, recipients
 
 Filed = tuple[FakeCase, TokenSecrets, list[Sealed]]

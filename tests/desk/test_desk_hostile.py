@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import service.desk.inbox.importer as importer
+from service.cli import main
 from service.common.contract.bundle import BundleError, Manifest, head_bytes
 from service.common.contract.outbox import decode
 from service.common.crypto.keys import generate_box_keypair
 from service.common.crypto.payload import encode_payload_prefix
 from service.desk.casework.desk import Desk, open_desk, rotate_key
 from service.desk.web.app import create_desk_app
-from service.server.cli.main import main
 from tests.desk.helpers import (
     PASSPHRASE,
     FakeCase,

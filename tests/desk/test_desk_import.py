@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import service.desk.inbox.importer as importer
+from service.cli import main
 from service.common.contract.bundle import BundleError
 from service.common.contract.outbox import decode
 from service.common.crypto.envelope import open_envelope
@@ -24,7 +25,6 @@ from service.common.questionnaire.payload import answers_plaintext as server_ans
 from service.desk.casework.desk import Desk
 from service.desk.errors import DiskFullError, ForeignBundleError, ItemNotFoundError
 from service.desk.store.database import Store
-from service.server.cli.main import main
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,

@@ -79,7 +79,7 @@ SCRIPT = """
 import json, sys
 for name in {modules!r}:
     __import__(name)
-from service.server.cli.main import build_parser
+from service.cli import build_parser
 build_parser().parse_args(["desk", "list", "--dir", "x"])
 # What rendering answers pulls in (the questionnaire, lazily) counts too.
 import service.common.questionnaire.basic

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import service.desk.store.keys as keys
+from service.cli import main
 from service.common.contract.credential import load_credential
 from service.common.crypto.keys import fingerprint, fingerprint_lines, key_id, sign, verify
 from service.common.crypto.wrap import MIN_LIMITS, SENSITIVE_LIMITS, wrapped_limits
@@ -25,7 +26,6 @@ from service.desk.errors import (
     WeakPassphraseError,
     WrongPassphraseError,
 )
-from service.server.cli.main import main
 from service.server.registry.schemas import Coalition
 from tests.desk.helpers import (
     COALITION,

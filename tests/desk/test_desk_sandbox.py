@@ -175,7 +175,7 @@ def test_the_cage_holds_nothing_and_reaches_nothing() -> None:
             "service.desk",
             "service.desk.errors",
             "service.desk.inbox",
-            "service.desk.inbox.strip",
+            "service.desk.inbox.rebuild",
             "service.common",
             "service.common.errors",
         }  # fmt: skip

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import service.desk.casework.cases as cases
+from service.cli import main
 from service.desk.casework.desk import Desk
-from service.server.cli.main import main
 from tests.desk.helpers import (
     PASSPHRASE,
     FakeCase,

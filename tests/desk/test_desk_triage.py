@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from service.cli import main
 from service.common.contract import outbox
 from service.common.crypto.envelope import open_envelope
 from service.common.crypto.payload import split_payload
@@ -20,7 +21,6 @@ from service.desk.errors import (
     ReplyKeyUnconfirmedError,
     TriageError,
 )
-from service.server.cli.main import main
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from service.cli import main
 from service.common.contract import outbox
 from service.desk.casework.desk import Desk, init_desk, open_desk
 from service.desk.errors import OutcomeError, OutcomeNotFoundError
 from service.desk.stats.tables import Options
-from service.server.cli.main import main
 from tests.desk.helpers import (
     COALITION,
     PASSPHRASE,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.server.cli.main import main
+from service.cli import main
 from tests.desk.helpers import PASSPHRASE
 from tests.desk_stats.generate import Generated
 

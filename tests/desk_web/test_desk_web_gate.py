@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from service.cli import build_parser
 from service.desk.casework.desk import Desk, rotate_key
 from service.desk.web.app import create_desk_app
-from service.desk.web.cli import DEFAULT_IDLE_MINUTES
 from service.desk.web.guard import COOKIE, Gate
-from service.server.cli.main import build_parser
+from service.desk.web.settings import DEFAULT_IDLE_MINUTES
 from tests.desk.helpers import PASSPHRASE
 from tests.desk_web.conftest import BASE, PORT, logged_in
 from tests.desk_web.seed import NARRATIVE, Seeded

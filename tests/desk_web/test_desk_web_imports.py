@@ -70,7 +70,7 @@ os.environ["ARYZ_DESK_KDF"] = "minimum"
 for name in {modules!r}:
     __import__(name)
 from fastapi.testclient import TestClient
-from service.server.cli.main import build_parser
+from service.cli import build_parser
 from service.desk.casework.desk import init_desk, open_desk
 from service.desk.web.app import create_desk_app
 build_parser().parse_args(["desk", "web", "--dir", "x"])

@@ -7,12 +7,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from service.cli import build_parser
 from service.common.webkit.security import REFUSED_PAGE, SECURITY_HEADERS
 from service.desk.casework.desk import Desk
 from service.desk.web.app import create_desk_app, serve
-from service.desk.web.cli import DEFAULT_PORT
 from service.desk.web.errors import LoopbackOnlyError, PortError
-from service.server.cli.main import build_parser
+from service.desk.web.settings import DEFAULT_PORT
 from tests.desk_web.conftest import BASE, PORT
 from tests.desk_web.seed import Seeded
 

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 import service.desk.inbox.importer as importer
+from service.cli import main
 from service.common.crypto.envelope import seal
 from service.common.crypto.payload import encode_payload_prefix
 from service.server.app import build_runtime, create_app
 from service.server.cli.demo_read import demo_keys
-from service.server.cli.main import main
 from service.server.storage import migrate
 from tests.conftest import make_settings
 from tests.security.test_terminal_output import HOSTILE, assert_clean

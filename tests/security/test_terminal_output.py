@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from service.cli import main
 from service.common.crypto.token import PRODUCTION_LIMITS
 from service.common.text import for_terminal
-from service.server.cli.main import main
 
 # Retitle the terminal, clear it, rewrite the line, hide what follows, reverse the text.
 HOSTILE = "closed\x1b]0;desk pwned\x07\x1b[2J\x1b[H\r\x1b[8m\u202egpj.exe\u2066\x9b31m\u2028x"

@@ -1,4 +1,4 @@
-"""``aryz desk …``: the coalition's air-gapped desk on the command line.
+"""``aryz-desk …`` (also ``aryz desk …``): the coalition's air-gapped desk on the command line.
 
 Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
 
@@ -40,36 +40,47 @@ disguise itself.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from service.common.contract.vocabulary import PRIORITIES, STATUSES
+from service.desk.cli.common import (
+    NEW_PASSPHRASE_ENV,
+    dir_option,
+    new_passphrase,
+    open_for,
+    read_passphrase,
+    safe,
+    say,
+    warn,
+    weak_kdf_warning,
+)
 
 if TYPE_CHECKING:
     from service.desk.casework.desk import Desk
     from service.desk.store.keys import PublicKeys
 
-PASSPHRASE_ENV = "ARYZ_DESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
-NEW_PASSPHRASE_ENV = "ARYZ_DESK_NEW_PASSPHRASE"  # noqa: S105 - the variable's name
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add the desk subcommands to the ``aryz`` parser."""
+    """Add ``desk …`` to the ``aryz`` parser."""
     desk = sub.add_parser("desk", help="the coalition's air-gapped desk: keys, import, triage")
-    commands = desk.add_subparsers(dest="desk_command", required=True)
+    add_commands(desk.add_subparsers(dest="desk_command", required=True))
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """The desk's commands, under ``aryz desk`` or ``aryz-desk``."""
 
     p = commands.add_parser("init", help="key ceremony: create a desk in a new folder")
-    _dir(p)
+    dir_option(p)
     p.add_argument("--coalition", required=True, help="the coalition id, as in the registry")
     p.add_argument("--name", help="your name as staff: written on every note and change")
     p.set_defaults(func=_cmd_init)
 
     p = commands.add_parser("unlock", help="unlock once for this terminal (a session agent)")
-    _dir(p)
+    dir_option(p)
     p.add_argument(
         "--idle-minutes", type=float, default=15.0, help="lock after this long unused (15)"
     )
@@ -77,28 +88,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_unlock)
 
     p = commands.add_parser("lock", help="end this terminal's unlocked session now")
-    _dir(p)
+    dir_option(p)
     p.set_defaults(func=_cmd_lock)
 
     p = commands.add_parser("staff", help="who may open the desk, each with a passphrase")
     staff_commands = p.add_subparsers(dest="staff_command", required=True)
     q = staff_commands.add_parser("list", help="the desk's staff, past and present")
-    _dir(q)
+    dir_option(q)
     q.set_defaults(func=_cmd_staff_list)
     q = staff_commands.add_parser("add", help="let someone open the desk with their passphrase")
-    _dir(q)
+    dir_option(q)
     q.add_argument("name", help="the new member's name, as it will show on their entries")
     q.add_argument("--me", help="your own name, when the desk has no named staff yet")
     q.set_defaults(func=_cmd_staff_add)
     q = staff_commands.add_parser("remove", help="close the desk to a member")
-    _dir(q)
+    dir_option(q)
     q.add_argument("name")
     q.set_defaults(func=_cmd_staff_remove)
 
     p = commands.add_parser(
         "rotate", help="add a new decryption key (the next epoch), or replace the signing key"
     )
-    _dir(p)
+    dir_option(p)
     p.add_argument(
         "--signing",
         action="store_true",
@@ -112,13 +123,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_rotate)
 
     p = commands.add_parser("fingerprints", help="print the desk's key fingerprints")
-    _dir(p)
+    dir_option(p)
     p.set_defaults(func=_cmd_fingerprints)
 
     p = commands.add_parser(
         "statement", help="sign the statement of current keys and countries for the registry"
     )
-    _dir(p)
+    dir_option(p)
     p.add_argument("--countries", default="", help="comma-separated codes, e.g. KZ")
     p.add_argument("--fallback", action="store_true", help="an international fallback")
     p.add_argument("--epoch", type=int, action="append", help="a key to name (default: newest)")
@@ -134,12 +145,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_passphrase)
 
     p = commands.add_parser("import", help="import a bundle from the server")
-    _dir(p)
+    dir_option(p)
     p.add_argument("bundle", type=Path)
     p.set_defaults(func=_cmd_import)
 
     p = commands.add_parser("quarantine", help="list the items set aside at import")
-    _dir(p)
+    dir_option(p)
     p.add_argument(
         "--retry",
         action="store_true",
@@ -148,7 +159,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_quarantine)
 
     p = commands.add_parser("list", help="list cases")
-    _dir(p)
+    dir_option(p)
     p.add_argument("--status", choices=STATUSES)
     p.add_argument("--country", help="two-letter code, e.g. KZ")
     p.add_argument("--still-detained", action="store_true")
@@ -158,12 +169,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_list)
 
     p = commands.add_parser("show", help="show one case")
-    _dir(p)
+    dir_option(p)
     p.add_argument("case", help="the case reference, or its first 6 or more characters")
     p.set_defaults(func=_cmd_show)
 
     p = commands.add_parser("set", help="triage a case")
-    _dir(p)
+    dir_option(p)
     p.add_argument("case")
     p.add_argument("--status", choices=STATUSES)
     p.add_argument("--priority", choices=PRIORITIES)
@@ -177,13 +188,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_set)
 
     p = commands.add_parser("reply", help="seal a reply for the person who filed the case")
-    _dir(p)
+    dir_option(p)
     p.add_argument("case")
     p.add_argument("--message-file", required=True, type=Path, help="UTF-8 text")
     p.set_defaults(func=_cmd_reply)
 
     p = commands.add_parser("export", help="write the signed outbox for the courier")
-    _dir(p)
+    dir_option(p)
     p.add_argument("--out", required=True, type=Path, help="a new file, e.g. on the USB stick")
     p.add_argument(
         "--again",
@@ -193,7 +204,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_cmd_export)
 
     p = commands.add_parser("receipt", help="import the receipts 'aryz courier push' wrote")
-    _dir(p)
+    dir_option(p)
     p.add_argument("receipts", type=Path, nargs="+")
     p.set_defaults(func=_cmd_receipt)
 
@@ -209,7 +220,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     verify.set_defaults(func=_cmd_backup_verify)
 
     p = commands.add_parser("restore", help="rebuild a desk from a backup in a new folder")
-    _dir(p)
+    dir_option(p)
     p.add_argument("backup", type=Path)
     _shares_option(p)
     p.set_defaults(func=_cmd_restore)
@@ -217,7 +228,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser(
         "recovery", help="draw recovery shares: any M of N open the backups without the passphrase"
     )
-    _dir(p)
+    dir_option(p)
     p.add_argument("--threshold", type=int, required=True, help="M: how many shares restore")
     p.add_argument("--shares", type=int, required=True, help="N: how many shares to make")
     p.set_defaults(func=_cmd_recovery)
@@ -242,87 +253,6 @@ def _shares_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", required=True, type=Path, help="the desk folder")
-
-
-# --- output ---------------------------------------------------------------------------
-
-
-def _say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def _warn(text: str) -> None:
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def safe(text: str, *, multiline: bool = False) -> str:
-    """Make untrusted text harmless on a terminal (service.common.text.for_terminal)."""
-    from service.common.text import for_terminal
-
-    return for_terminal(text, multiline=multiline)
-
-
-def _weak_kdf_warning(what: str) -> None:
-    _warn(
-        "!" * 78 + "\n"
-        f"WARNING: {what} with libsodium's MINIMUM Argon2id limits\n"
-        "(ARYZ_DESK_KDF=minimum). That is for tests only: the passphrase protects almost\n"
-        "nothing. Never keep real cases on such a desk.\n" + "!" * 78
-    )
-
-
-# --- passphrase -----------------------------------------------------------------------
-
-
-def _passphrase() -> str:
-    from_env = os.environ.get(PASSPHRASE_ENV)
-    if from_env is not None:
-        return from_env
-    return getpass.getpass("Desk passphrase: ")
-
-
-def _new_passphrase(env: str = PASSPHRASE_ENV) -> str:
-    from service.common.passphrase import normalise, suggest
-    from service.desk.errors import PassphraseMismatchError
-
-    from_env = os.environ.get(env)
-    if from_env is not None:
-        return from_env
-    if sys.stdin.isatty():
-        # Shown on the screen only (not when output goes to a file): write it on paper.
-        _warn("A passphrase of 7 random words was drawn for you; you may use it:")
-        _warn(f"    {suggest()}")
-        _warn("Write it on paper now. Without it nothing on this desk can ever be read.\n")
-    first = getpass.getpass("New desk passphrase: ")
-    second = getpass.getpass("Type it again: ")
-    if normalise(first) != normalise(second):
-        raise PassphraseMismatchError()
-    return first
-
-
-def _open(args: argparse.Namespace) -> Desk:
-    from service.desk.casework.cases import check_prefix
-    from service.desk.casework.desk import open_desk
-    from service.desk.store.keys import weak_limits
-
-    if getattr(args, "case", None) is not None:
-        check_prefix(args.case)  # a typo is refused before the slow unlock
-    from service.desk.casework.desk import desk_from_keyring
-    from service.desk.cli.session import fetch
-
-    keyring = fetch(args.dir)  # this terminal's unlocked session (aryz desk unlock), if any
-    if keyring is not None:
-        return desk_from_keyring(args.dir, keyring)
-    desk = open_desk(args.dir, _passphrase())
-    if weak_limits(desk.limits):
-        _weak_kdf_warning("this desk's keys are wrapped")
-    return desk
-
-
 # --- key ceremony ---------------------------------------------------------------------
 
 
@@ -334,27 +264,27 @@ def _cmd_init(args: argparse.Namespace) -> int:
     check_coalition_id(args.coalition)
     limits = kdf_limits_from_env()
     if weak_limits(limits):
-        _weak_kdf_warning("the keys are being wrapped")
-    passphrase = _new_passphrase()
+        weak_kdf_warning("the keys are being wrapped")
+    passphrase = new_passphrase()
     check_strength(passphrase)
-    _warn("Wrapping the keys (Argon2id; this takes a few seconds) …")
+    warn("Wrapping the keys (Argon2id; this takes a few seconds) …")
     ceremony = init_desk(args.dir, args.coalition, passphrase, limits, name=args.name)
-    _say(f"Desk created for coalition {ceremony.public.coalition}.")
+    say(f"Desk created for coalition {ceremony.public.coalition}.")
     if args.name:
-        _say(f"Staff: {safe(args.name)}. Add colleagues with: aryz desk staff add --dir {args.dir}")
-    _say()
+        say(f"Staff: {safe(args.name)}. Add colleagues with: aryz desk staff add --dir {args.dir}")
+    say()
     _print_fingerprints(ceremony.public)
-    _say("Next steps:")
-    _say(f"  1. Give {ceremony.public_key_file} to the server operator. They fill in the")
-    _say("     coalition's name and countries and paste it into the registry. The site then")
-    _say("     shows the fingerprints on its keys page: compare them with the ones above.")
-    _say(f"  2. Move {ceremony.courier_file} to the online courier machine,")
-    _say("     then DELETE it from this desk. The desk does not need it, and a seized desk")
-    _say("     should not let anyone fetch bundles from the server.")
-    _say("  3. Keep the passphrase on paper in a safe place. It cannot be recovered.")
-    _say(f"  4. Draw recovery shares now: aryz desk recovery --dir {args.dir} --threshold 2")
-    _say("     --shares 3 (any 2 of 3 paper shares restore the desk's backups without the")
-    _say("     passphrase), and back the desk up after every import: aryz desk backup.")
+    say("Next steps:")
+    say(f"  1. Give {ceremony.public_key_file} to the server operator. They fill in the")
+    say("     coalition's name and countries and paste it into the registry. The site then")
+    say("     shows the fingerprints on its keys page: compare them with the ones above.")
+    say(f"  2. Move {ceremony.courier_file} to the online courier machine,")
+    say("     then DELETE it from this desk. The desk does not need it, and a seized desk")
+    say("     should not let anyone fetch bundles from the server.")
+    say("  3. Keep the passphrase on paper in a safe place. It cannot be recovered.")
+    say(f"  4. Draw recovery shares now: aryz desk recovery --dir {args.dir} --threshold 2")
+    say("     --shares 3 (any 2 of 3 paper shares restore the desk's backups without the")
+    say("     passphrase), and back the desk up after every import: aryz desk backup.")
     return 0
 
 
@@ -365,17 +295,17 @@ def _cmd_unlock(args: argparse.Namespace) -> int:
     from service.desk.cli.session import start
     from service.desk.store.keys import unlock, weak_limits
 
-    keyring = unlock(args.dir, _passphrase())
+    keyring = unlock(args.dir, read_passphrase())
     if weak_limits(keyring.limits):
-        _weak_kdf_warning("this desk's keys are wrapped")
+        weak_kdf_warning("this desk's keys are wrapped")
     pid = start(args.dir, keyring, args.idle_minutes, args.max_hours)
-    _say(f"Desk unlocked for this terminal (agent process {pid}).")
-    _say(
+    say(f"Desk unlocked for this terminal (agent process {pid}).")
+    say(
         f"It locks after {args.idle_minutes:g} minutes without a command, after "
         f"{args.max_hours:g} hours in all, when this terminal closes, or now with:"
     )
-    _say(f"  aryz desk lock --dir {args.dir}")
-    _say("Until then anyone at this terminal can use the desk without the passphrase.")
+    say(f"  aryz desk lock --dir {args.dir}")
+    say("Until then anyone at this terminal can use the desk without the passphrase.")
     return 0
 
 
@@ -383,9 +313,9 @@ def _cmd_lock(args: argparse.Namespace) -> int:
     from service.desk.cli.session import lock
 
     if lock(args.dir):
-        _say("Locked: the session's keys are gone. Commands ask for the passphrase again.")
+        say("Locked: the session's keys are gone. Commands ask for the passphrase again.")
     else:
-        _say("No unlocked session for this desk in this terminal.")
+        say("No unlocked session for this desk in this terminal.")
     return 0
 
 
@@ -393,44 +323,44 @@ def _cmd_lock(args: argparse.Namespace) -> int:
 
 
 def _cmd_staff_list(args: argparse.Namespace) -> int:
-    with _open(args) as desk:
+    with open_for(args) as desk:
         members = desk.staff_members()
         me = desk.member
     if not members:
-        _say("This desk has no named staff: one passphrase opens it and entries carry no")
-        _say("names. Name yourself and add a colleague: aryz desk staff add NAME --me YOURNAME")
+        say("This desk has no named staff: one passphrase opens it and entries carry no")
+        say("names. Name yourself and add a colleague: aryz desk staff add NAME --me YOURNAME")
         return 0
     for m in members:
         state = f"removed {m.removed_week}" if m.removed_week else "can open the desk"
         added = f"added {m.added_week}" + (f" by {m.added_by}" if m.added_by else "")
         mark = "*" if m.name == me and m.active else " "
-        _say(safe(f"{mark} {m.name:<24} {added:<32} {state}"))
+        say(safe(f"{mark} {m.name:<24} {added:<32} {state}"))
     return 0
 
 
 def _cmd_staff_add(args: argparse.Namespace) -> int:
-    with _open(args) as desk:
+    with open_for(args) as desk:
         if desk.member is None:
             from service.desk.errors import StaffError
 
             if not args.me:
                 raise StaffError()
-            desk.name_first(args.me, _passphrase())
-        _warn(f"Now the new member types their own passphrase ({safe(args.name)}).")
-        chosen = _new_passphrase(NEW_PASSPHRASE_ENV)
-        _warn("Wrapping the desk key for them (Argon2id; a few seconds) …")
+            desk.name_first(args.me, read_passphrase())
+        warn(f"Now the new member types their own passphrase ({safe(args.name)}).")
+        chosen = new_passphrase(NEW_PASSPHRASE_ENV)
+        warn("Wrapping the desk key for them (Argon2id; a few seconds) …")
         desk.add_staff(args.name, chosen)
-    _say(safe(f"{args.name} can now open this desk with their own passphrase."))
-    _say("Make a new backup (aryz desk backup): older backups do not know them.")
+    say(safe(f"{args.name} can now open this desk with their own passphrase."))
+    say("Make a new backup (aryz desk backup): older backups do not know them.")
     return 0
 
 
 def _cmd_staff_remove(args: argparse.Namespace) -> int:
-    with _open(args) as desk:
+    with open_for(args) as desk:
         desk.remove_staff(args.name)
-    _say(safe(f"{args.name} can no longer open this desk. Their name stays on their entries."))
-    _say("Older backups still open with their passphrase: make a new backup and destroy")
-    _say("the older ones, and see SECURITY.md (named staff) for what removal does not undo.")
+    say(safe(f"{args.name} can no longer open this desk. Their name stays on their entries."))
+    say("Older backups still open with their passphrase: make a new backup and destroy")
+    say("the older ones, and see SECURITY.md (named staff) for what removal does not undo.")
     return 0
 
 
@@ -445,20 +375,20 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
         return rotate_signing(args)
     limits = kdf_limits_from_env()
     if weak_limits(limits):
-        _weak_kdf_warning("the keys are being wrapped")
-    rotation = rotate_key(args.dir, _passphrase(), limits)
+        weak_kdf_warning("the keys are being wrapped")
+    rotation = rotate_key(args.dir, read_passphrase(), limits)
     public_key = dict(rotation.public.epochs)[rotation.epoch]
-    _say(f"New decryption key, epoch {rotation.epoch}. Older keys are kept to read older items.")
-    _say("Fingerprint (compare aloud with a second person):")
+    say(f"New decryption key, epoch {rotation.epoch}. Older keys are kept to read older items.")
+    say("Fingerprint (compare aloud with a second person):")
     for line in fingerprint_lines(public_key):
-        _say(f"    {line}")
-    _say(f"Give {rotation.public_key_file} to the server operator: they add this block to the")
-    _say("coalition's entry and mark the older keys 'retired = true' once it is in place.")
+        say(f"    {line}")
+    say(f"Give {rotation.public_key_file} to the server operator: they add this block to the")
+    say("coalition's entry and mark the older keys 'retired = true' once it is in place.")
     return 0
 
 
 def _cmd_fingerprints(args: argparse.Namespace) -> int:
-    desk = _open(args)
+    desk = open_for(args)
     with desk:
         _print_fingerprints(desk.public)
     return 0
@@ -467,15 +397,15 @@ def _cmd_fingerprints(args: argparse.Namespace) -> int:
 def _print_fingerprints(public: PublicKeys) -> None:
     from service.common.crypto.keys import fingerprint_lines
 
-    _say("Fingerprints. Read them aloud to a second person, who checks each group:")
+    say("Fingerprints. Read them aloud to a second person, who checks each group:")
     shown = [(f"decryption key, epoch {e}", k) for e, k in public.epochs]
     shown.append(("signing key (signs status changes and replies)", public.signing_key))
     shown += [("courier credential (for the online machine)", k) for k in public.courier_keys]
     for title, key in shown:
-        _say(f"  {title}:")
+        say(f"  {title}:")
         for line in fingerprint_lines(key):
-            _say(f"      {line}")
-    _say()
+            say(f"      {line}")
+    say()
 
 
 def _cmd_statement(args: argparse.Namespace) -> int:
@@ -483,28 +413,28 @@ def _cmd_statement(args: argparse.Namespace) -> int:
     from service.desk.store.statement import write_statement
 
     written = write_statement(
-        args.dir, _passphrase(), args.countries.split(","), args.fallback, args.epoch, args.duty
+        args.dir, read_passphrase(), args.countries.split(","), args.fallback, args.epoch, args.duty
     )
     statement = written.statement
-    _say(f"Key statement {statement.serial} signed for coalition {statement.coalition}:")
-    _say(f"  countries: {', '.join(statement.countries) or '(none)'}")
+    say(f"Key statement {statement.serial} signed for coalition {statement.coalition}:")
+    say(f"  countries: {', '.join(statement.countries) or '(none)'}")
     for epoch, public in statement.keys:
-        _say(f"  decryption key, epoch {epoch}:")
+        say(f"  decryption key, epoch {epoch}:")
         for line in fingerprint_lines(public):
-            _say(f"      {line}")
+            say(f"      {line}")
     for epoch, _public, verify_key in statement.duty:
-        _say(f"  duty key, epoch {epoch} (urgent lane):")
+        say(f"  duty key, epoch {epoch} (urgent lane):")
         for line in fingerprint_lines(verify_key):
-            _say(f"      {line}")
-    _say(f"Give {written.path} to the server operator: the line goes into the coalition's")
-    _say("registry entry. People's clients check it against your signing-key fingerprint.")
+            say(f"      {line}")
+    say(f"Give {written.path} to the server operator: the line goes into the coalition's")
+    say("registry entry. People's clients check it against your signing-key fingerprint.")
     return 0
 
 
 def _cmd_passphrase(_args: argparse.Namespace) -> int:
     from service.common.passphrase import suggest
 
-    _say(suggest())
+    say(suggest())
     return 0
 
 
@@ -512,7 +442,7 @@ def _cmd_passphrase(_args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    desk = _open(args)
+    desk = open_for(args)
     interactive = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -524,41 +454,41 @@ def _cmd_import(args: argparse.Namespace) -> int:
     with desk:
         report = desk.import_bundle(args.bundle, progress)
         _backup_reminder(desk)
-    _say(
+    say(
         f"{report.imported} new items imported, {report.skipped} already on this desk, "
         f"{len(report.problems)} could not be imported."
     )
     if report.extra_data:
-        _warn("WARNING: the bundle has data after its last listed item; it was ignored.")
+        warn("WARNING: the bundle has data after its last listed item; it was ignored.")
     if not report.problems:
         return 1 if report.extra_data else 0
-    _warn(f"WARNING: {len(report.problems)} items were NOT imported:")
+    warn(f"WARNING: {len(report.problems)} items were NOT imported:")
     for problem in report.problems:
         kept = "kept in quarantine" if problem.quarantined else "nothing to keep"
         told = "; the server is told to drop it" if problem.acknowledged else ""
-        _warn(f"  item {safe(problem.item_prefix)}…: {problem.reason} ({kept}{told})")
-    _warn(f"Their sealed bytes are in {desk.quarantine}; 'aryz desk quarantine' lists them.")
+        warn(f"  item {safe(problem.item_prefix)}…: {problem.reason} ({kept}{told})")
+    warn(f"Their sealed bytes are in {desk.quarantine}; 'aryz desk quarantine' lists them.")
     if any(not p.acknowledged for p in report.problems):
-        _warn("Those the server is not told to drop stay on the server: import a fresh copy")
-        _warn("of the bundle later.")
+        warn("Those the server is not told to drop stay on the server: import a fresh copy")
+        warn("of the bundle later.")
     if any(p.acknowledged for p in report.problems):
-        _warn("The others were malformed, altered or over a limit as they arrived: the next")
-        _warn("'aryz desk export' tells the server to drop them, so they stop coming back.")
+        warn("The others were malformed, altered or over a limit as they arrived: the next")
+        warn("'aryz desk export' tells the server to drop them, so they stop coming back.")
     return 1
 
 
 def _cmd_quarantine(args: argparse.Namespace) -> int:
-    with _open(args) as desk:
+    with open_for(args) as desk:
         if args.retry:
             retried = desk.retry_quarantine()
-            _say(f"{retried.imported} of {retried.listed} items in quarantine imported now.")
+            say(f"{retried.imported} of {retried.listed} items in quarantine imported now.")
         held = desk.quarantined()
     for q in held:
         told = "server told to drop it" if q.acknowledged else "kept on the server"
         kept = "sealed bytes kept" if q.kept else "no bytes kept"
-        _say(f"item {safe(q.item)}  case {safe(q.case[:12])}  {safe(q.date)}")
-        _say(f"    {q.reason} ({told}; {kept})")
-    _say(f"{len(held)} items in quarantine" + (f", in {desk.quarantine}" if held else ""))
+        say(f"item {safe(q.item)}  case {safe(q.case[:12])}  {safe(q.date)}")
+        say(f"    {q.reason} ({told}; {kept})")
+    say(f"{len(held)} items in quarantine" + (f", in {desk.quarantine}" if held else ""))
     return 0
 
 
@@ -570,7 +500,7 @@ def _backup_reminder(desk: Desk) -> None:
     state = desk.backup_state()
     if state.reminder:
         last = state.last_date or "never"
-        _warn(
+        warn(
             f"BACKUP: {state.not_held} imported items are in no backup yet (last backup: "
             f"{last}). Run 'aryz desk backup --dir {desk.directory} --out FOLDER'."
         )
@@ -581,21 +511,21 @@ def _cmd_backup(args: argparse.Namespace) -> int:
         from service.desk.errors import DeskSetupError
 
         raise DeskSetupError("Give the desk folder (--dir) and the backup folder (--out).")
-    with _open(args) as desk:
+    with open_for(args) as desk:
         report = desk.backup(args.out)
         state = desk.backup_state()
-    _say(
+    say(
         f"Backup written: {report.path} ({report.size} bytes; {report.cases} cases, "
         f"{report.items} items)."
     )
     if report.recovery:
-        _say("It opens with the passphrase, or with the recovery shares.")
+        say("It opens with the passphrase, or with the recovery shares.")
     else:
-        _say("It opens with the passphrase only (no recovery shares drawn yet:")
-        _say("see 'aryz desk recovery').")
+        say("It opens with the passphrase only (no recovery shares drawn yet:")
+        say("see 'aryz desk recovery').")
     if state.not_held == 0:
-        _say("The next outbox tells the server it may delete the items this backup holds.")
-    _say("Check it with 'aryz desk backup verify FILE', and keep the stick apart from the desk.")
+        say("The next outbox tells the server it may delete the items this backup holds.")
+    say("Check it with 'aryz desk backup verify FILE', and keep the stick apart from the desk.")
     return 0
 
 
@@ -605,7 +535,7 @@ def _opening(args: argparse.Namespace) -> Any:
 
     if args.recovery_shares:
         return Opening(recovery_key=combine(_read_shares()))
-    return Opening(passphrase=_passphrase())
+    return Opening(passphrase=read_passphrase())
 
 
 def _read_shares() -> list[str]:
@@ -617,7 +547,7 @@ def _read_shares() -> list[str]:
     needed = 1
     while len(shares) < needed:
         if interactive:
-            _warn(f"Recovery share {len(shares) + 1} (20 words, then Enter):")
+            warn(f"Recovery share {len(shares) + 1} (20 words, then Enter):")
         line = sys.stdin.readline()
         if not line:
             raise RecoverySharesError()
@@ -633,12 +563,12 @@ def _cmd_backup_verify(args: argparse.Namespace) -> int:
     from service.desk.store.backup import verify_backup
 
     report = verify_backup(args.backup, _opening(args))
-    _say(
+    say(
         f"The backup is whole and authentic: coalition {report.coalition}, made "
         f"{report.created}, {report.cases} cases, {report.items} items."
     )
     opens = "the passphrase or the recovery shares" if report.recovery else "the passphrase"
-    _say(f"It opens with {opens}.")
+    say(f"It opens with {opens}.")
     return 0
 
 
@@ -647,22 +577,22 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from service.desk.store.backup import restore_backup
 
     def new_passphrase() -> str:
-        _warn("The shares fit. Choose a new passphrase for the restored desk.")
-        chosen = _new_passphrase()
+        warn("The shares fit. Choose a new passphrase for the restored desk.")
+        chosen = new_passphrase()
         check_strength(chosen)
         return chosen
 
     report = restore_backup(args.backup, args.dir, _opening(args), new_passphrase)
-    _say(
+    say(
         f"Desk restored in {report.directory}: coalition {report.coalition}, backup of "
         f"{report.created}, {report.cases} cases, {report.items} items."
     )
-    _say("Next steps:")
-    _say("  1. On the courier machine: aryz courier pull --sync … and import that bundle here.")
-    _say("     The server still keeps every report that no backup held, so the reports")
-    _say("     received since this backup return; --sync brings each case's last applied")
-    _say("     record number, so this desk continues every case where the server is.")
-    _say("  2. Make a backup, then export and push as usual; import the receipt here.")
+    say("Next steps:")
+    say("  1. On the courier machine: aryz courier pull --sync … and import that bundle here.")
+    say("     The server still keeps every report that no backup held, so the reports")
+    say("     received since this backup return; --sync brings each case's last applied")
+    say("     record number, so this desk continues every case where the server is.")
+    say("  2. Make a backup, then export and push as usual; import the receipt here.")
     return 0
 
 
@@ -670,49 +600,49 @@ def _cmd_recovery(args: argparse.Namespace) -> int:
     from service.desk.store.recovery import check_counts
 
     check_counts(args.threshold, args.shares)
-    with _open(args) as desk:
+    with open_for(args) as desk:
         shares = desk.draw_recovery_shares(args.threshold, args.shares)
-    _say(
+    say(
         f"{args.shares} recovery shares. Any {args.threshold} of them open this desk's "
         "backups without the passphrase; fewer reveal nothing."
     )
-    _say("Write each share on paper, give each to a different trusted person, and")
-    _say("never keep two together. They are shown once and not stored anywhere.")
+    say("Write each share on paper, give each to a different trusted person, and")
+    say("never keep two together. They are shown once and not stored anywhere.")
     for number, share in enumerate(shares, start=1):
         words = share.split()
-        _say()
-        _say(f"Share {number} of {args.shares}:")
+        say()
+        say(f"Share {number} of {args.shares}:")
         for start in range(0, len(words), 5):
-            _say("    " + " ".join(words[start : start + 5]))
-    _say()
-    _say("Backups written from now on open with these shares. Write a backup now.")
+            say("    " + " ".join(words[start : start + 5]))
+    say()
+    say("Backups written from now on open with these shares. Write a backup now.")
     return 0
 
 
 def _cmd_receipt(args: argparse.Namespace) -> int:
-    with _open(args) as desk:
+    with open_for(args) as desk:
         for path in args.receipts:
             report = desk.import_receipt(path)
-            _say(
+            say(
                 f"{path.name}: {report.applied} records applied on the server, "
                 f"{report.resend} to send again, {report.renumbered} renumbered."
             )
             if not report.known:
-                _say("  (an outbox this desk did not write: only the server's numbers were used)")
+                say("  (an outbox this desk did not write: only the server's numbers were used)")
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    desk = _open(args)
+    desk = open_for(args)
     with desk:
         if args.again:
-            _say(f"{desk.send_again()} records without a receipt are sent again.")
+            say(f"{desk.send_again()} records without a receipt are sent again.")
         report = desk.export_outbox(args.out)
     if report.path is None:
-        _say("Nothing to send: no status changes, replies or new imports since the last export.")
+        say("Nothing to send: no status changes, replies or new imports since the last export.")
         return 0
-    _say(f"Outbox written: {report.records} signed records for {report.cases} cases.")
-    _say(f"Carry {report.path} to the courier machine.")
+    say(f"Outbox written: {report.records} signed records for {report.cases} cases.")
+    say(f"Carry {report.path} to the courier machine.")
     return 0
 
 
@@ -729,7 +659,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
         week=args.week,
         language=args.language,
     )
-    with _open(args) as desk:
+    with open_for(args) as desk:
         summaries = desk.list_cases(filters, args.sort)
         _backup_reminder(desk)
     rows = [("CASE", "RECEIVED", "COUNTRY", "STATUS", "PRIORITY", "ITEMS", "DETAINED")]
@@ -747,49 +677,49 @@ def _cmd_list(args: argparse.Namespace) -> int:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        _say(safe("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()))
-    _say(f"{len(summaries)} cases")
+        say(safe("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()))
+    say(f"{len(summaries)} cases")
     return 0
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from service.desk.casework.desk import readable_answers
 
-    with _open(args) as desk:
+    with open_for(args) as desk:
         detail = desk.get_case(args.case)
         records = desk.records(args.case)
     s = detail.summary
-    _say(f"Case {safe(s.ref)}")
+    say(f"Case {safe(s.ref)}")
     # The server's status comes from a bundle manifest: a server may be hostile (F-10).
-    _say(f"  status      {safe(s.status)}   (server: {safe(str(detail.server_status))})")
-    _say(f"  priority    {safe(s.priority)}")
-    _say(f"  assignee    {safe(s.assignee or '-')}")
-    _say(f"  tags        {safe(', '.join(s.tags) or '-')}")
-    _say(
+    say(f"  status      {safe(s.status)}   (server: {safe(str(detail.server_status))})")
+    say(f"  priority    {safe(s.priority)}")
+    say(f"  assignee    {safe(s.assignee or '-')}")
+    say(f"  tags        {safe(', '.join(s.tags) or '-')}")
+    say(
         f"  received    {safe(s.received_week or '-')}   country {safe(s.country or '-')}   "
         f"language {safe(s.language or '-')}"
     )
     confirmed = "confirmed by a sealed item" if detail.reply_key_confirmed else "NOT confirmed"
-    _say(f"  reply key   {confirmed}")
+    say(f"  reply key   {confirmed}")
     if detail.completeness is not None:
         from service.desk.casework.completeness import summary_lines
 
         for number, line in enumerate(summary_lines(detail.completeness)):
-            _say(f"  {'items' if number == 0 else '':<12}{line}")
+            say(f"  {'items' if number == 0 else '':<12}{line}")
     if s.pending:
-        _say(f"  waiting     {s.pending} records for the next outbox")
+        say(f"  waiting     {s.pending} records for the next outbox")
     if detail.urgent is not None:
         sent = "sent to the duty officer" if detail.urgent.get("sent") else "no duty key: not sent"
         given = detail.urgent.get("answers")
         shown = ", ".join(f"{k}: {v}" for k, v in given.items()) if isinstance(given, dict) else ""
-        _say(f"  URGENT      the person gave the urgent consent ({sent})")
+        say(f"  URGENT      the person gave the urgent consent ({sent})")
         if shown:
-            _say(f"              {safe(shown)}")
+            say(f"              {safe(shown)}")
     reading = readable_answers(detail)
     if detail.questionnaire and not reading.exact:
-        _say()
-        _say("Note: these answers were given to a questionnaire version this desk does not")
-        _say("have exactly; the labels below may differ from what the person saw.")
+        say()
+        say("Note: these answers were given to a questionnaire version this desk does not")
+        say("have exactly; the labels below may differ from what the person saw.")
     if not reading.sections:
         _section("Answers", [])
     for part in reading.sections:
@@ -858,14 +788,14 @@ def _by(name: str | None, week: str | None = None) -> str:
 
 def _section(title: str, blocks: list[tuple[str, str]]) -> None:
     """A titled list: each block a heading line and its text, indented below it."""
-    _say()
-    _say(title)
+    say()
+    say(title)
     for heading, body in blocks:
-        _say(f"  {heading}")
+        say(f"  {heading}")
         if body:
-            _say(_indent(body, "      "))
+            say(_indent(body, "      "))
     if not blocks:
-        _say("  (none)")
+        say("  (none)")
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -902,7 +832,7 @@ def _cmd_set(args: argparse.Namespace) -> int:
             "Nothing to change: give --status, --priority, --assignee, --tag, --untag, --note "
             "or --answer-by."
         )
-    with _open(args) as desk:
+    with open_for(args) as desk:
         summary = desk.set_triage(
             args.case,
             status=args.status,
@@ -913,9 +843,9 @@ def _cmd_set(args: argparse.Namespace) -> int:
             note=args.note,
             answer_by=args.answer_by,
         )
-    _say(f"Case {summary.short_ref}: {summary.status}, priority {summary.priority}.")
+    say(f"Case {summary.short_ref}: {summary.status}, priority {summary.priority}.")
     if summary.pending:
-        _say(f"{summary.pending} records wait for the next 'aryz desk export'.")
+        say(f"{summary.pending} records wait for the next 'aryz desk export'.")
     return 0
 
 
@@ -927,17 +857,24 @@ def _cmd_reply(args: argparse.Namespace) -> int:
         text = args.message_file.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         raise ReplyError() from None
-    with _open(args) as desk:
+    with open_for(args) as desk:
         desk.add_reply(args.case, text)
-    _say("Reply sealed; it goes out with the next 'aryz desk export'.")
+    say("Reply sealed; it goes out with the next 'aryz desk export'.")
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m service.desk.cli.main …`` runs the same commands as ``aryz desk …``."""
-    from service.server.cli.main import main as aryz
+def build_parser() -> argparse.ArgumentParser:
+    """``aryz-desk``: the desk's commands on their own (the same as ``aryz desk …``)."""
+    parser = argparse.ArgumentParser(prog="aryz-desk", description=__doc__.splitlines()[0])
+    add_commands(parser.add_subparsers(dest="desk_command", required=True))
+    return parser
 
-    return aryz(["desk", *(argv if argv is not None else sys.argv[1:])])
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``aryz-desk …`` (or ``python -m service.desk.cli.main …``)."""
+    from service.common.cli import run
+
+    return run(build_parser(), argv)
 
 
 if __name__ == "__main__":

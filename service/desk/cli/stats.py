@@ -18,7 +18,7 @@ import argparse
 from pathlib import Path
 
 import service.desk.stats.outcomes as outcomes
-from service.desk.cli.main import _dir, _open, _say, safe
+from service.desk.cli.common import dir_option, open_for, safe, say
 from service.desk.stats.tables import DEFAULT_THRESHOLD, PERIODS
 
 _CHOICES = {
@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     steps = outcome.add_subparsers(dest="outcome_command", required=True)
 
     p = steps.add_parser("add", help="record one event of a case's legal path")
-    _dir(p)
+    dir_option(p)
     p.add_argument("case")
     p.add_argument("--event", required=True, choices=list(outcomes.EVENT_TYPES))
     p.add_argument("--date", required=True, help="the date of the legal act, YYYY-MM-DD")
@@ -49,23 +49,23 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.set_defaults(func=_cmd_add)
 
     p = steps.add_parser("list", help="show a case's legal path")
-    _dir(p)
+    dir_option(p)
     p.add_argument("case")
     p.set_defaults(func=_cmd_list)
 
     p = steps.add_parser("remove", help="withdraw an event entered by mistake")
-    _dir(p)
+    dir_option(p)
     p.add_argument("case")
     p.add_argument("number", help="the event's number, as 'outcome list' shows it")
     p.set_defaults(func=_cmd_remove)
 
     p = commands.add_parser("stats", help="publishable statistics, small counts hidden")
-    _dir(p)
+    dir_option(p)
     _options(p)
     p.set_defaults(func=_cmd_stats)
 
     p = commands.add_parser("report", help="write the statistics as CSV, JSON or HTML")
-    _dir(p)
+    dir_option(p)
     _options(p)
     p.add_argument("--format", required=True, choices=("csv", "json", "html"))
     p.add_argument("--out", required=True, type=Path, help="a new file")
@@ -85,28 +85,28 @@ def _options(p: argparse.ArgumentParser) -> None:
 
 def _cmd_add(args: argparse.Namespace) -> int:
     values = {n: getattr(args, n) for n in outcomes.FIELDS if getattr(args, n) is not None}
-    with _open(args) as desk:
+    with open_for(args) as desk:
         event = desk.add_outcome(args.case, args.event, args.date, values, args.note)
-    _say(f"Recorded event {event.id}: {event.event} on {event.on}.")
+    say(f"Recorded event {event.id}: {event.event} on {event.on}.")
     return 0
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    with _open(args) as desk:
+    with open_for(args) as desk:
         events = desk.outcomes(args.case)
     for e in events:
         fields = "  ".join(f"{k}={v}" for k, v in e.fields.items())
-        _say(f"{e.on}  {e.id}  {e.event}  {fields}".rstrip())
+        say(f"{e.on}  {e.id}  {e.event}  {fields}".rstrip())
         if e.note:
-            _say("      " + safe(e.note, multiline=True).replace("\n", "\n      "))
-    _say(f"{len(events)} events")
+            say("      " + safe(e.note, multiline=True).replace("\n", "\n      "))
+    say(f"{len(events)} events")
     return 0
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
-    with _open(args) as desk:
+    with open_for(args) as desk:
         desk.remove_outcome(args.case, args.number)
-    _say("Event removed (the removal is kept in the case's record).")
+    say("Event removed (the removal is kept in the case's record).")
     return 0
 
 
@@ -114,17 +114,17 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     from service.desk.stats.tables import ALL, Options
 
     options = Options(threshold=args.threshold, period=args.period)
-    with _open(args) as desk:
+    with open_for(args) as desk:
         stats = desk.statistics(options)
-    _say(f"Counted cases: {stats.total} (threshold {options.threshold}; '×' = hidden)")
-    _say(f"Not shown: {', '.join(stats.not_shown) or '-'}")
+    say(f"Counted cases: {stats.total} (threshold {options.threshold}; '×' = hidden)")
+    say(f"Not shown: {', '.join(stats.not_shown) or '-'}")
     if stats.not_counted:
-        _say(f"Not counted (no consent to statistics): {stats.not_counted}")
+        say(f"Not counted (no consent to statistics): {stats.not_counted}")
     rows = [*stats.rows, ALL]
     for table in stats.tables:
         result = table.result
-        _say()
-        _say(f"{table.dimension.title}{' (withheld)' if result.withheld else ''}")
+        say()
+        say(f"{table.dimension.title}{' (withheld)' if result.withheld else ''}")
         header = ["", "cases", *(code for code, _label in table.columns)]
         lines = [header]
         for row in stats.rows:
@@ -137,12 +137,12 @@ def _cmd_stats(args: argparse.Namespace) -> int:
             totals = [_cell(result.column_total(c)) for c, _label in table.columns]
             lines.append([ALL, str(stats.total), *totals])
         _table(lines)
-    _say()
-    _say("Reached at least (funnel)")
+    say()
+    say("Reached at least (funnel)")
     stages = [s for s, _n in stats.funnel.get(ALL, [])]
     _table([["", *stages], *([r, *(_cell(n) for _s, n in stats.funnel[r])] for r in rows)])
-    _say()
-    _say("Median days between stages")
+    say()
+    say("Median days between stages")
     _table(
         [["", *rows], *([d.id, *(_cell(d.medians.get(r)) for r in rows)] for d in stats.durations)]
     )
@@ -156,7 +156,7 @@ def _cell(value: int | None) -> str:
 def _table(lines: list[list[str]]) -> None:
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     for line in lines:
-        _say("  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
+        say("  ".join(cell.rjust(w) for cell, w in zip(line, widths, strict=True)).rstrip())
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -165,7 +165,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from service.desk.stats.tables import Options
 
     options = Options(threshold=args.threshold, period=args.period)
-    with _open(args) as desk:
+    with open_for(args) as desk:
         stats = desk.statistics(options)
         coalition = desk.coalition
     week = current_week()
@@ -179,5 +179,5 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         data = render_report(stats, args.lang, coalition, week).encode("utf-8")
     report.write_report(args.out, data)
-    _say(f"Report written: {stats.total} counted cases, threshold {options.threshold}.")
+    say(f"Report written: {stats.total} counted cases, threshold {options.threshold}.")
     return 0

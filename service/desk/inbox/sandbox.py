@@ -205,14 +205,14 @@ def main(argv: list[str]) -> int:
     data = sys.stdin.buffer.read(most + 1)
     if len(data) > most:
         return REFUSED
-    import service.desk.inbox.strip as strip
+    import service.desk.inbox.rebuild as rebuild
 
     try:
         with os.fdopen(1, "wb", closefd=False) as out:
             if data == PROBE:
                 out.write(json.dumps(_probe(net)).encode())
                 return OK
-            strip.render(data, out)
+            rebuild.render(data, out)
     except MemoryError:
         return REFUSED
     except Exception:  # noqa: BLE001 - every decoder error is "no safe copy"

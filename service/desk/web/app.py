@@ -38,10 +38,10 @@ from service.desk.errors import (
     StripError,
     TriageError,
 )
-from service.desk.web.cli import DEFAULT_PORT, LOOPBACK, check_port
 from service.desk.web.errors import LoopbackOnlyError
 from service.desk.web.guard import DeskGuard, Gate
 from service.desk.web.routes import chrome, language_of, router
+from service.desk.web.settings import DEFAULT_PORT, LOOPBACK, check_port
 from service.desk.web.stats_routes import router as stats_router
 
 log = logging.getLogger("aryz.desk.web")

@@ -11,26 +11,17 @@ at load time; the web stack comes in only when the command runs.
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
-import sys
 from pathlib import Path
 
-from service.desk.cli.main import PASSPHRASE_ENV
+from service.desk.cli.common import read_passphrase, say, weak_kdf_warning
 from service.desk.web.errors import PortError
-
-LOOPBACK = "127.0.0.1"
-DEFAULT_PORT = 8765
-# Kept here (not imported from guard) so that building the parser stays light.
-DEFAULT_IDLE_MINUTES = 15
-MAX_IDLE_MINUTES = 8 * 60
-
-
-def check_port(port: int) -> int:
-    # Below 1024 needs root; running the desk as root would be a needless risk.
-    if not 1024 <= port <= 65535:
-        raise PortError()
-    return port
+from service.desk.web.settings import (
+    DEFAULT_IDLE_MINUTES,
+    DEFAULT_PORT,
+    LOOPBACK,
+    MAX_IDLE_MINUTES,
+    check_port,
+)
 
 
 def _port(text: str) -> int:
@@ -67,38 +58,27 @@ def _minutes(text: str) -> int:
     return minutes
 
 
-def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
 def _cmd_web(args: argparse.Namespace) -> int:
     from service.desk.casework.desk import open_desk
     from service.desk.store.keys import weak_limits
     from service.desk.web.app import serve
     from service.desk.web.guard import Gate
 
-    passphrase = os.environ.get(PASSPHRASE_ENV)
-    if passphrase is None:
-        passphrase = getpass.getpass("Desk passphrase: ")
-    desk = open_desk(args.dir, passphrase)
+    desk = open_desk(args.dir, read_passphrase())
     with desk:
         if weak_limits(desk.limits):
-            sys.stderr.write(
-                "WARNING: this desk's keys are wrapped with the MINIMUM Argon2id limits "
-                "(tests only). Never keep real cases on it.\n"
-            )
+            weak_kdf_warning("this desk's keys are wrapped")
         gate = Gate(desk.directory, idle_seconds=args.idle_lock * 60)
-        _say(f"Desk {desk.coalition} unlocked.")
-        _say("Open this link in a browser on this laptop (it works until the desk stops):")
-        _say("")
-        _say(f"    {gate.login_url(f'{LOOPBACK}:{args.port}')}")
-        _say("")
-        _say("Anyone with this link can read the cases: do not copy it anywhere else.")
-        _say("Use a private window and close it when you are done. Stop with Ctrl-C;")
-        _say(f"the desk also locks itself after {args.idle_lock} minutes without use.")
+        say(f"Desk {desk.coalition} unlocked.")
+        say("Open this link in a browser on this laptop (it works until the desk stops):")
+        say("")
+        say(f"    {gate.login_url(f'{LOOPBACK}:{args.port}')}")
+        say("")
+        say("Anyone with this link can read the cases: do not copy it anywhere else.")
+        say("Use a private window and close it when you are done. Stop with Ctrl-C;")
+        say(f"the desk also locks itself after {args.idle_lock} minutes without use.")
         locked = serve(desk, args.port, gate=gate)
     if locked:
-        _say("The desk locked itself after a time without use; its keys are no longer in memory.")
-        _say("To go on, run `aryz desk web` again (passphrase, then the new link).")
+        say("The desk locked itself after a time without use; its keys are no longer in memory.")
+        say("To go on, run `aryz desk web` again (passphrase, then the new link).")
     return 0

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.common.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from service.desk.store.keys import KEYS_FILE
-from service.desk.web.cli import DEFAULT_IDLE_MINUTES
+from service.desk.web.settings import DEFAULT_IDLE_MINUTES
 
 COOKIE = "aryz_desk"
 LOGIN_PATH = "/login"

@@ -37,7 +37,7 @@ from service.desk.casework.desk import (
     readable_answers,
 )
 from service.desk.casework.resync import RecordView
-from service.desk.cli.main import safe
+from service.desk.cli.common import safe
 from service.desk.web.errors import BundlePathError, FilterError, OutboxTargetError
 
 Gettext = Callable[[str], str]
