@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from service.common.contract.vocabulary import kdf_id
 from service.common.crypto.formstate import FormStateKey
 from service.common.crypto.grants import GRANT_HOURS, GRANTS
 from service.common.crypto.token import Deriver, KdfLimits
@@ -49,6 +50,11 @@ class Runtime:
     @property
     def kdf_limits(self) -> KdfLimits:
         return KdfLimits(self.settings.kdf_opslimit, self.settings.kdf_memlimit)
+
+    @property
+    def kdf(self) -> str:
+        """What a new case records as the parameters of its lookup key (cases.kdf)."""
+        return kdf_id(self.settings.kdf_opslimit, self.settings.kdf_memlimit)
 
 
 def get_runtime(request: Request) -> Runtime:

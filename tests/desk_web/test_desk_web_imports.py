@@ -59,9 +59,8 @@ FORBIDDEN = [
     "stem",
     "onion",
 ]
-# The shared ``aryz`` parser registers the courier's and the onion subcommands
-# (definitions only; stem and the controller load inside the commands).
-ALLOWED = {"service.server.courier", "service.field.courier_cli", "onion", "onion.cli"}
+# The desk's own entry point (aryz-desk) builds its parser: nothing else is allowed.
+ALLOWED: set[str] = set()
 
 SCRIPT = """
 import json, os, sys
@@ -70,10 +69,10 @@ os.environ["ARYZ_DESK_KDF"] = "minimum"
 for name in {modules!r}:
     __import__(name)
 from fastapi.testclient import TestClient
-from service.cli import build_parser
+from service.desk.cli.main import build_parser
 from service.desk.casework.desk import init_desk, open_desk
 from service.desk.web.app import create_desk_app
-build_parser().parse_args(["desk", "web", "--dir", "x"])
+build_parser().parse_args(["web", "--dir", "x"])
 folder = Path({folder!r})
 init_desk(folder, {coalition!r}, {passphrase!r})
 with open_desk(folder, {passphrase!r}) as desk:

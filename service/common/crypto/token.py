@@ -220,8 +220,9 @@ class Deriver:
         self._capacity = max_concurrent + max_waiting
         self._admitted = 0  # running plus waiting
 
-    async def derive(self, token: str) -> TokenSecrets:
-        """Derive the secrets of ``token`` in a worker thread; raise BusyError if full."""
+    async def derive(self, token: str, limits: KdfLimits | None = None) -> TokenSecrets:
+        """Derive the secrets of ``token`` in a worker thread (with ``limits``, or the
+        current ones); raise BusyError if full."""
         # Check and count before the first await, so no other task on this event loop can
         # slip in between them.
         if self._admitted >= self._capacity:
@@ -229,7 +230,7 @@ class Deriver:
         self._admitted += 1
         try:
             return await anyio.to_thread.run_sync(
-                self._work, token, self._limits, limiter=self._limiter
+                self._work, token, limits or self._limits, limiter=self._limiter
             )
         finally:
             self._admitted -= 1

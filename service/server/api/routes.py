@@ -123,6 +123,8 @@ async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response)
                 session,
                 coalition=coalition,
                 key=key,
+                # The client derived with the parameters /api/v1/info publishes: ours.
+                kdf=runtime.kdf,
                 reply_public_key=bytes.fromhex(body.reply_public_key),
                 answers=answers,
             )

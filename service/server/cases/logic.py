@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from service.common.clock import current_week
 from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
-from service.common.contract.vocabulary import INITIAL_STATUS
+from service.common.contract.vocabulary import INITIAL_STATUS, parse_kdf_id
 from service.common.crypto.envelope import check_framing, parse_header
-from service.common.crypto.token import stored_lookup_key
+from service.common.crypto.token import KdfLimits, stored_lookup_key
 from service.common.errors import EnvelopeFormatError, NotFoundError, UploadError
 from service.server.models import ACKNOWLEDGED, PENDING, RECEIVED_STATES, Case, Item, Reply
 from service.server.registry.logic import CoalitionEntry
@@ -52,6 +52,20 @@ def lookup_key(lookup_id: bytes, pepper: bytes) -> bytes:
 
 def find_case(session: Session, key: bytes) -> Case | None:
     return session.scalar(select(Case).where(Case.lookup_key == key))
+
+
+def older_kdfs(session: Session, current: str) -> list[KdfLimits]:
+    """The token-KDF parameters of cases made before the current ones, oldest name
+    first. A lookup derives with each of them for every token, found or not, so the work
+    depends on this list (the same for everyone), never on the token."""
+    recorded = session.scalars(select(Case.kdf).where(Case.kdf != current).distinct())
+    older = []
+    for value in sorted(recorded):
+        try:
+            older.append(KdfLimits(*parse_kdf_id(value)))
+        except ValueError:
+            continue  # a name this version cannot re-derive (a later algorithm)
+    return older
 
 
 def get_case(session: Session, key: bytes) -> Case:
@@ -87,6 +101,7 @@ def create_case(
     *,
     coalition: CoalitionEntry,
     key: bytes,
+    kdf: str,
     reply_public_key: bytes,
     answers: bytes,
 ) -> tuple[Case, bool]:
@@ -107,6 +122,7 @@ def create_case(
         ref=secrets.token_bytes(16),
         coalition_id=coalition.id,
         lookup_key=key,
+        kdf=kdf,
         reply_public_key=reply_public_key,
         status=INITIAL_STATUS,
         status_seq=0,

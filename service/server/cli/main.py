@@ -61,12 +61,14 @@ def _cmd_demo_read(args: argparse.Namespace) -> int:
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
+    from service.common.contract.vocabulary import kdf_id
     from service.server.settings import Settings
     from service.server.storage import migrate
 
     url = Settings().resolved_database_url
     if args.action == "upgrade":
-        migrate.upgrade(url)
+        settings = Settings()
+        migrate.upgrade(url, existing_kdf=kdf_id(settings.kdf_opslimit, settings.kdf_memlimit))
     elif args.action == "downgrade":
         migrate.downgrade(url, args.revision)
     say(f"schema at {migrate.head_revision(url) if args.action == 'upgrade' else args.revision}")

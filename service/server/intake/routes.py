@@ -26,7 +26,13 @@ from starlette.concurrency import run_in_threadpool
 from service.common.contract.duty import PLACE_CHOICES
 from service.common.contract.replies import open_reply
 from service.common.contract.vocabulary import COUNTRIES, STATUS_LABELS
-from service.common.crypto.token import TokenSecrets, format_token, generate_token, parse_token
+from service.common.crypto.token import (
+    KdfLimits,
+    TokenSecrets,
+    format_token,
+    generate_token,
+    parse_token,
+)
 from service.common.errors import (
     FormError,
     FormStateError,
@@ -718,6 +724,7 @@ def _create_case(
             session,
             coalition=routing.coalition,
             key=key,
+            kdf=runtime.kdf,
             reply_public_key=secrets.reply.public,
             answers=sealed,
         )
@@ -741,7 +748,20 @@ async def _open_case(runtime: Runtime, token_text: str) -> tuple[Case | None, To
     secrets = await runtime.deriver.derive(token)
     key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)
     case = await run_in_threadpool(_find, runtime, key)
+    # A case made under earlier KDF parameters has its key (and reply key) from those:
+    # derive with each recorded set too, for every token alike (cases.older_kdfs).
+    for limits in await run_in_threadpool(_older_kdfs, runtime):
+        older = await runtime.deriver.derive(token, limits)
+        key = cases.lookup_key(older.lookup_id, runtime.settings.pepper)
+        found = await run_in_threadpool(_find, runtime, key)
+        if case is None and found is not None:
+            case, secrets = found, older
     return case, secrets
+
+
+def _older_kdfs(runtime: Runtime) -> list[KdfLimits]:
+    with transaction(runtime.sessions) as session:
+        return cases.older_kdfs(session, runtime.kdf)
 
 
 def _find(runtime: Runtime, key: bytes) -> Case | None:

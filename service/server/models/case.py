@@ -30,6 +30,10 @@ class Case(Base):
     coalition_id: Mapped[str] = mapped_column(String(64), index=True)
     # BLAKE2b(key=pepper, Argon2id(token)-derived lookup id). Never the token itself.
     lookup_key: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # The token-KDF parameters that made lookup_key (vocabulary.kdf_id, e.g.
+    # "argon2id13:3:67108864"): a lookup re-derives with each recorded set, so the
+    # parameters can change without orphaning the cases made before.
+    kdf: Mapped[str] = mapped_column(String(64))
     reply_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     status: Mapped[str] = mapped_column(String(32), default=INITIAL_STATUS)
     # Last desk update sequence number applied (signed updates are strictly ordered).
