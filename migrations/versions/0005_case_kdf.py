@@ -28,9 +28,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    existing = (
-        op.get_context().config.attributes.get("existing_kdf") if op.get_context().config else None
-    )
+    config = op.get_context().config
+    existing = config.attributes.get("existing_kdf") if config is not None else None
     recorded = existing or kdf_id(TOKEN_KDF_OPSLIMIT_FLOOR, TOKEN_KDF_MEMLIMIT_FLOOR)
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("kdf", sa.String(length=64), nullable=True))
