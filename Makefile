@@ -49,13 +49,15 @@ bench: $(STAMP)
 prove: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m tests.prove
 
-# Regenerate the locks (needs pip-tools in some environment: PIPCOMPILE=path/to/pip-compile).
+# Regenerate the locks (needs pip-tools in some environment: PIPCOMPILE=path/to/pip-compile),
+# then requirements-desk.lock from requirements.lock (the desk extra and what it needs).
 PIPCOMPILE ?= pip-compile
 lock:
 	$(PIPCOMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 	  --no-emit-find-links --extra build --extra desk -o requirements.lock pyproject.toml
 	$(PIPCOMPILE) -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
 	  --no-emit-find-links --extra build --extra desk --extra dev -o requirements-dev.lock pyproject.toml
+	$(BIN)/python deploy/desk/make_bundle.py --write-lock  # the desk's own lock
 
 # The air-gapped desk's offline install kit for a USB stick (README "Offline install"):
 # wheels checked against requirements-desk.lock, aryz's own wheel, install.sh, SHA256SUMS.

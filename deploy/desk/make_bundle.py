@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from importlib.metadata import PackageNotFoundError, requires
 from pathlib import Path
 
@@ -36,20 +37,12 @@ FULL_LOCK = ROOT / "requirements.lock"
 DESK_LOCK = ROOT / "requirements-desk.lock"
 # What the desk imports (service/desk and the `aryz` entry point): no SQLAlchemy, Alembic,
 # psycopg, stem or httpx — the desk never talks to a database server, tor or the network.
-DESK_ROOTS = (
-    "pynacl",
-    "jinja2",
-    "babel",
-    "fastapi",
-    "starlette",
-    "uvicorn",
-    "pydantic",
-    "python-multipart",
-    "anyio",
-    "pillow",
-    "pikepdf",
-    "pypdfium2",
-    "shamir-mnemonic",
+# The desk extra of pyproject.toml (the one list of the desk's direct dependencies).
+DESK_ROOTS = tuple(
+    re.split(r"[<>=\[;\s]", requirement, maxsplit=1)[0]
+    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["desk"]
 )
 _NOT_SHIPPED = (
     ".git", ".venv", "build", "*.egg-info", "__pycache__", ".mypy_cache", ".ruff_cache",

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from service.common.clock import current_week
-from service.common.contract.vocabulary import COUNTRIES
 from service.common.contract.duty import UrgentRecord, urgent_plaintext
+from service.common.contract.vocabulary import COUNTRIES
 from service.common.crypto.envelope import Sealer, seal
 from service.common.crypto.grants import issue_grant
 from service.common.crypto.itemseal import case_item_sealer, seal_case_item

@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from service.common.contract.vocabulary import COUNTRIES
 from service.common.contract.duty import NEEDS, PLACE_TYPES, TEXT_LIMITS
+from service.common.contract.vocabulary import COUNTRIES
 from service.common.crypto.formstate import FormStateKey
 from service.common.errors import FormError, FormStateError, TooLargeError
 from service.common.i18n import translations
