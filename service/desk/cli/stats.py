@@ -120,6 +120,11 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     say(f"Not shown: {', '.join(stats.not_shown) or '-'}")
     if stats.not_counted:
         say(f"Not counted (no consent to statistics): {stats.not_counted}")
+    if stats.unreadable:
+        say(
+            f"WARNING: {stats.unreadable} cases use a questionnaire version this desk does not "
+            "know; they are not counted. Update the desk's software."
+        )
     rows = [*stats.rows, ALL]
     for table in stats.tables:
         result = table.result

@@ -66,7 +66,9 @@ from service.common.contract.sealed_item import ALTERED as ALTERED
 from service.common.contract.sealed_item import MALFORMED as MALFORMED
 from service.common.contract.sealed_item import NOT_OURS as NOT_OURS
 from service.common.contract.sealed_item import TOO_LARGE as TOO_LARGE
-from service.common.questionnaire.istanbul import SITUATION_AS_DETAINED
+from service.common.questionnaire.basic import BASIC
+from service.common.questionnaire.istanbul import ISTANBUL, SITUATION_AS_DETAINED
+from service.common.questionnaire.known import key_of
 from service.desk.errors import DeskStoreError, DiskFullError, ForeignBundleError
 from service.desk.store.database import CHUNK_SIZE, Store, context
 from service.desk.store.keys import Keyring
@@ -319,21 +321,35 @@ def _note_answers(
     record["language"] = (
         language if isinstance(language, str) and _LANGUAGE.match(language) else None
     )
-    record["detained"] = _detained(answers["answers"])
     questionnaire = meta.get("questionnaire")
+    record["detained"] = _detained(answers["answers"], questionnaire)
     record["questionnaire"] = questionnaire if isinstance(questionnaire, dict) else {}
     record["received_week"] = week or record.get("received_week")
 
 
-def _detained(answers: dict[str, Any]) -> str | None:
-    """ "Still detained?" for the case list: intake-basic asks it as ``detained``; istanbul
-    as the person's situation, ``victim.situation``."""
-    if isinstance(answers.get("detained"), str):
-        return str(answers["detained"])
+def _detained_basic(answers: dict[str, Any]) -> str | None:
+    detained = answers.get("detained")
+    return detained if isinstance(detained, str) else None
+
+
+def _detained_istanbul(answers: dict[str, Any]) -> str | None:
     situation = answers.get("victim.situation")
-    if isinstance(situation, str):
-        return SITUATION_AS_DETAINED.get(situation, "unknown")
-    return None
+    return SITUATION_AS_DETAINED.get(situation, "unknown") if isinstance(situation, str) else None
+
+
+# "Still detained?" for the case list, for every registered questionnaire version
+# (service.common.questionnaire.known.KNOWN): intake-basic asks it as ``detained``,
+# istanbul as the person's situation. tests/questionnaire/test_versions.py keeps it complete.
+DETAINED: dict[tuple[str, int], Callable[[dict[str, Any]], str | None]] = {
+    (BASIC.id, BASIC.version): _detained_basic,
+    (ISTANBUL.id, ISTANBUL.version): _detained_istanbul,
+}
+
+
+def _detained(answers: dict[str, Any], questionnaire: object) -> str | None:
+    key = key_of(questionnaire) if isinstance(questionnaire, dict) else None
+    reader = DETAINED.get(key) if key is not None else None
+    return reader(answers) if reader is not None else None
 
 
 # --- quarantine ---------------------------------------------------------------------

@@ -15,14 +15,17 @@ module's rules change. Pure module: no store, no crypto.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from service.common.i18n.markers import N_
+from service.common.questionnaire.basic import BASIC
+from service.common.questionnaire.istanbul import ISTANBUL
+from service.common.questionnaire.known import key_of
 from service.common.questionnaire.regions import REGIONS
 
-FACTS_VERSION = 2  # 2: ``urgent`` (the urgent lane)
+FACTS_VERSION = 3  # 2: ``urgent`` (the urgent lane); 3: ``readable``
 UNKNOWN = "unknown"
 _REGION = re.compile(r"^([A-Z]{2})-[A-Z0-9]{1,3}$")
 
@@ -116,6 +119,9 @@ class CaseFacts:
     methods: tuple[str, ...] = (UNKNOWN,)
     # "yes": the person gave the urgent-lane consent (the answers body's "urgent" part).
     urgent: str = "no"
+    # False: the answers name a questionnaire this desk does not know, so neither consent
+    # nor any fact can be read. Counted apart and shown as a warning (never "no consent").
+    readable: bool = True
 
     def to_record(self) -> dict[str, Any]:
         return {"v": FACTS_VERSION, **asdict(self)}
@@ -136,18 +142,17 @@ def derive(
 ) -> CaseFacts:
     """The facts of a case from its decrypted answers body (``{"answers": {...}, …}``)."""
     answers = body.get("answers") if isinstance(body, Mapping) else None
-    asked = questionnaire or {}
     if not isinstance(answers, Mapping):
         return CaseFacts(consent=False, country=country, week=week)
     urgent = (
         "yes" if isinstance(body, Mapping) and isinstance(body.get("urgent"), Mapping) else "no"
     )
-    if asked.get("id") == "istanbul" and asked.get("version") == 1:
-        return replace(_istanbul(answers, country, week), urgent=urgent)
-    if asked.get("id") == "intake-basic" and asked.get("version") == 1:
-        return replace(_basic(answers, country, week), urgent=urgent)
-    # A questionnaire this desk does not know: its consent question cannot be read.
-    return CaseFacts(consent=False, country=country, week=week)
+    key = key_of(questionnaire)
+    reader = READERS.get(key) if key is not None else None
+    if reader is None:
+        # A questionnaire this desk does not know: its consent question cannot be read.
+        return CaseFacts(consent=False, readable=False, country=country, week=week, urgent=urgent)
+    return replace(reader(answers, country, week), urgent=urgent)
 
 
 def _basic(answers: Mapping[str, Any], country: str | None, week: str | None) -> CaseFacts:
@@ -224,3 +229,12 @@ def region_label(code: str) -> str:
             if known == code:
                 return str(name)
     return code
+
+
+Reader = Callable[[Mapping[str, Any], str | None, str | None], CaseFacts]
+# Every registered questionnaire version (service.common.questionnaire.known.KNOWN) and how
+# its answers give the facts; tests/questionnaire/test_versions.py keeps the two in step.
+READERS: dict[tuple[str, int], Reader] = {
+    (BASIC.id, BASIC.version): _basic,
+    (ISTANBUL.id, ISTANBUL.version): _istanbul,
+}

@@ -242,6 +242,9 @@ class Statistics:
     funnel: dict[str, list[tuple[str, int | None]]]  # row or ALL → (stage, reached)
     durations: tuple[Duration, ...]
     not_counted: int  # cases without consent: shown on the desk, never exported
+    # Of every case, those whose questionnaire this desk does not know (facts.readable):
+    # not counted either, and shown as a warning to update the desk.
+    unreadable: int = 0
 
     @property
     def total(self) -> int:
@@ -285,7 +288,8 @@ def compute(cases: Iterable[CaseInput], options: Options | None = None) -> Stati
         tables=tables,
         funnel={},
         durations=tuple(_duration(d, shown, opts.threshold) for d in DURATIONS),
-        not_counted=len(every) - len(counted),
+        not_counted=sum(1 for c in every if not c.facts.consent and c.facts.readable),
+        unreadable=sum(1 for c in every if not c.facts.readable),
     )
     stats.funnel.update(_funnel(next(t for t in tables if t.id == "stage"), rows))
     return stats
