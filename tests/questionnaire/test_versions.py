@@ -5,6 +5,8 @@ shown as a warning, never taken as "no consent"."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from service.common.questionnaire.known import CURRENT, KNOWN, key_of
@@ -13,7 +15,7 @@ from service.desk.inbox import importer
 from service.desk.stats import facts
 from service.desk.stats.tables import CaseInput, compute
 
-CONSUMERS = {
+CONSUMERS: dict[str, Mapping[tuple[str, int], object]] = {
     "statistics facts and consent (service.desk.stats.facts.READERS)": facts.READERS,
     "the case list's detained (service.desk.inbox.importer.DETAINED)": importer.DETAINED,
 }
