@@ -14,11 +14,11 @@ does that on SIGHUP, or restart it) so the next descriptor leaves the client out
 from __future__ import annotations
 
 import base64
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import service.common.files as files
 from onion.errors import ClientAuthError
 from onion.keys import ensure_private_dir, fsync_dir, write_private_file
 from service.common.crypto.onion import new_client_auth_keypair
@@ -85,12 +85,9 @@ def add_client(staff_dir: Path, staff_address: str, name: str, out: Path) -> Cli
     secret, public = new_client_auth_keypair()
     # The courier's file first: if writing it fails, nobody is authorised without a key.
     line = f"{staff_address}:{_PREFIX}{_b32(secret)}\n"
-    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    try:
-        os.write(fd, line.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    with files.open_private(out) as courier_file:
+        courier_file.write(line.encode("ascii"))
+        files.sync(courier_file)
     client = ClientKey(name, _b32(public))
     write_private_file(public_path, f"{_PREFIX}{client.public_b32}\n".encode("ascii"))
     return client

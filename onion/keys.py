@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+import service.common.files as files
 from onion.errors import OnionKeyError
 from service.common.crypto.onion import OnionKeyMaterialError, new_onion_identity, onion_public_key
+from service.common.errors import DeskStoreError
 
 SECRET_FILE = "hs_ed25519_secret_key"  # noqa: S105 - a file name, not a secret
 PUBLIC_FILE = "hs_ed25519_public_key"
@@ -144,21 +145,16 @@ def ensure_private_dir(directory: Path) -> None:
 
 
 def write_private_file(path: Path, data: bytes) -> None:
-    """Write 0600 durably: temp file, fsync, rename, fsync the directory."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    """Write 0600 durably (service.common.files.replace: temp file, fsync, rename, fsync
+    of the directory)."""
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_dir(path.parent)
+        files.replace(path, data)
+    except DeskStoreError:
+        raise OnionKeyError(f"{path} cannot be written.") from None
 
 
 def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        files.fsync_dir(directory)
+    except DeskStoreError:
+        raise OnionKeyError(f"{directory} cannot be made durable.") from None

@@ -205,6 +205,46 @@ def test_no_import_cycles_within_a_room() -> None:
     assert cycles(import_graph(product_files())) == []
 
 
+# Calls only one module may make: the durable private-file writer and the untrusted-text
+# policy each live in one place (a fix to one copy would not reach the others).
+ONE_PLACE = {
+    "os.fsync": ("service.common.files",),
+    "unicodedata.category": (
+        "service.common.text",
+        "service.common.crypto.token",  # reads digits of any script into a token
+    ),
+}
+
+
+def calls_outside(files: list[Path]) -> list[str]:
+    found = []
+    for path in files:
+        module = _module_name(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                name = ast.unparse(node.func)
+                owners = ONE_PLACE.get(name)
+                if owners is not None and module not in owners:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
+    return found
+
+
+def test_fsync_and_the_text_policy_live_in_one_module_each() -> None:
+    assert calls_outside(product_files()) == []
+
+
+def test_a_stray_fsync_is_found(tmp_path: Path) -> None:
+    global ROOT
+    path = tmp_path / "service/desk/bad.py"
+    path.parent.mkdir(parents=True)
+    path.write_text("import os\nos.fsync(3)\n")
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert calls_outside([path]) == ["service/desk/bad.py:2 os.fsync"]
+    finally:
+        ROOT = saved
+
+
 # --- the checks can fail ----------------------------------------------------------------
 
 

@@ -1,9 +1,13 @@
-"""Files the desk writes outside its database: created private, made durable.
+"""The one durable private-file writer: every room writes its files through here.
 
-Every file is created with mode 0600 (keys, courier credential, quarantined items,
-outboxes); replacing a file goes through a temporary file in the same folder, ``fsync``,
-``rename`` and an ``fsync`` of the folder, so a crash or a pulled USB stick leaves the old
-file or the new one, never half of either.
+Every file is created with mode 0600 (the desk's keys, courier credentials, quarantined
+items, outboxes, backups; the operator's backups; onion keys); replacing a file goes
+through a temporary file in the same folder, ``fsync``, ``rename`` and an ``fsync`` of the
+folder, so a crash or a pulled USB stick leaves the old file or the new one, never half
+of either. A file written in pieces (a backup, a bundle being downloaded, a quarantined
+item) is opened with :func:`open_private` and made durable with :func:`sync`.
+
+No other module calls ``os.fsync`` (tests/test_import_rules.py checks).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import errno
 import os
 import secrets
 from pathlib import Path
+from typing import BinaryIO
 
 from service.common.errors import DeskStoreError, DiskFullError
 
@@ -58,6 +63,27 @@ def replace(path: Path, data: bytes) -> None:
         temp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def open_private(path: Path, *, exclusive: bool = True) -> BinaryIO:
+    """``path`` opened for binary writing, created 0600 and never through a symlink.
+
+    ``exclusive`` (the default): the file must not exist (``FileExistsError``); otherwise
+    an existing file is opened as it is, for the caller to seek in (a resumed download).
+    OS errors are raised as they are: the caller knows what a failure means for its file.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_EXCL if exclusive else 0)
+    return os.fdopen(os.open(path, flags, PRIVATE_FILE), "wb")
+
+
+def sync(file: BinaryIO | int) -> None:
+    """Put what was written to ``file`` (an open file or a descriptor) on stable storage.
+    OS errors are raised as they are."""
+    if isinstance(file, int):
+        os.fsync(file)
+        return
+    file.flush()
+    os.fsync(file.fileno())
 
 
 def fsync_dir(path: Path) -> None:

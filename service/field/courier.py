@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+import service.common.files as files
 from service.common.contract import courier_auth
 from service.common.contract.bundle import BundleError, Manifest, read_manifest
 from service.common.contract.credential import Credential
@@ -136,8 +137,7 @@ def _download(client: httpx.Client, credential: Credential, bundle: str, part: P
 
 
 def _append(response: httpx.Response, part: Path, offset: int) -> None:
-    fd = os.open(part, os.O_WRONLY | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "wb") as f:
+    with files.open_private(part, exclusive=False) as f:
         f.seek(offset)
         f.truncate()
         unsynced = 0
@@ -147,13 +147,11 @@ def _append(response: httpx.Response, part: Path, offset: int) -> None:
                 f.write(block)
                 unsynced += len(block)
                 if unsynced >= SYNC_EVERY:
-                    f.flush()
-                    os.fsync(f.fileno())
+                    files.sync(f)
                     unsynced = 0
         finally:
             # Keep what arrived before a cut: the next attempt resumes after it.
-            f.flush()
-            os.fsync(f.fileno())
+            files.sync(f)
 
 
 def _finish(credential: Credential, part: Path, out: Path, resumed_from: int) -> Pulled:
@@ -166,7 +164,7 @@ def _finish(credential: Credential, part: Path, out: Path, resumed_from: int) ->
     os.replace(part, out)
     directory = os.open(out.parent, os.O_RDONLY)
     try:
-        os.fsync(directory)  # the rename itself must survive a power cut
+        files.sync(directory)  # the rename itself must survive a power cut
     finally:
         os.close(directory)
     return Pulled(len(manifest.items), size, resumed_from)
@@ -334,10 +332,10 @@ def _sequences(
 def _write_receipt(path: Path, data: bytes) -> None:
     part = path.with_name(path.name + ".part")
     try:
-        with part.open("wb") as f:
+        part.unlink(missing_ok=True)  # a crashed earlier attempt's
+        with files.open_private(part) as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            files.sync(f)
         os.replace(part, path)
     except OSError:
         part.unlink(missing_ok=True)

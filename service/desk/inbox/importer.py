@@ -499,7 +499,7 @@ def _keep_sealed(
     digest, copied = hashlib.sha256(), 0
     try:
         files.make_private_dir(folder)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, files.PRIVATE_FILE)
+        out = files.open_private(temp)
         try:
             try:
                 bundle.seek(offset)
@@ -509,12 +509,10 @@ def _keep_sealed(
                         break
                     digest.update(piece)
                     copied += len(piece)
-                    view = memoryview(piece)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                os.fsync(fd)
+                    out.write(piece)
+                files.sync(out)
             finally:
-                os.close(fd)
+                out.close()
             if copied:
                 os.replace(temp, target)
                 files.fsync_dir(folder)

@@ -253,8 +253,7 @@ def _write_stream(
         for piece in iter(lambda: source.read(_CHUNK), b""):
             push(piece)
     push(b"", final=True)
-    out.flush()
-    os.fsync(out.fileno())
+    files.sync(out)
     return size
 
 
@@ -381,8 +380,7 @@ def _extract(path: Path, opening: Opening, folder: Path) -> tuple[Header, Keyrin
                 digest.update(data)
                 size += len(data)
                 out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
+            files.sync(out)
     if size != inventory.db_size or digest.hexdigest() != inventory.db_sha256:
         raise BackupDamagedError()
     return header, keyring, inventory
@@ -515,10 +513,9 @@ class _exclusive:  # noqa: N801 - used like open()
 
     def __enter__(self) -> BinaryIO:
         try:
-            fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            self._file = files.open_private(self._path)
         except FileExistsError:
             raise DeskExistsError() from None
-        self._file = os.fdopen(fd, "wb")
         return self._file
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from types import TracebackType
 
-import service.common.files as desk_files
+import service.common.files as files
 from service.common.errors import DeskStoreError
 from service.server.backup.errors import BackupExistsError, BackupFileError
 
@@ -28,14 +28,14 @@ def write_new(path: Path, data: bytes) -> None:
     if path.exists():
         raise BackupExistsError()
     try:
-        desk_files.write_new(path, data)
+        files.write_new(path, data)
     except DeskStoreError:
         raise BackupFileError() from None
 
 
 def fsync_dir(path: Path) -> None:
     try:
-        desk_files.fsync_dir(path)
+        files.fsync_dir(path)
     except DeskStoreError:
         raise BackupFileError() from None
 
@@ -43,7 +43,7 @@ def fsync_dir(path: Path) -> None:
 def make_private_dir(path: Path) -> None:
     """Create ``path`` 0700 (parents as needed) and make sure it is 0700."""
     try:
-        desk_files.make_private_dir(path)
+        files.make_private_dir(path)
     except OSError:
         raise BackupFileError() from None
 
@@ -91,7 +91,7 @@ class NewFile:
 
     def _commit(self) -> None:
         try:
-            os.fsync(self._fd)
+            files.sync(self._fd)
             _link_or_rename(self._temp, self.path)
         except FileExistsError:
             raise BackupExistsError() from None

@@ -13,12 +13,12 @@ shows both cases.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 
 from pydantic import SecretStr
 
+import service.common.files as files
 from service.common.contract.credential import credential_json
 from service.common.contract.duty_key import new_duty_key, write_duty_key
 from service.common.contract.statement import KeyStatement, make_statement
@@ -183,7 +183,8 @@ def write_demo_registry(data_dir: Path) -> Path:
             if duty is not None:
                 write_duty_key(duty_dir / f"{cid}.json", duty)
             key_file = keys_dir / f"{cid}.json"
-            key_file.write_text(
+            files.replace(
+                key_file,
                 json.dumps(
                     {
                         "warning": "DEMO KEY - NOT SECRET - stands in for an air-gapped desk",
@@ -194,12 +195,10 @@ def write_demo_registry(data_dir: Path) -> Path:
                         "courier_seed": courier.seed.hex(),
                     },
                     indent=2,
-                )
+                ).encode(),
             )
-            key_file.chmod(0o600)
             courier_file = couriers_dir / f"{cid}.json"
-            courier_file.write_text(credential_json(cid, courier))
-            courier_file.chmod(0o600)
+            files.replace(courier_file, credential_json(cid, courier).encode())
         registry.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return registry
 
@@ -209,9 +208,7 @@ def create_demo(data_dir: Path) -> Settings:
     registry = write_demo_registry(data_dir)
     pepper_file = data_dir / "demo-pepper.hex"
     if not pepper_file.exists():
-        fd = os.open(pepper_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
+        files.write_new(pepper_file, secrets.token_hex(32).encode("ascii"))
     settings = Settings(
         mode=Mode.DEMO,
         data_dir=data_dir,
