@@ -292,3 +292,15 @@ def test_a_cycle_is_found() -> None:
     assert cycles(graph) == [["service.desk.inbox.a", "service.desk.inbox.b"]]
     graph["service.desk.inbox.b"] = {"service.desk.store.c"}
     assert cycles(graph | {"service.desk.store.c": {"service.desk.inbox.a"}}) == []  # across rooms
+
+
+def test_every_package_docstring_names_its_modules() -> None:
+    missing = []
+    for init in sorted(p for p in product_files() if p.name == "__init__.py"):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
+        for child in sorted(init.parent.iterdir()):
+            is_module = child.suffix == ".py" and not child.name.startswith("_")
+            is_package = child.is_dir() and (child / "__init__.py").exists()
+            if (is_module or is_package) and f"``{child.name}" not in doc:
+                missing.append(str(child.relative_to(ROOT)))
+    assert missing == []

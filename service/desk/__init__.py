@@ -1,18 +1,20 @@
-"""The coalition's air-gapped desk: key ceremony, import, triage, signed answers.
+"""The coalition's air-gapped desk: key ceremony, import, triage, signed answers, statistics.
 
-It must run on an offline laptop without the server's settings or web stack:
-``tests/desk/test_desk_imports.py`` asserts what it does not import.
+It must run on an offline laptop with only its own dependencies (``requirements-desk.lock``):
+``tests/test_import_rules.py`` states what it may import and ``tests/test_desk_alone.py``
+runs it in such an install.
 
-- :mod:`service.desk.casework.desk`       the Python API (``init_desk``, ``open_desk`` → ``Desk``)
-- :mod:`service.desk.cli.main`         ``aryz desk …``
-- :mod:`service.desk.store.keys`        key ceremony, unlock, rotation, registry snippet
-- :mod:`service.desk.store.couriers`    courier credentials, signing-key rotation (registry changes)
-- :mod:`service.common.passphrase`  passphrase rules and 7-word suggestions (``words.json``)
-- :mod:`service.desk.store.database`       the encrypted SQLite store; what is in clear and why
-- :mod:`service.desk.casework.cases`       decrypted rows: cases, items, notes, outgoing records
-- :mod:`service.desk.inbox.importer`    bundle import: idempotent, quarantine, reply-key checks
-- :mod:`service.desk.casework.export`      signed outbox with per-case sequence numbers
-- :mod:`service.desk.inbox.strip`       metadata-stripped copies (Pillow, pikepdf)
-- :mod:`service.common.files`       private, durable files (0600, fsync, atomic replace)
-- :mod:`service.desk.errors`      the desk's fixed-message errors
+Modules:
+
+- ``casework/``  The desk's casework: the ``Desk`` facade its two front ends (CLI, local web
+                 app) share, case records, signed outboxes
+- ``cli/``       The desk's command line: ``aryz-desk …`` (also ``aryz desk …``)
+- ``errors.py``  Every failure the desk reports, one small class each
+- ``inbox/``     What comes into the desk: bundle import with quarantine, and safe copies of
+                 attachments made in a cage
+- ``stats/``     Statistics and the legal path: coded facts per questionnaire version, tables
+                 with small-cell suppression, charts, published reports
+- ``store/``     The desk's encrypted store, its keys, backups and recovery shares
+- ``web/``       The desk's pages: triage in a browser, on the air-gapped laptop, on 127.0.0.1
+                 only
 """

@@ -12,6 +12,11 @@ Karakalpak is ``kaa_Latn``: CLDR's bare ``kaa`` means Cyrillic, while Latin is t
 official script in Karakalpakstan. CLDR has no plural rules for Karakalpak or Tajik, so
 Babel falls back to ``nplurals=2; plural=(n != 1)``, which is right here: like the other
 Turkic languages and Tajik, a noun after a number stays singular, so both forms read alike.
+
+Modules:
+
+- ``markers.py``  ``N_`` marks a string for translation where it is defined; it is translated
+                  when shown
 """
 
 from __future__ import annotations

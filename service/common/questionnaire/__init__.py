@@ -14,6 +14,23 @@ Two shapes share these classes:
 
 A skipped question is simply absent. Validation lives in :mod:`.answers`, the desk's
 reading in :mod:`.reading`, the known questionnaires in :mod:`.known`.
+
+Modules:
+
+- ``answers.py``   Reading answers from a form step, and checking a whole answer set before it
+                   is sealed
+- ``basic.py``     The first intake questionnaire (``intake-basic`` v1): short, every question
+                   skippable
+- ``contexts.py``  Choice labels that need their own translation in one question
+- ``istanbul.py``  ``istanbul`` v1: the intake questionnaire aligned to the Istanbul Protocol
+                   (2022)
+- ``known.py``     Every questionnaire this code can read, and the one new reports use
+- ``payload.py``   The plaintext of an answers item: one shape, whoever seals it (server form
+                   path or an intermediary's client), so the desk reads both the same way
+- ``reading.py``   How the desk reads an answer set: by section, with the questionnaire it was
+                   given to
+- ``regions.py``   First-level subdivisions of the five countries, as ISO 3166-2 codes with
+                   English names
 """
 
 from __future__ import annotations

@@ -1,0 +1,11 @@
+"""The desk's command line: ``aryz-desk …`` (also ``aryz desk …``).
+
+Modules:
+
+- ``common.py``  What every ``aryz desk`` command shares: the folder option, output to the
+                 terminal (untrusted text escaped by :func:`safe`), the passphrase prompts and
+                 the warning for a desk wrapped with test limits, and opening the desk
+- ``main.py``    ``aryz-desk …`` (also ``aryz desk …``): the coalition's air-gapped desk on the
+                 command line
+- ``stats.py``   ``aryz desk outcome …``, ``aryz desk stats`` and ``aryz desk report``
+"""

@@ -1,0 +1,15 @@
+"""The desk's encrypted store, its keys, backups and recovery shares.
+
+Modules:
+
+- ``backup.py``     Desk backups: the whole desk in one encrypted, authenticated file, and its
+                    restore
+- ``database.py``   The desk's own store: one SQLite file, every sensitive value encrypted with
+                    the store key
+- ``keys.py``       The desk's keys: made at the key ceremony, unlocked once per command,
+                    rotated by epoch
+- ``recovery.py``   Recovery shares: any M of N paper shares open the desk's backups without the
+                    passphrase
+- ``statement.py``  ``aryz desk statement``: sign the coalition's key statement for the registry
+                    (F-02)
+"""

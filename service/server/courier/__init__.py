@@ -1,10 +1,20 @@
 """The courier side of the server: bundles out, signed outboxes in, for each coalition.
 
-- ``routes.py`` — the courier API v1 (its own app: ``service.server.app.create_courier_app``)
-- ``auth.py`` — one-time challenges and signed requests (``deps.py`` wires them in)
-- ``bundles.py`` — prepare a coalition's bundle, stream it resumably
-- ``outboxes.py`` — apply a signed outbox, all or nothing
-- ``client.py``, ``credential.py``, ``cli.py`` — ``aryz courier pull/push`` on the
-  courier's online machine
-- ``errors.py`` — the failures, each with a fixed message
+Modules:
+
+- ``auth.py``       Courier authentication: one-time challenges and signed requests
+- ``bundles.py``    Prepare a coalition's bundle and stream it, resumably
+- ``deps.py``       The authenticated courier, as a FastAPI dependency that also hands over the
+                    body
+- ``errors.py``     The courier API's failures, one small class each (they extend the tree in
+                    ``service.common.errors``; the outbox's own format errors are
+                    ``service.common.contract.outbox.OutboxError``)
+- ``outboxes.py``   Apply a coalition's signed outbox: all of it in one transaction, or none of
+                    it
+- ``retention.py``  What the server keeps after the desk imported an item, and for how long
+- ``routes.py``     Courier API v1, served only by the courier listener (``create_courier_app``)
+- ``schemas.py``    Courier API request and response bodies (JSON, strict: unknown fields are
+                    errors)
+- ``sequences.py``  The server's last applied sequence number per case, for the courier's
+                    receipts
 """

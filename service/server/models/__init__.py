@@ -1,4 +1,15 @@
-"""ORM tables. Import from here so Alembic sees every table."""
+"""ORM tables. Import from here so Alembic sees every table.
+
+Modules:
+
+- ``base.py``     Declarative base with one naming convention, so migrations name constraints
+                  stably
+- ``case.py``     A case: what the server knows of one complaint
+- ``courier.py``  What the courier round trip keeps: one-time challenges, prepared bundles,
+                  applied outboxes
+- ``item.py``     Sealed items and their ciphertext chunks
+- ``reply.py``    Replies from the coalition's desk, sealed on the desk to the case's reply key
+"""
 
 from service.server.models.base import Base
 from service.server.models.case import Case
