@@ -101,18 +101,3 @@ def revoke_client(staff_dir: Path, name: str) -> None:
     except FileNotFoundError:
         raise ClientAuthError("No client of that name is authorised.") from None
     fsync_dir(path.parent)
-
-
-def read_client_private_file(path: Path) -> tuple[str, str]:
-    """Parse a courier's ``.auth_private`` file: (service id, base32 X25519 secret)."""
-    try:
-        line = path.read_text("ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        raise ClientAuthError("The client key file cannot be read.") from None
-    address, sep, rest = line.partition(":")
-    key = rest.removeprefix(_PREFIX)
-    if not sep or not rest.startswith(_PREFIX) or not _B32_KEY.match(key):
-        raise ClientAuthError("The client key file is not in tor's .auth_private format.")
-    if not re.fullmatch(r"[a-z2-7]{56}", address):
-        raise ClientAuthError("The client key file does not name a v3 onion address.")
-    return address, key

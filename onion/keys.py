@@ -66,21 +66,6 @@ def onion_address(public_key: bytes) -> str:
     return base64.b32encode(public_key + checksum + ONION_VERSION).decode("ascii").lower()
 
 
-def public_key_of_address(address: str) -> bytes:
-    """Parse ``<56 chars>[.onion]``, checking its checksum and version."""
-    service_id = address.strip().lower().removesuffix(".onion")
-    if len(service_id) != ADDRESS_LEN:
-        raise OnionKeyError("That is not a v3 onion address.")
-    try:
-        raw = base64.b32decode(service_id.upper())
-    except ValueError:
-        raise OnionKeyError("That is not a v3 onion address.") from None
-    public = raw[:32]
-    if raw[34:] != ONION_VERSION or onion_address(public) != service_id:
-        raise OnionKeyError("That onion address has a wrong checksum or version.")
-    return public
-
-
 def load_key(directory: Path) -> OnionKey:
     """Read a service's key directory; refuse anything malformed or readable by others."""
     secret_path = directory / SECRET_FILE

@@ -15,7 +15,7 @@ from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.token import MIN_LIMITS, derive, generate_token
 from service.server.deps import Runtime
 from service.server.models import Case, Item
-from service.server.storage.items import read_ciphertext
+from service.server.storage.items import iter_ciphertext
 from tests.courier.helpers import (
     Courier,
     DeskKeys,
@@ -34,7 +34,8 @@ def _stored(runtime: Runtime) -> dict[str, bytes]:
     """Item ref (hex) → stored ciphertext, for every item."""
     with runtime.sessions() as session:
         rows = session.execute(select(Item.id, Item.ref).order_by(Item.id)).all()
-    return {ref.hex(): read_ciphertext(runtime.sessions, item_id) for item_id, ref in rows}
+    sessions = runtime.sessions
+    return {ref.hex(): b"".join(iter_ciphertext(sessions, item_id)) for item_id, ref in rows}
 
 
 def _download(courier: Courier, bundle: str) -> bytes:

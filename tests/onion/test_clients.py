@@ -10,11 +10,11 @@ import pytest
 from onion.clients import (
     add_client,
     list_clients,
-    read_client_private_file,
     revoke_client,
 )
 from onion.errors import ClientAuthError
 from onion.keys import create_key
+from tests.onion.keyfiles import read_client_private_file
 
 
 @pytest.fixture

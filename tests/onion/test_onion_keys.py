@@ -20,9 +20,9 @@ from onion.keys import (
     load_key,
     load_or_create_key,
     onion_address,
-    public_key_of_address,
 )
 from tests.onion.conftest import start_light_tor
+from tests.onion.keyfiles import public_key_of_address
 
 
 def _mode(path: Path) -> int:

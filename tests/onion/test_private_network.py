@@ -33,11 +33,11 @@ import pytest
 import stem.descriptor.hidden_service
 from sqlalchemy.engine import make_url
 
-from onion.clients import read_client_private_file
 from service.common.contract.duty_key import new_duty_key, write_duty_key
 from tests.conftest import PG_URL, _pg_exec, require
 from tests.desk.test_desk_round_trip import registry_with_desk
 from tests.onion.deployment import OnionDeployment
+from tests.onion.keyfiles import read_client_private_file
 from tests.onion.network import PrivateTorNetwork
 from tests.support import trust_args
 from tests.test_round_trip import PASSPHRASE, aryz

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import service.desk.stats.outcomes as outcomes
 from service.desk.cli.common import dir_option, open_for, safe, say
+from service.desk.stats.report import FORMATS
 from service.desk.stats.tables import DEFAULT_THRESHOLD, PERIODS
 
 _CHOICES = {
@@ -67,7 +68,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p = commands.add_parser("report", help="write the statistics as CSV, JSON or HTML")
     dir_option(p)
     _options(p)
-    p.add_argument("--format", required=True, choices=("csv", "json", "html"))
+    p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--out", required=True, type=Path, help="a new file")
     p.add_argument("--lang", choices=("ru", "en"), default="ru", help="for the HTML report")
     p.set_defaults(func=_cmd_report)
@@ -78,7 +79,7 @@ def _options(p: argparse.ArgumentParser) -> None:
         "--threshold",
         type=int,
         default=DEFAULT_THRESHOLD,
-        help="hide counts below this (default 5)",
+        help=f"hide counts below this (default {DEFAULT_THRESHOLD})",
     )
     p.add_argument("--period", choices=PERIODS, default="year")
 

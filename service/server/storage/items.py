@@ -151,10 +151,6 @@ def _locate(factory: sessionmaker[Session], item_id: int, offset: int) -> tuple[
     return len(lengths), 0
 
 
-def read_ciphertext(factory: sessionmaker[Session], item_id: int) -> bytes:
-    return b"".join(iter_ciphertext(factory, item_id))
-
-
 def delete_pieces(session: Session, item_ids: list[int]) -> None:
     """Delete items' ciphertext in the caller's transaction (after the desk acknowledged it).
 
