@@ -1,5 +1,5 @@
 """Coarse time. Precise timestamps at rest help a seizer correlate a case with network
-logs or an arrest; an ISO week is enough for triage and statistics (security brief item 7).
+logs or an arrest; an ISO week is enough for triage and statistics (SECURITY.md guarantee 7).
 """
 
 from __future__ import annotations

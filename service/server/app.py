@@ -41,7 +41,7 @@ from service.server.web import errors
 def configure_logging() -> None:
     """Warnings and errors only, from our own fixed messages; no access log exists.
 
-    Security brief item 8: there are no IPs behind Tor and we keep it so; tokens, ids,
+    SECURITY.md guarantee 8: there are no IPs behind Tor and we keep it so; tokens, ids,
     filenames and bodies never reach a log line.
     """
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -134,7 +134,7 @@ def create_courier_app(runtime: Runtime) -> FastAPI:
     """The courier API alone: bundles out, signed outboxes in.
 
     Its own app, so the public intake listener has no route to it at all; it is meant for
-    a separate onion service with client authorisation (security brief item 10), and it
+    a separate onion service with client authorisation (SECURITY.md guarantee 10), and it
     answers only to ``ARYZ_COURIER_ALLOWED_HOSTS`` (empty: every request refused). The
     same security headers and non-echoing JSON errors as the intake app.
     """

@@ -1,6 +1,6 @@
 """ASGI middleware that every response passes through: headers, Host and origin checks.
 
-Why each header (security brief item 9):
+Why each header (SECURITY.md guarantee 9):
 - a strict CSP with ``default-src 'none'``: nothing loads from elsewhere, and no script
   runs — except, on the intake site only (``INTAKE_CSP``), our own scripts from
   ``/static/`` that seal files in the browser when JavaScript is on (no inline script, no

@@ -4,7 +4,7 @@ Two kinds of archive (``service.server.backup.archive``), deliberately separate:
 
 - **database**: a consistent snapshot of the database plus the coalition registry and
   its signed changes (``registry-changes/``). It
-  never holds the onion keys (security brief item 10): whoever holds a database backup
+  never holds the onion keys (SECURITY.md guarantee 10): whoever holds a database backup
   and its key can read no report (items are sealed to the coalitions) and cannot
   impersonate the onion address.
 - **onion-keys**: the files of ``ARYZ_ONION_KEYS_DIR`` (tor's ``HiddenServiceDir``

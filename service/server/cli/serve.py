@@ -1,7 +1,7 @@
 """Run the intake app, and optionally the courier app, under uvicorn in one process.
 
 Nothing identifies or dates a response: no access log, no ``Server`` or ``Date`` header
-(security brief items 8 and 9). The courier app gets its own listener (port or unix
+(SECURITY.md guarantees 8 and 9). The courier app gets its own listener (port or unix
 socket) so that it can be published on a separate, client-authorised staff onion while
 the public onion reaches only the intake listener. Both servers share one event loop and
 one ``Runtime`` (one database pool, one key-derivation limiter).
@@ -188,7 +188,7 @@ def _server(app: ASGIApp, listener: Listener, guard: ConnectionGuard) -> _Server
         host=listener.host,
         port=listener.port,
         uds=listener.uds,
-        # No access log, no Server or Date header (security brief items 8 and 9).
+        # No access log, no Server or Date header (SECURITY.md guarantees 8 and 9).
         access_log=False,
         server_header=False,
         date_header=False,

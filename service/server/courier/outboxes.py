@@ -1,6 +1,6 @@
 """Apply a coalition's signed outbox: all of it in one transaction, or none of it.
 
-Security brief item 5: every record is signed with the coalition's Ed25519 key
+SECURITY.md guarantee 5: every record is signed with the coalition's Ed25519 key
 (``service.common.contract.outbox.decode`` checks each signature), and each case's records must
 continue exactly from the last sequence number applied to it — one more each time, in
 order. A replay, a gap, a reordering, a record for another coalition's case, or an

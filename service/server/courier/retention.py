@@ -12,7 +12,7 @@ An imported item that no ``ack`` names is deleted all the same once the operator
 retention window has passed (``ARYZ_KEEP_IMPORTED_WEEKS``, default 8 weeks, reason in
 SECURITY.md): a desk that never makes backups must not make the server a permanent archive.
 The sweep runs at start and at every courier pull and push; the week is all the server
-stores (security brief item 7: no precise time at rest).
+stores (SECURITY.md guarantee 7: no precise time at rest).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 On this path the person's browser runs no code, so the server seals: plaintext exists only
 in this process's memory for the length of the request and is sealed to the coalition's
-public keys before any byte is written (security brief item 1). Files are sealed while
+public keys before any byte is written (SECURITY.md guarantee 1). Files are sealed while
 they stream in, piece by piece; nothing is spooled.
 """
 

@@ -743,7 +743,7 @@ def _create_case(
 
 async def _open_case(runtime: Runtime, token_text: str) -> tuple[Case | None, TokenSecrets]:
     """Derive and look up. The derivation runs for every well-formed token, found or not,
-    so timing does not tell whether a case exists (security brief item 4)."""
+    so timing does not tell whether a case exists (SECURITY.md guarantee 4)."""
     token = parse_token(token_text)
     secrets = await runtime.deriver.derive(token)
     key = cases.lookup_key(secrets.lookup_id, runtime.settings.pepper)

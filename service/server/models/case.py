@@ -2,7 +2,7 @@
 
 The server keeps only routing (which coalition), a keyed derivation of the case token, the
 public half of the case's reply key, the workflow status the desk last signed, and coarse
-ISO weeks instead of timestamps (security brief item 7).
+ISO weeks instead of timestamps (SECURITY.md guarantee 7).
 """
 
 from __future__ import annotations

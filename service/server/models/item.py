@@ -5,9 +5,9 @@ Its ciphertext is stored in the database in pieces (``item_chunks``) so that eve
 instance sharing one PostgreSQL serves the same cases, and so durability is one thing: a
 database commit. An item stays ``pending`` — invisible to the submitter, the courier and
 counts — until its last piece is committed and it flips to ``complete`` in that same
-transaction (security brief item 6). Once the coalition's desk has sent a signed import
+transaction (SECURITY.md guarantee 6). Once the coalition's desk has sent a signed import
 acknowledgement it becomes ``acknowledged``: its pieces are deleted and only the row stays,
-so the submitter's count of items received does not drop (security brief item 7).
+so the submitter's count of items received does not drop (SECURITY.md guarantee 7).
 """
 
 from __future__ import annotations

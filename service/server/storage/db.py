@@ -4,7 +4,7 @@ SQLite (the embedded default) runs in WAL mode with ``synchronous=FULL``: a comm
 only after the WAL is fsync'd. ``secure_delete`` overwrites deleted ciphertext instead of
 leaving it in free pages; temporary tables stay in memory. PostgreSQL commits are durable
 with ``synchronous_commit=on``, which we set per connection so a server default cannot
-weaken it (security brief item 6).
+weaken it (SECURITY.md guarantee 6).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each piece is committed together with the item's new size and next sequence number, in one
 short transaction, so a crash leaves the item at a consistent length and a resumable upload
 knows exactly where to continue. The final piece and the flip to ``complete`` share one
-transaction: an item is either wholly there or invisible (security brief item 6).
+transaction: an item is either wholly there or invisible (SECURITY.md guarantee 6).
 Long uploads never hold a database transaction (or SQLite's write lock) open.
 """
 

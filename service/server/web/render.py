@@ -20,7 +20,7 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # Every padded page (status, not found, files or message received) is exactly this long,
 # so its size does not tell an observer of the (encrypted) traffic whether a case exists,
-# what it holds or whether it has replies (security brief item 9, audit F-07). Replies are
+# what it holds or whether it has replies (SECURITY.md guarantee 9, audit F-07). Replies are
 # fitted into it (fitted_page): the newest that fit are shown, older ones a click away.
 PAGE_SIZE = 48 * 1024  # under the 50 KB every page keeps to (tests/browser)
 _COMMENT = len(b"<!---->\n")
