@@ -63,9 +63,9 @@ def test_the_desk_lock_holds_the_desk_extra_and_no_server_package() -> None:
     assert all(desk[name] == full[name] for name in desk)
 
 
-def _run(command: list[str], env: dict[str, str], **kwargs: object) -> str:
+def _run(command: list[str], env: dict[str, str], cwd: Path | None = None) -> str:
     result = subprocess.run(  # noqa: S603 - our own virtualenv's programs
-        command, env=env, capture_output=True, text=True, timeout=600, check=False, **kwargs
+        command, env=env, cwd=cwd, capture_output=True, text=True, timeout=600, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout

@@ -60,7 +60,7 @@ def _fill(desk_dir: Path, count: int, file_kib: int) -> None:
                 "questionnaire": {},
                 "counts": {"answers": 1, "file": 1 if file_kib else 0, "message": 1},
             }
-            case = cases.insert_case(store, record)
+            case = cases.insert_case(store, cases.CaseRecord.from_json(record))
             bodies = [("answers", answers), ("message", b"a follow-up message " * 25)]
             if file_kib:
                 bodies.append(("file", photo))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import service.desk.inbox.importer as importer
+import service.common.contract.sealed_item as sealed_item
 from service.common.crypto.envelope import seal
 from service.common.crypto.keys import generate_box_keypair
 from service.common.crypto.payload import split_payload
@@ -20,9 +20,9 @@ from service.common.errors import EnvelopeFormatError
 VECTORS_FILE = Path(__file__).resolve().parents[1] / "vectors" / "payload-v1.json"
 VECTORS: list[dict[str, Any]] = json.loads(VECTORS_FILE.read_text(encoding="ascii"))["vectors"]
 DESK_VERDICTS = {
-    importer.MALFORMED: "malformed",
-    importer.UNREADABLE: "unreadable",
-    importer.TOO_LARGE: "too_large",
+    sealed_item.MALFORMED: "malformed",
+    sealed_item.UNREADABLE: "unreadable",
+    sealed_item.TOO_LARGE: "too_large",
 }
 KEY = generate_box_keypair()
 
@@ -42,12 +42,12 @@ def test_payload_reader_gives_the_vectors_verdict(vector: dict[str, Any]) -> Non
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
 def test_the_desks_reading_path_gives_the_vectors_verdict(vector: dict[str, Any]) -> None:
     envelope = seal(bytes.fromhex(vector["plaintext"]), [KEY.public])
-    sink = importer.BodySink()
+    sink = sealed_item.BodySink()
     try:
-        meta = importer.open_item([KEY], [envelope], sink)
+        meta = sealed_item.open_item([KEY], [envelope], sink)
         if meta["type"] == "answers":
-            importer.read_answers(bytes(sink.kept))
-    except importer.ItemRefused as refused:
+            sealed_item.read_answers(bytes(sink.kept))
+    except sealed_item.ItemRefused as refused:
         verdict = DESK_VERDICTS[refused.reason]
     else:
         verdict = "ok"

@@ -46,7 +46,7 @@ def test_desk_commands_escape_submitter_and_server_text(
     with store.transaction():
         row = cases.case_by_ref(store, case.ref)
         assert row is not None
-        row.record["server_status"] = HOSTILE
+        row.record.server_status = HOSTILE
         cases.save_case(store, row)
     desk.close()
 

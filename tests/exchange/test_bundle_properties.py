@@ -16,7 +16,6 @@ from service.common.contract.bundle import (
     MAGIC,
     MAX_ITEM_SIZE,
     MAX_SEQ,
-    STATUSES,
     VERSION,
     BundleCase,
     BundleError,
@@ -28,6 +27,7 @@ from service.common.contract.bundle import (
     read_manifest,
     total_size,
 )
+from service.common.contract.vocabulary import STATUSES
 
 hex16 = st.binary(min_size=16, max_size=16).map(bytes.hex)
 hex32 = st.binary(min_size=32, max_size=32).map(bytes.hex)

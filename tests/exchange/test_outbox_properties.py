@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.common.contract.outbox import STATUSES, OutboxError, Record, decode, encode
+from service.common.contract.outbox import OutboxError, Record, decode, encode
+from service.common.contract.vocabulary import STATUSES
 from service.common.crypto.keys import generate_signing_keypair
 
 SIGNER = generate_signing_keypair()

@@ -4,19 +4,22 @@ Every function here reads or writes through a :class:`~service.desk.store.Store`
 must run inside ``store.transaction()``, which the caller opens so that one user action
 (an item imported, a status set) is one transaction.
 
-A case record (JSON, encrypted) holds: ``ref`` and ``reply_public_key`` (from the first
-bundle that listed the case; never replaced), ``key_confirmed`` (an item's sealed metadata
-named that key), ``server_status``/``server_seq`` (from the latest manifest), ``last_seq``
-(the last sequence number used for this case, server's or ours), the desk's ``status``,
-``priority``, ``assignee`` and ``tags``, what the answers say for filtering (``country``,
-``language``, ``detained``, ``received_week``, ``questionnaire``) and item ``counts``.
+A case is a :class:`CaseRecord` (stored as JSON, encrypted); an item's record stays a
+plain mapping of what its sealed metadata said (``ref``, ``type``, ``meta``, ``size``,
+``sha256``, ``chunks`` …).
+
+**The transaction rule.** Functions here never open or commit a transaction; the code
+that acts for one user action does (``Desk`` methods in ``desk.py``, one imported item in
+``service.desk.inbox.importer``, one export, one resync), with ``store.transaction()``,
+and everything that action changes (the case record, its entries, its outgoing records)
+commits together or not at all. Reads may run outside a transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from service.common.clock import current_week
@@ -41,14 +44,55 @@ _PREFIX = re.compile(r"^[0-9a-f]+$")
 
 
 @dataclass
+class CaseRecord:
+    """What the desk knows of one case (stored as JSON, encrypted)."""
+
+    ref: str  # from the first bundle that listed the case; never replaced
+    reply_public_key: str  # hex; likewise pinned by the first bundle
+    key_confirmed: bool = False  # an item's sealed metadata named that key
+    server_status: str = INITIAL_STATUS  # from the latest manifest
+    server_seq: int = 0
+    last_seq: int = 0  # the last sequence number used for this case, server's or ours
+    status: str = INITIAL_STATUS  # the desk's own triage …
+    priority: str = DEFAULT_PRIORITY
+    assignee: str | None = None
+    tags: list[str] = field(default_factory=list)
+    # … what the first answers say, for filtering (service.desk.inbox.importer):
+    country: str | None = None
+    language: str | None = None
+    detained: str | None = None
+    received_week: str | None = None
+    first_imported_week: str | None = None
+    questionnaire: dict[str, Any] | None = None
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ITEM_TYPES, 0))
+    facts: dict[str, Any] | None = None  # the statistics' cache (service.desk.stats.casework)
+    restored_seq: int | None = None  # after a restore, until a resync (casework/resync.py)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object) -> CaseRecord:
+        """A stored record; a key this code does not know, or a missing ``ref``, means the
+        record was not written by this desk's code (``DeskDamagedError``)."""
+        names = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or not set(data) <= names or "ref" not in data:
+            raise DeskDamagedError()
+        try:
+            return cls(**data)
+        except TypeError:
+            raise DeskDamagedError() from None
+
+
+@dataclass
 class CaseRow:
     id: int
     index: bytes
-    record: dict[str, Any]
+    record: CaseRecord
 
     @property
     def ref(self) -> str:
-        return str(self.record["ref"])
+        return self.record.ref
 
 
 @dataclass
@@ -68,27 +112,16 @@ def today() -> str:
     return dt.date.today().isoformat()
 
 
-def new_case_record(case: BundleCase, first_week: str) -> dict[str, Any]:
-    status = case.status if case.status in STATUSES else INITIAL_STATUS
-    return {
-        "ref": case.case,
-        "reply_public_key": case.reply_public_key,
-        "key_confirmed": False,
-        "server_status": case.status,
-        "server_seq": case.status_seq,
-        "last_seq": case.status_seq,
-        "status": status,
-        "priority": DEFAULT_PRIORITY,
-        "assignee": None,
-        "tags": [],
-        "country": None,
-        "language": None,
-        "detained": None,
-        "received_week": None,
-        "first_imported_week": first_week,
-        "questionnaire": None,
-        "counts": dict.fromkeys(ITEM_TYPES, 0),
-    }
+def new_case_record(case: BundleCase, first_week: str) -> CaseRecord:
+    return CaseRecord(
+        ref=case.case,
+        reply_public_key=case.reply_public_key,
+        server_status=case.status,
+        server_seq=case.status_seq,
+        last_seq=case.status_seq,
+        status=case.status if case.status in STATUSES else INITIAL_STATUS,
+        first_imported_week=first_week,
+    )
 
 
 def case_by_ref(store: Store, ref: str) -> CaseRow | None:
@@ -126,11 +159,11 @@ def resolve(store: Store, prefix: str) -> CaseRow:
     return matches[0]
 
 
-def insert_case(store: Store, record: dict[str, Any]) -> CaseRow:
-    index = store.ref_index("case", record["ref"])
+def insert_case(store: Store, record: CaseRecord) -> CaseRow:
+    index = store.ref_index("case", record.ref)
     cursor = store.connection.execute(
         "INSERT INTO cases (ref_index, record) VALUES (?, ?)",
-        (index, store.seal(record, context("cases", index))),
+        (index, store.seal(record.to_json(), context("cases", index))),
     )
     return CaseRow(_rowid(cursor.lastrowid), index, record)
 
@@ -138,7 +171,7 @@ def insert_case(store: Store, record: dict[str, Any]) -> CaseRow:
 def save_case(store: Store, case: CaseRow) -> None:
     store.connection.execute(
         "UPDATE cases SET record = ? WHERE id = ?",
-        (store.seal(case.record, context("cases", case.index)), case.id),
+        (store.seal(case.record.to_json(), context("cases", case.index)), case.id),
     )
 
 
@@ -195,12 +228,12 @@ def add_outgoing(store: Store, case: CaseRow, body: dict[str, Any]) -> int:
     The number is fixed now, not at export: the order staff made changes in is the
     order the server applies them, and a failed export re-sends the same numbers.
     """
-    seq = int(case.record["last_seq"]) + 1
+    seq = case.record.last_seq + 1
     store.connection.execute(
         "INSERT INTO outgoing (case_id, seq, record) VALUES (?, ?, ?)",
         (case.id, seq, store.seal(body, context("outgoing", case.index, seq))),
     )
-    case.record["last_seq"] = seq
+    case.record.last_seq = seq
     save_case(store, case)
     return seq
 
@@ -216,9 +249,9 @@ def outgoing_of(store: Store, case: CaseRow) -> list[tuple[int, dict[str, Any], 
     ]
 
 
-def _open_case(store: Store, index: bytes, blob: bytes) -> dict[str, Any]:
-    record = store.unseal(blob, context("cases", index))
-    if not isinstance(record, dict) or store.ref_index("case", str(record.get("ref"))) != index:
+def _open_case(store: Store, index: bytes, blob: bytes) -> CaseRecord:
+    record = CaseRecord.from_json(store.unseal(blob, context("cases", index)))
+    if store.ref_index("case", record.ref) != index:
         # The record decrypted under this row's context, so this would be our own bug.
         raise DeskDamagedError()
     return record

@@ -639,26 +639,26 @@ class Desk:
         note_text = None if note is None else _text(note, MAX_NOTE_BYTES, TriageError)
         with self._lock, self._changing(ref_prefix) as case:
             record = case.record
-            if (status is not None and status != record["status"]) or answer_by is not None:
-                new_status = status if status is not None else record["status"]
+            if (status is not None and status != record.status) or answer_by is not None:
+                new_status = status if status is not None else record.status
                 body = {"type": "status", "status": new_status}
                 if answer_by is not None:
                     body["answer_by"] = answer_by
                 cases.add_outgoing(self._store, case, body)
-                if new_status != record["status"]:
-                    self._history(case, "status", old=record["status"], new=new_status)
-                record["status"] = new_status
-            if priority is not None and priority != record["priority"]:
-                self._history(case, "priority", old=record["priority"], new=priority)
-                record["priority"] = priority
-            if new_assignee is not None and (new_assignee or None) != record["assignee"]:
-                self._history(case, "assignee", old=record["assignee"], new=new_assignee or None)
-                record["assignee"] = new_assignee or None
-            tags = list(record["tags"])
+                if new_status != record.status:
+                    self._history(case, "status", old=record.status, new=new_status)
+                record.status = new_status
+            if priority is not None and priority != record.priority:
+                self._history(case, "priority", old=record.priority, new=priority)
+                record.priority = priority
+            if new_assignee is not None and (new_assignee or None) != record.assignee:
+                self._history(case, "assignee", old=record.assignee, new=new_assignee or None)
+                record.assignee = new_assignee or None
+            tags = list(record.tags)
             added = [t for t in dict.fromkeys(adding) if t not in tags]
             removed = [t for t in dict.fromkeys(removing) if t in tags]
             if added or removed:
-                record["tags"] = [t for t in tags if t not in removed] + added
+                record.tags = [t for t in tags if t not in removed] + added
                 self._history(case, "tags", added=added, removed=removed)
             if note_text is not None:
                 cases.add_entry(self._store, case, "note", text=note_text)
@@ -679,11 +679,11 @@ class Desk:
         """
         reply = _text(text, MAX_REPLY_BYTES, ReplyError)
         with self._lock, self._changing(ref_prefix) as case:
-            if not case.record["key_confirmed"]:
+            if not case.record.key_confirmed:
                 raise ReplyKeyUnconfirmedError()
             meta = {"type": "reply", "created": current_week()}
             plaintext = encode_payload_prefix(meta) + reply.encode("utf-8")
-            to = [bytes.fromhex(case.record["reply_public_key"])]
+            to = [bytes.fromhex(case.record.reply_public_key)]
             # Padded to its size class (ENVELOPE-v3.md) so the server's copy does not tell
             # the reply's length; a reply near the outbox limit stays unpadded (v1) rather
             # than be refused for its padding.
@@ -710,7 +710,7 @@ class Desk:
     ) -> outcomes.OutcomeEvent:
         """Record one step of a case's legal path; see :mod:`service.desk.stats.outcomes`."""
         with self._lock, self._changing(ref_prefix) as case:
-            checked = outcomes.check_event(event, on, values or {}, note, case.record["country"])
+            checked = outcomes.check_event(event, on, values or {}, note, case.record.country)
             casework.record_event(self._store, case, checked)
             return checked
 
@@ -743,7 +743,7 @@ class Desk:
             if missing:
                 with self._store.transaction():
                     for case, found in missing:
-                        case.record["facts"] = found.to_record()
+                        case.record.facts = found.to_record()
                         cases.save_case(self._store, case)
         return stats.compute(inputs, options)
 
@@ -807,9 +807,9 @@ class Desk:
                 history.append(HistoryEntry(date, entry.pop("event"), entry, by, week))
         return CaseDetail(
             summary=_summary(record, sum(1 for done in exported.values() if not done)),
-            server_status=str(record["server_status"]),
-            reply_key_confirmed=bool(record["key_confirmed"]),
-            questionnaire=record.get("questionnaire"),
+            server_status=record.server_status,
+            reply_key_confirmed=record.key_confirmed,
+            questionnaire=record.questionnaire,
             answers=answers,
             items=tuple(_item_view(i) for i in items),
             messages=tuple(messages),
@@ -838,18 +838,18 @@ def _check_whole(record: dict[str, Any], size: int, digest: Any) -> None:
         raise DeskDamagedError()
 
 
-def _summary(record: dict[str, Any], pending: int) -> CaseSummary:
+def _summary(record: cases.CaseRecord, pending: int) -> CaseSummary:
     return CaseSummary(
-        ref=record["ref"],
-        received_week=record["received_week"],
-        country=record["country"],
-        language=record["language"],
-        status=record["status"],
-        priority=record["priority"],
-        assignee=record["assignee"],
-        tags=tuple(record["tags"]),
-        counts={k: int(v) for k, v in record["counts"].items()},
-        detained=record["detained"],
+        ref=record.ref,
+        received_week=record.received_week,
+        country=record.country,
+        language=record.language,
+        status=record.status,
+        priority=record.priority,
+        assignee=record.assignee,
+        tags=tuple(record.tags),
+        counts={k: int(v) for k, v in record.counts.items()},
+        detained=record.detained,
         pending=pending,
     )
 

@@ -109,7 +109,7 @@ def _pending(store: Store, coalition: str) -> list[tuple[int, int, Record]]:
     refs = {case.id: (case.ref, case.index) for case in cases.all_cases(store)}
     # The case's reply key goes into its signed status and reply records, so the family's
     # own client can check them end to end (service/common/contract/signed.py).
-    reply_keys = {case.id: str(case.record["reply_public_key"]) for case in cases.all_cases(store)}
+    reply_keys = {case.id: case.record.reply_public_key for case in cases.all_cases(store)}
     rows = store.connection.execute(
         "SELECT id, case_id, seq, record FROM outgoing WHERE exported IN (?, ?) ORDER BY id",
         (PENDING, REFUSED),

@@ -108,7 +108,7 @@ def learn(
     renumbered] counts.
     """
     record = case.record
-    restored = record.get("restored_seq")
+    restored = record.restored_seq
     rows = store.connection.execute(
         "SELECT id, seq, exported FROM outgoing WHERE case_id = ? ORDER BY seq", (case.id,)
     ).fetchall()
@@ -126,14 +126,14 @@ def learn(
     db = store.connection
     db.executemany("UPDATE outgoing SET exported = ? WHERE id = ?", [(APPLIED, i) for i in applied])
     db.executemany("UPDATE outgoing SET exported = ? WHERE id = ?", [(REFUSED, i) for i in resend])
-    last = max(int(record["last_seq"]), server_seq)
+    last = max(record.last_seq, server_seq)
     if move:
         last = _renumber(store, case, move, server_seq)
-    record["last_seq"] = last
-    record["server_seq"] = max(int(record.get("server_seq") or 0), server_seq)
+    record.last_seq = last
+    record.server_seq = max(record.server_seq, server_seq)
     if restored is not None:
         # From now on every number this desk uses is beyond what the server has.
-        record["restored_seq"] = None
+        record.restored_seq = None
     return [len(applied), len(resend), len(move)]
 
 
@@ -195,7 +195,7 @@ def send_again(store: Store) -> int:
 def mark_restored(store: Store) -> None:
     """After a restore: each case's numbers are known only up to the backup."""
     for case in cases.all_cases(store):
-        case.record["restored_seq"] = int(case.record["last_seq"])
+        case.record.restored_seq = case.record.last_seq
         cases.save_case(store, case)
 
 

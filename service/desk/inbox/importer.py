@@ -49,23 +49,37 @@ from service.common.clock import current_week
 from service.common.contract.bundle import BundleItem, Manifest, read_manifest
 from service.common.contract.sealed_item import (
     ACKNOWLEDGED_REASONS,
-    CHECKSUM,
-    DESK_FAULT,
-    MISSING,
     REASON_CODES,
-    REASONS,
     STORE_FAILED,
-    UNREADABLE,
-    WRONG_CASE,
     BodySink,
-    ItemRefused,
     open_item,
     read_answers,
 )
 from service.common.contract.sealed_item import ALTERED as ALTERED
+from service.common.contract.sealed_item import (
+    CHECKSUM as CHECKSUM,
+)
+from service.common.contract.sealed_item import (
+    DESK_FAULT as DESK_FAULT,
+)
 from service.common.contract.sealed_item import MALFORMED as MALFORMED
+from service.common.contract.sealed_item import (
+    MISSING as MISSING,
+)
 from service.common.contract.sealed_item import NOT_OURS as NOT_OURS
+from service.common.contract.sealed_item import (
+    REASONS as REASONS,
+)
 from service.common.contract.sealed_item import TOO_LARGE as TOO_LARGE
+from service.common.contract.sealed_item import (
+    UNREADABLE as UNREADABLE,
+)
+from service.common.contract.sealed_item import (
+    WRONG_CASE as WRONG_CASE,
+)
+from service.common.contract.sealed_item import (
+    ItemRefused as ItemRefused,
+)
 from service.common.questionnaire.basic import BASIC
 from service.common.questionnaire.istanbul import ISTANBUL, SITUATION_AS_DETAINED
 from service.common.questionnaire.known import key_of
@@ -207,13 +221,13 @@ def _record_cases(store: Store, manifest: Manifest) -> set[str]:
                 case = cases.insert_case(store, cases.new_case_record(listed, week))
                 cases.add_entry(store, case, "history", event="first_imported")
                 continue
-            if case.record["reply_public_key"] != listed.reply_public_key:
+            if case.record.reply_public_key != listed.reply_public_key:
                 conflicting.add(listed.case)
                 continue
-            case.record["server_status"] = listed.status
-            case.record["server_seq"] = listed.status_seq
+            case.record.server_status = listed.status
+            case.record.server_seq = listed.status_seq
             # Never go back: our own records may be ahead of what the server applied.
-            case.record["last_seq"] = max(int(case.record["last_seq"]), listed.status_seq)
+            case.record.last_seq = max(case.record.last_seq, listed.status_seq)
             resync.learn(store, case, listed.status_seq)  # records applied, restored desk
             cases.save_case(store, case)
     return conflicting
@@ -243,9 +257,9 @@ def _import_item(store: Store, keyring: Keyring, entry: BundleItem, source: _Sou
         if claimed is not None:
             # The pinned key equals this manifest's (cases whose key changed never get
             # here), so this is the manifest check and the pin in one.
-            if claimed != case.record["reply_public_key"]:
+            if claimed != case.record.reply_public_key:
                 raise ItemRefused(WRONG_CASE)
-            case.record["key_confirmed"] = True
+            case.record.key_confirmed = True
         created = meta.get("created")
         record: dict[str, Any] = {
             "ref": entry.item,
@@ -265,9 +279,9 @@ def _import_item(store: Store, keyring: Keyring, entry: BundleItem, source: _Sou
         if kind == "answers":
             answers = read_answers(bytes(body.kept))
             _note_answers(case.record, answers, meta, record["created"])
-        elif case.record["received_week"] is None:
-            case.record["received_week"] = record["created"]
-        case.record["counts"][kind] = int(case.record["counts"].get(kind, 0)) + 1
+        elif case.record.received_week is None:
+            case.record.received_week = record["created"]
+        case.record.counts[kind] = case.record.counts.get(kind, 0) + 1
         db.execute(
             "UPDATE items SET record = ? WHERE id = ?",
             (store.seal(record, context("items", item_index)), item_id),
@@ -311,20 +325,18 @@ class _BodyWriter(BodySink):
 
 
 def _note_answers(
-    record: dict[str, Any], answers: dict[str, Any], meta: dict[str, Any], week: str | None
+    record: cases.CaseRecord, answers: dict[str, Any], meta: dict[str, Any], week: str | None
 ) -> None:
     """Copy what the list filters on into the (encrypted) case record, once."""
-    if record.get("questionnaire") is not None:
+    if record.questionnaire is not None:
         return  # a second answers item never overrides the first
     country, language = answers.get("country"), answers.get("language")
-    record["country"] = country if isinstance(country, str) and _COUNTRY.match(country) else None
-    record["language"] = (
-        language if isinstance(language, str) and _LANGUAGE.match(language) else None
-    )
+    record.country = country if isinstance(country, str) and _COUNTRY.match(country) else None
+    record.language = language if isinstance(language, str) and _LANGUAGE.match(language) else None
     questionnaire = meta.get("questionnaire")
-    record["detained"] = _detained(answers["answers"], questionnaire)
-    record["questionnaire"] = questionnaire if isinstance(questionnaire, dict) else {}
-    record["received_week"] = week or record.get("received_week")
+    record.detained = _detained(answers["answers"], questionnaire)
+    record.questionnaire = questionnaire if isinstance(questionnaire, dict) else {}
+    record.received_week = week or record.received_week
 
 
 def _detained_basic(answers: dict[str, Any]) -> str | None:

@@ -36,7 +36,7 @@ def record_removal(store: Store, case: cases.CaseRow, event_id: str) -> None:
 
 
 def cached_facts(case: cases.CaseRow) -> facts.CaseFacts | None:
-    stored = case.record.get("facts")
+    stored = case.record.facts
     if isinstance(stored, dict) and stored.get("v") == facts.FACTS_VERSION:
         try:
             return facts.CaseFacts.from_record(stored)
@@ -54,5 +54,5 @@ def derive_facts(store: Store, case: cases.CaseRow, read: BodyReader) -> facts.C
             break
     record = case.record
     return facts.derive(
-        body, record.get("questionnaire"), record.get("country"), record.get("received_week")
+        body, record.questionnaire, record.country, record.received_week
     )

@@ -6,7 +6,7 @@ survive: anything else a submitter's browser sent becomes ``unknown`` (or, in a 
 dropped), so free text can never reach a statistic. A region counts only if it is an
 ISO 3166-2 code of the case's own country.
 
-The facts are cached, encrypted, in the case record (``record["facts"]``) the first time
+The facts are cached, encrypted, in the case record (``CaseRecord.facts``) the first time
 statistics need them: a case's facts come from its first answers item, which never
 changes, so the cache cannot go stale. :data:`FACTS_VERSION` invalidates it when this
 module's rules change. Pure module: no store, no crypto.
