@@ -45,35 +45,6 @@ def _codes(key: str) -> list[str]:
     return [c.value for c in _question(key).choices]
 
 
-# The answers contract (shared with the desk's statistics), exactly.
-CONTRACT = {
-    "filer.role": ["victim", "relative", "lawyer", "witness", "unknown"],
-    "victim.sex": ["female", "male", "other", "unknown"],
-    "victim.age_band": ["under_14", "14_17", "18_29", "30_44", "45_59", "60_plus", "unknown"],
-    "victim.minor": ["yes", "no", "unknown"],
-    "victim.situation": ["detained", "released", "deceased", "unknown"],
-    "detention.type": [
-        "police", "ivs", "sizo", "prison", "military", "psychiatric", "unofficial", "other",
-        "unknown",
-    ],
-    "episodes.methods": [
-        "beating", "suffocation", "electric_shock", "stress_positions", "sexual_violence",
-        "threats", "sleep_deprivation", "burns", "water", "mock_execution", "humiliation",
-        "denial_of_medical_care", "other",
-    ],
-    "episodes.forced_confession": ["yes", "no", "unknown"],
-    "perpetrators.agency": [
-        "police", "national_security", "prison_service", "military", "prosecutor", "other",
-        "unknown",
-    ],
-}  # fmt: skip
-
-
-@pytest.mark.parametrize(("key", "codes"), CONTRACT.items())
-def test_contract_codes(key: str, codes: list[str]) -> None:
-    assert _codes(key) == codes
-
-
 def test_contract_shapes() -> None:
     assert set(_codes("consent.statistics")) >= {"yes", "no"}
     assert _question("arrest.region").kind == "region"

@@ -58,3 +58,13 @@ def test_an_unknown_version_leaves_detained_unknown() -> None:
     assert key_of(reference) not in KNOWN
     assert importer._detained({"victim.situation": "detained"}, reference) is None
     assert importer._detained({"victim.situation": "detained"}, CURRENT.reference()) == "yes"
+
+
+def test_the_statistics_read_their_codes_from_the_questionnaire() -> None:
+    # One definition: the tables' codes are the question's, in its order.
+    victim = CURRENT.section("victim")
+    assert victim is not None
+    sex = next(q for q in victim.questions if q.id == "sex")
+    assert list(facts.SEX) == [c.value for c in sex.choices]
+    with pytest.raises(ValueError, match="does not have"):
+        facts._coded("victim.sex", {"nonbinary": "Nonbinary"})

@@ -29,73 +29,82 @@ FACTS_VERSION = 3  # 2: ``urgent`` (the urgent lane); 3: ``readable``
 UNKNOWN = "unknown"
 _REGION = re.compile(r"^([A-Z]{2})-[A-Z0-9]{1,3}$")
 
-# Contract codes → English labels (msgids). Order is the order tables show them in.
-SEX: dict[str, str] = {
-    "female": N_("Female"),
-    "male": N_("Male"),
-    "other": N_("Other"),
-    UNKNOWN: N_("Unknown"),
-}
-AGE_BANDS: dict[str, str] = {
-    "under_14": N_("Under 14"),
-    "14_17": N_("14–17"),
-    "18_29": N_("18–29"),
-    "30_44": N_("30–44"),
-    "45_59": N_("45–59"),
-    "60_plus": N_("60 and over"),
-    UNKNOWN: N_("Unknown"),
-}
-YES_NO: dict[str, str] = {"yes": N_("Yes"), "no": N_("No"), UNKNOWN: N_("Unknown")}
-URGENT_LANE: dict[str, str] = {"yes": N_("Yes"), "no": N_("No")}
-SITUATIONS: dict[str, str] = {
-    "detained": N_("Still detained"),
-    "released": N_("Released"),
-    "deceased": N_("Died"),
-    UNKNOWN: N_("Unknown"),
-}
-FILERS: dict[str, str] = {
-    "victim": N_("The person themself"),
-    "relative": N_("A relative or friend"),
-    "lawyer": N_("A lawyer or defender"),
-    "witness": N_("A witness"),
-    UNKNOWN: N_("Unknown"),
-}
-FACILITIES: dict[str, str] = {
-    "police": N_("Police station"),
-    "ivs": N_("Temporary detention (IVS)"),
-    "sizo": N_("Pre-trial detention (SIZO)"),
-    "prison": N_("Prison or colony"),
-    "military": N_("Military"),
-    "psychiatric": N_("Psychiatric institution"),
-    "unofficial": N_("Unofficial place"),
-    "other": N_("Other place"),
-    UNKNOWN: N_("Unknown"),
-}
-AGENCIES: dict[str, str] = {
-    "police": N_("Police"),
-    "national_security": N_("National security service"),
-    "prison_service": N_("Prison service"),
-    "military": N_("Military"),
-    "prosecutor": N_("Prosecutor's office"),
-    "other": N_("Other agency"),
-    UNKNOWN: N_("Unknown"),
-}
-METHODS: dict[str, str] = {
-    "beating": N_("Beating"),
-    "suffocation": N_("Suffocation"),
-    "electric_shock": N_("Electric shock"),
-    "stress_positions": N_("Stress positions"),
-    "sexual_violence": N_("Sexual violence"),
-    "threats": N_("Threats"),
-    "sleep_deprivation": N_("Sleep deprivation"),
-    "burns": N_("Burns"),
-    "water": N_("Water"),
-    "mock_execution": N_("Mock execution"),
-    "humiliation": N_("Humiliation"),
-    "denial_of_medical_care": N_("Denial of medical care"),
-    "other": N_("Other method"),
-    UNKNOWN: N_("Unknown"),
-}
+
+def _coded(key: str, short: Mapping[str, str]) -> dict[str, str]:
+    """The codes of ``istanbul``'s question ``key`` — the one definition of the answer
+    codes — in its order, each with the statistics' short label where ``short`` gives one
+    and the question's own label otherwise; ``unknown`` last. A label for a code the
+    question does not have stops the desk at import: the contract was broken."""
+    section_id, _, question_id = key.partition(".")
+    section = ISTANBUL.section(section_id)
+    question = next(q for q in (section.questions if section else ()) if q.id == question_id)
+    codes = {c.value: c.label for c in question.choices}
+    if not set(short) <= {*codes, UNKNOWN}:
+        raise ValueError(f"a statistics label for a code that {key} does not have")
+    table = {code: short.get(code, label) for code, label in codes.items() if code != UNKNOWN}
+    return table | {UNKNOWN: short.get(UNKNOWN, N_("Unknown"))}
+
+
+# Answer codes (from the questionnaire) → the tables' English labels (msgids), in order.
+SEX = _coded("victim.sex", {})
+AGE_BANDS = _coded(
+    "victim.age_band",
+    {
+        "14_17": N_("14–17"),
+        "18_29": N_("18–29"),
+        "30_44": N_("30–44"),
+        "45_59": N_("45–59"),
+        "60_plus": N_("60 and over"),
+    },
+)
+YES_NO = _coded("victim.minor", {})
+SITUATIONS = _coded("victim.situation", {"deceased": N_("Died")})
+FILERS = _coded(
+    "filer.role",
+    {
+        "victim": N_("The person themself"),
+        "relative": N_("A relative or friend"),
+        "lawyer": N_("A lawyer or defender"),
+    },
+)
+FACILITIES = _coded(
+    "detention.type",
+    {
+        "police": N_("Police station"),
+        "ivs": N_("Temporary detention (IVS)"),
+        "sizo": N_("Pre-trial detention (SIZO)"),
+        "prison": N_("Prison or colony"),
+        "military": N_("Military"),
+        "psychiatric": N_("Psychiatric institution"),
+        "unofficial": N_("Unofficial place"),
+        "other": N_("Other place"),
+    },
+)
+AGENCIES = _coded(
+    "perpetrators.agency",
+    {
+        "prison_service": N_("Prison service"),
+        "military": N_("Military"),
+        "prosecutor": N_("Prosecutor's office"),
+        "other": N_("Other agency"),
+    },
+)
+METHODS = _coded(
+    "episodes.methods",
+    {
+        "beating": N_("Beating"),
+        "suffocation": N_("Suffocation"),
+        "electric_shock": N_("Electric shock"),
+        "stress_positions": N_("Stress positions"),
+        "sexual_violence": N_("Sexual violence"),
+        "threats": N_("Threats"),
+        "sleep_deprivation": N_("Sleep deprivation"),
+        "water": N_("Water"),
+        "humiliation": N_("Humiliation"),
+        "denial_of_medical_care": N_("Denial of medical care"),
+        "other": N_("Other method"),
+    },
+)
 _PLACE_V1 = {"protest": "other"}  # intake-basic's "during a protest" has no facility type
 _DETAINED_V1 = {"yes": "detained", "no": "released", "deceased": "deceased"}
 
