@@ -16,13 +16,9 @@ Settings come from the same ``ARYZ_*`` variables as ``aryz serve``.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-
-def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+from service.common.cli import say
 
 
 def _cmd_keys(_args: argparse.Namespace) -> int:
@@ -32,7 +28,7 @@ def _cmd_keys(_args: argparse.Namespace) -> int:
     settings = TorSettings()
     for name in ("intake", "staff"):
         key, created = load_or_create_key(settings.onion_keys_dir / name)
-        _say(f"{name}: {key.hostname}{' (new)' if created else ''}")
+        say(f"{name}: {key.hostname}{' (new)' if created else ''}")
     return 0
 
 
@@ -70,9 +66,9 @@ def _cmd_status(_args: argparse.Namespace) -> int:
         try:
             keys[name] = load_key(settings.onion_keys_dir / name)
         except OnionError as exc:
-            _say(f"{name}: {exc.message}")
+            say(f"{name}: {exc.message}")
     clients = list_clients(settings.onion_keys_dir / "staff")
-    _say(f"authorised couriers on the staff onion: {len(clients)}")
+    say(f"authorised couriers on the staff onion: {len(clients)}")
     password = settings.tor_control_password
     if settings.tor_control is not None:
         endpoint = ControlEndpoint.parse(
@@ -81,19 +77,19 @@ def _cmd_status(_args: argparse.Namespace) -> int:
     elif settings.tor_data_dir is not None:
         endpoint = ControlEndpoint(socket_path=settings.tor_data_dir / "control")
     else:
-        _say("tor: not configured (ARYZ_TOR_CONTROL or ARYZ_TOR_DATA_DIR)")
+        say("tor: not configured (ARYZ_TOR_CONTROL or ARYZ_TOR_DATA_DIR)")
         return 1
     with connect(endpoint) as control:
         control.check_multi_hop()
         network = "disabled (DisableNetwork 1)" if control.network_disabled() else "enabled"
-        _say(
+        say(
             f"tor {control.version}: bootstrapped {control.bootstrap_progress()}%, "
             f"network {network}, multi-hop only"
         )
         for name, key in keys.items():
             built = control.descriptor_built(key.address)
             state = "descriptor built (published)" if built else "no descriptor yet"
-            _say(f"{name}: {key.hostname} — {state}")
+            say(f"{name}: {key.hostname} — {state}")
     return 0
 
 
@@ -110,7 +106,7 @@ def _cmd_client_add(args: argparse.Namespace) -> int:
     staff_dir = _staff_dir()
     key, _ = load_or_create_key(staff_dir)
     add_client(staff_dir, key.address, args.name, Path(args.out))
-    _say(
+    say(
         f"authorised '{args.name}'. Give {args.out} to that courier (its tor's "
         "ClientOnionAuthDir) and delete it here; then reload aryz serve (SIGHUP)."
     )
@@ -121,7 +117,7 @@ def _cmd_client_revoke(args: argparse.Namespace) -> int:
     from onion.clients import revoke_client
 
     revoke_client(_staff_dir(), args.name)
-    _say(f"revoked '{args.name}'; reload aryz serve (SIGHUP) to re-publish without it.")
+    say(f"revoked '{args.name}'; reload aryz serve (SIGHUP) to re-publish without it.")
     return 0
 
 
@@ -129,7 +125,7 @@ def _cmd_client_list(_args: argparse.Namespace) -> int:
     from onion.clients import list_clients
 
     for client in list_clients(_staff_dir()):
-        _say(f"{client.name}  {client.public_b32}")
+        say(f"{client.name}  {client.public_b32}")
     return 0
 
 

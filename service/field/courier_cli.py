@@ -8,13 +8,9 @@ message and exit 2 (``service.server.cli.main``). Heavy imports happen inside th
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-
-def _say(text: str) -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+from service.common.cli import say
 
 
 def _cmd_pull(args: argparse.Namespace) -> int:
@@ -26,14 +22,14 @@ def _cmd_pull(args: argparse.Namespace) -> int:
     with make_client(args.server, args.proxy) as client:
         pulled = pull(client, credential, Path(args.out), max_bytes=args.max_bytes, sync=args.sync)
     if pulled.size == 0:
-        _say("nothing new: no file written")
+        say("nothing new: no file written")
         return 0
     if pulled.resumed_from:
-        _say(f"resumed a cut-off download after {int(pulled.resumed_from)} bytes")
+        say(f"resumed a cut-off download after {int(pulled.resumed_from)} bytes")
     from service.common.text import for_terminal
 
     # Counted from what the server sent: escaped like any server-sent text (F-10).
-    _say(for_terminal(f"{pulled.items} items, {pulled.size} bytes: {args.out}"))
+    say(for_terminal(f"{pulled.items} items, {pulled.size} bytes: {args.out}"))
     return 0
 
 
@@ -50,13 +46,13 @@ def _cmd_push(args: argparse.Namespace) -> int:
     with make_client(args.server, args.proxy) as client:
         result = deliver(client, credential, outbox, receipt)
     if result.refused is not None:
-        _say(f"receipt: {result.receipt} (carry it to the desk: 'aryz desk receipt')")
+        say(f"receipt: {result.receipt} (carry it to the desk: 'aryz desk receipt')")
         raise CourierClientError(result.refused)
     if result.already:
-        _say("already applied: this outbox was delivered before; nothing changed")
+        say("already applied: this outbox was delivered before; nothing changed")
     else:
-        _say(f"applied: {result.records} records")
-    _say(f"receipt: {result.receipt} (carry it to the desk: 'aryz desk receipt')")
+        say(f"applied: {result.records} records")
+    say(f"receipt: {result.receipt} (carry it to the desk: 'aryz desk receipt')")
     return 0
 
 

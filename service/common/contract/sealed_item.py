@@ -20,6 +20,7 @@ from service.common.crypto.envelope import Opener
 from service.common.crypto.keys import BoxKeyPair
 from service.common.crypto.payload import PayloadReader
 from service.common.errors import EnvelopeError, EnvelopeKeyError
+from service.common.i18n.markers import N_
 
 ITEM_TYPES = ("answers", "file", "message")
 _ISO_WEEK = re.compile(r"[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])")
@@ -34,23 +35,24 @@ ANSWERS_LIMITS = strictjson.Limits(
 MAX_MESSAGE_BYTES = 1 << 20
 MAX_TEXT_META = 1024  # characters of a file's name or media type
 
-# Fixed reasons, shown to staff next to the item's reference prefix.
-MISSING = "missing: the bundle ends before it"
-CHECKSUM = "damaged: its bytes differ from the manifest's checksum"
-NOT_OURS = "cannot be opened with this desk's keys"
-ALTERED = "fails authentication: altered or damaged"
-WRONG_CASE = "its sealed case key differs from its case's: moved or tampered with"
-UNREADABLE = "its content is not in a form the desk can read"
-MALFORMED = (
+# Fixed reasons, shown to staff next to the item's reference prefix (marked for
+# translation here: the desk's pages show them in the staff's language).
+MISSING = N_("missing: the bundle ends before it")
+CHECKSUM = N_("damaged: its bytes differ from the manifest's checksum")
+NOT_OURS = N_("cannot be opened with this desk's keys")
+ALTERED = N_("fails authentication: altered or damaged")
+WRONG_CASE = N_("its sealed case key differs from its case's: moved or tampered with")
+UNREADABLE = N_("its content is not in a form the desk can read")
+MALFORMED = N_(
     "it opens with this desk's key, but its sender wrote it wrongly: malformed, "
     "not altered on the way"
 )
-TOO_LARGE = (
+TOO_LARGE = N_(
     "it is over the desk's limits for its kind: size, nesting depth, number of values "
     "or length of a text"
 )
-STORE_FAILED = "the desk could not save it; the server keeps it"
-DESK_FAULT = "the desk failed while reading it: a fault of the desk; the server keeps it"
+STORE_FAILED = N_("the desk could not save it; the server keeps it")
+DESK_FAULT = N_("the desk failed while reading it: a fault of the desk; the server keeps it")
 
 # Stable codes, as kept in a case's history (the texts above may be reworded).
 REASONS = {

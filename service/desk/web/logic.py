@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from service.common.contract.sealed_item import REASONS
 from service.common.contract.vocabulary import COUNTRIES, PRIORITY_LABELS, STATUS_LABELS, STATUSES
 from service.common.i18n import LANGUAGES
 from service.common.i18n.markers import N_
@@ -54,26 +55,9 @@ DETAINED_LABELS: dict[str, str] = {
     "deceased": N_("Died"),
     "unknown": N_("Unknown"),
 }
-# The importer's fixed reasons (service.desk.inbox.importer), marked here so that they are
-# translated; a reason this list lacks is shown in English rather than hidden.
-IMPORT_REASONS = (
-    N_("missing: the bundle ends before it"),
-    N_("damaged: its bytes differ from the manifest's checksum"),
-    N_("cannot be opened with this desk's keys"),
-    N_("fails authentication: altered or damaged"),
-    N_("its sealed case key differs from its case's: moved or tampered with"),
-    N_("its content is not in a form the desk can read"),
-    N_(
-        "it opens with this desk's key, but its sender wrote it wrongly: malformed, "
-        "not altered on the way"
-    ),
-    N_(
-        "it is over the desk's limits for its kind: size, nesting depth, number of values "
-        "or length of a text"
-    ),
-    N_("the desk could not save it; the server keeps it"),
-    N_("the desk failed while reading it: a fault of the desk; the server keeps it"),
-)
+# The importer's fixed reasons (service/common/contract/sealed_item.py, where they are
+# marked for translation); a reason this list lacks is shown in English rather than hidden.
+IMPORT_REASONS = tuple(REASONS.values())
 _EVENTS: dict[str, str] = {
     "first_imported": N_("First imported on this desk"),
     "status": N_("Status: %(old)s → %(new)s"),

@@ -25,6 +25,8 @@ import os
 import sys
 from pathlib import Path
 
+from service.common.cli import say
+
 PASSPHRASE_ENV = "ARYZ_BACKUP_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 ONION_KEYS_ENV = "ARYZ_ONION_KEYS_DIR"  # the setting's variable, named in the help text
 
@@ -95,11 +97,6 @@ def _key(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--key", required=True, type=Path, help="the backup-secret.key file")
 
 
-def _say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
 def _passphrase(confirm: bool = False) -> str:
     from service.server.backup.errors import BackupPassphraseError
 
@@ -136,12 +133,12 @@ def _cmd_keygen(args: argparse.Namespace) -> int:
     if os.environ.get(PASSPHRASE_ENV) is None and sys.stdin.isatty():
         sys.stderr.write(f"A passphrase of 7 random words you may use:\n    {suggest()}\n")
     public = create_key_pair(args.out, _passphrase(confirm=True), limits)
-    _say(f"Backup key pair written: {args.out / PUBLIC_FILE} and {args.out / SECRET_FILE}.")
-    _say("Fingerprint of the public key (check it on the server's copy):")
+    say(f"Backup key pair written: {args.out / PUBLIC_FILE} and {args.out / SECRET_FILE}.")
+    say("Fingerprint of the public key (check it on the server's copy):")
     for line in fingerprint_lines(public):
-        _say(f"    {line}")
-    _say(f"Copy only {PUBLIC_FILE} to the server (/etc/aryz/). Keep {SECRET_FILE} and its")
-    _say("passphrase offline, apart from the backups: together they open every backup.")
+        say(f"    {line}")
+    say(f"Copy only {PUBLIC_FILE} to the server (/etc/aryz/). Keep {SECRET_FILE} and its")
+    say("passphrase offline, apart from the backups: together they open every backup.")
     return 0
 
 
@@ -156,8 +153,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
         _recipients(args.to),
         args.out,
     )
-    _say(f"Backup written: {args.out} ({manifest['backend']}, schema {manifest['schema']}).")
-    _say("It holds no onion keys and no token pepper; back those up separately.")
+    say(f"Backup written: {args.out} ({manifest['backend']}, schema {manifest['schema']}).")
+    say("It holds no onion keys and no token pepper; back those up separately.")
     return 0
 
 
@@ -167,8 +164,8 @@ def _cmd_onion_keys(args: argparse.Namespace) -> int:
 
     source = args.source or Settings().onion_keys_dir
     names = create_onion_keys_archive(source, _recipients(args.to), args.out)
-    _say(f"Onion key archive written: {args.out} ({len(names)} files).")
-    _say("Whoever opens it can run the onion addresses: keep it apart from database backups.")
+    say(f"Onion key archive written: {args.out} ({len(names)} files).")
+    say("Whoever opens it can run the onion addresses: keep it apart from database backups.")
     return 0
 
 
@@ -181,7 +178,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     # The manifest is read from the backup file, which a seized server could forge (F-10).
     kind, week = for_terminal(manifest["kind"]), for_terminal(manifest["week"])
-    _say(f"The backup is complete, opens, and is signed by your offline key: {kind}, made {week}.")
+    say(f"The backup is complete, opens, and is signed by your offline key: {kind}, made {week}.")
     return 0
 
 
@@ -190,7 +187,7 @@ def _cmd_sign(args: argparse.Namespace) -> int:
     from service.server.backup.logic import sign_verified_backup
 
     out = sign_verified_backup(args.file, unlock_key(args.key, _passphrase()))
-    _say(f"The backup opens and is complete; signed: {out}. Keep the .sig next to the file.")
+    say(f"The backup opens and is complete; signed: {out}. Keep the .sig next to the file.")
     return 0
 
 
@@ -212,10 +209,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from service.common.text import for_terminal
 
     backend, revision = for_terminal(restored.backend), for_terminal(restored.revision)
-    _say(f"Restored a {backend} database (schema {revision}) and the registry.")
+    say(f"Restored a {backend} database (schema {revision}) and the registry.")
     if not restored.current:
-        _say("The schema is older than this version: run 'aryz db upgrade' before serving.")
-    _say("Set ARYZ_TOKEN_PEPPER to the old instance's pepper, or no token finds its case.")
+        say("The schema is older than this version: run 'aryz db upgrade' before serving.")
+    say("Set ARYZ_TOKEN_PEPPER to the old instance's pepper, or no token finds its case.")
     return 0
 
 
@@ -224,6 +221,6 @@ def _cmd_restore_onion_keys(args: argparse.Namespace) -> int:
     from service.server.backup.logic import restore_onion_keys
 
     names = restore_onion_keys(args.file, unlock_key(args.key, _passphrase()), args.into)
-    _say(f"Restored {len(names)} onion key files into {args.into} (0700 folders, 0600 files).")
-    _say("Give the folder to tor's user (chown -R debian-tor) if tor reads it directly.")
+    say(f"Restored {len(names)} onion key files into {args.into} (0700 folders, 0600 files).")
+    say("Give the folder to tor's user (chown -R debian-tor) if tor reads it directly.")
     return 0
