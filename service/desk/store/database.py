@@ -52,6 +52,14 @@ upgraded when opened (one ``CREATE TABLE``; nothing else changes).
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (a committed import survives a power
 cut), ``secure_delete`` (freed pages are zeroed) and temporary data in memory.
+
+**The transaction rule.** One user action is one transaction, opened with
+:meth:`Store.transaction` by the code that performs the action — a ``Desk`` method
+(``service/desk/casework/desk.py``), one imported item (``service/desk/inbox/importer.py``),
+one export, one resync, one backup's bookkeeping — and never by the helpers it calls
+(``service/desk/casework/cases.py`` and the rest write through the open transaction). So
+a case record, its history entries and its queued outgoing records change together or not
+at all, and a helper cannot commit half of an action. Reads need no transaction.
 """
 
 from __future__ import annotations
