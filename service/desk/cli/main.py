@@ -576,13 +576,13 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     from service.common.passphrase import check_strength
     from service.desk.store.backup import restore_backup
 
-    def new_passphrase() -> str:
+    def restored_passphrase() -> str:
         warn("The shares fit. Choose a new passphrase for the restored desk.")
         chosen = new_passphrase()
         check_strength(chosen)
         return chosen
 
-    report = restore_backup(args.backup, args.dir, _opening(args), new_passphrase)
+    report = restore_backup(args.backup, args.dir, _opening(args), restored_passphrase)
     say(
         f"Desk restored in {report.directory}: coalition {report.coalition}, backup of "
         f"{report.created}, {report.cases} cases, {report.items} items."
