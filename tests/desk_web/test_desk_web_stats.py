@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
-from service.desk.casework.desk import Desk
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.questionnaire.known import CURRENT
+from service.desk.casework.desk import Desk, init_desk, open_desk
+from service.desk.web.app import create_desk_app
+from tests.desk.helpers import (
+    COALITION,
+    PASSPHRASE,
+    FakeCase,
+    bundle_bytes,
+    recipients,
+    sealed,
+)
+from tests.desk_web.conftest import PORT, logged_in
 from tests.desk_web.seed import Seeded
 
 
@@ -80,3 +94,35 @@ def test_statistics_page_and_report(client: TestClient) -> None:
         refused = client.get(f"/en/stats?{bad}")
         assert refused.status_code == 400
         assert "threshold must be a whole number" in refused.text
+
+
+def test_a_questionnaire_version_the_desk_lacks_is_a_visible_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Answers naming a questionnaire this desk does not have (a newer version): the case
+    # is not counted, and the statistics page says why instead of counting "no consent".
+    monkeypatch.setenv("ARYZ_DESK_KDF", "minimum")
+    folder = tmp_path / "desk"
+    init_desk(folder, COALITION, PASSPHRASE)
+    case = FakeCase()
+    reference = {"id": CURRENT.id, "version": CURRENT.version + 1, "sha256": "0" * 64}
+    meta = {"type": "answers", "created": "2026-W47", "questionnaire": reference}
+    body = {"language": "ru", "country": "KZ", "coalition": COALITION, "answers": {}}
+    body["answers"] = {"consent.statistics": "yes", "victim.sex": "female"}
+    plaintext = (
+        encode_payload_prefix(meta | {"case_public_key": case.public_hex})
+        + json.dumps(body).encode()
+    )
+    with open_desk(folder, PASSPHRASE) as desk:
+        bundle = tmp_path / "bundle.aryz"
+        bundle.write_bytes(bundle_bytes([sealed(case, plaintext, recipients(desk))]))
+        assert desk.import_bundle(bundle).problems == ()
+        assert desk.statistics().unreadable == 1
+        with logged_in(create_desk_app(desk, PORT)) as client:
+            page = client.get("/en/stats").text
+            assert "use a questionnaire version this desk does not know" in page or (
+                "uses a questionnaire version this desk does not know" in page
+            )
+            assert "did not agree to statistical use" not in page
+            ru = client.get("/ru/stats").text
+            assert "версии анкеты, которую этот компьютер не знает" in ru
