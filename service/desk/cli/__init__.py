@@ -2,10 +2,13 @@
 
 Modules:
 
-- ``common.py``  What every ``aryz desk`` command shares: the folder option, output to the
-                 terminal (untrusted text escaped by :func:`safe`), the passphrase prompts and
-                 the warning for a desk wrapped with test limits, and opening the desk
-- ``main.py``    ``aryz-desk …`` (also ``aryz desk …``): the coalition's air-gapped desk on the
-                 command line
-- ``stats.py``   ``aryz desk outcome …``, ``aryz desk stats`` and ``aryz desk report``
+- ``common.py``    What every ``aryz desk`` command shares: the folder option, output to the
+                   terminal (untrusted text escaped by :func:`safe`), the passphrase prompts and
+                   the warning for a desk wrapped with test limits, and opening the desk
+- ``couriers.py``  ``aryz desk courier …`` and ``aryz desk rotate --signing``: what the
+                   coalition changes in the server's registry itself
+                   (``service.desk.store.couriers``)
+- ``main.py``      ``aryz-desk …`` (also ``aryz desk …``): the coalition's air-gapped desk on
+                   the command line
+- ``stats.py``     ``aryz desk outcome …``, ``aryz desk stats`` and ``aryz desk report``
 """

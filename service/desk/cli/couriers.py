@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from service.desk.cli.main import _dir, _passphrase, _say
+from service.desk.cli.common import dir_option, read_passphrase, say
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,17 +29,17 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     steps = courier.add_subparsers(dest="courier_command", required=True)
 
     p = steps.add_parser("list", help="the courier credentials this desk considers current")
-    _dir(p)
+    dir_option(p)
     p.set_defaults(func=_cmd_list)
 
     p = steps.add_parser("add", help="issue a new courier credential")
-    _dir(p)
+    dir_option(p)
     p.add_argument("--out", required=True, type=Path, help="where to write the credential")
     serial_option(p)
     p.set_defaults(func=_cmd_add)
 
     p = steps.add_parser("revoke", help="revoke a courier credential (a lost or seized machine)")
-    _dir(p)
+    dir_option(p)
     p.add_argument("key_id", nargs="+", help="the credential's key id (6 or more hex digits)")
     p.add_argument(
         "--issue-new",
@@ -60,21 +60,20 @@ def serial_option(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from service.common.crypto.keys import key_id
+    from service.common.crypto.keys import fingerprint_lines, key_id
     from service.desk.store.couriers import courier_keys
-    from service.desk.store.keys import fingerprint_lines
 
     for verify_key in courier_keys(args.dir):
-        _say(f"courier {key_id(verify_key).hex()}:")
+        say(f"courier {key_id(verify_key).hex()}:")
         for line in fingerprint_lines(verify_key):
-            _say(f"    {line}")
+            say(f"    {line}")
     return 0
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
     from service.desk.store.couriers import change_couriers
 
-    done = change_couriers(args.dir, _passphrase(), issue_to=args.out, serial=_serial(args))
+    done = change_couriers(args.dir, read_passphrase(), issue_to=args.out, serial=_serial(args))
     _report(done)
     return 0
 
@@ -83,7 +82,11 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
     from service.desk.store.couriers import change_couriers
 
     done = change_couriers(
-        args.dir, _passphrase(), revoke=args.key_id, issue_to=args.issue_new, serial=_serial(args)
+        args.dir,
+        read_passphrase(),
+        revoke=args.key_id,
+        issue_to=args.issue_new,
+        serial=_serial(args),
     )
     _report(done)
     return 0
@@ -99,39 +102,38 @@ def _serial(args: argparse.Namespace) -> int | None:
 
 
 def _report(done: object) -> None:
-    from service.common.crypto.keys import key_id
+    from service.common.crypto.keys import fingerprint_lines, key_id
     from service.desk.store.couriers import CourierChange
-    from service.desk.store.keys import fingerprint_lines
 
     assert isinstance(done, CourierChange)  # noqa: S101 - what change_couriers returns
     for verify_key in done.revoked:
-        _say(f"Revoked courier {key_id(verify_key).hex()}.")
+        say(f"Revoked courier {key_id(verify_key).hex()}.")
     if done.added is not None:
-        _say(f"New courier {key_id(done.added).hex()}, fingerprint:")
+        say(f"New courier {key_id(done.added).hex()}, fingerprint:")
         for line in fingerprint_lines(done.added):
-            _say(f"    {line}")
-        _say(f"Its credential is in {done.credential_file}: carry it to the courier machine")
-        _say("on the USB stick and delete it here once it is there (it is a secret).")
-    _say(f"Registry change {done.serial}, signed by this desk: {done.change_file}")
-    _say("Give it to the server's operator. Once it is in the server's registry-changes/")
-    _say("folder the server applies it within seconds; a revoked courier is then refused.")
+            say(f"    {line}")
+        say(f"Its credential is in {done.credential_file}: carry it to the courier machine")
+        say("on the USB stick and delete it here once it is there (it is a secret).")
+    say(f"Registry change {done.serial}, signed by this desk: {done.change_file}")
+    say("Give it to the server's operator. Once it is in the server's registry-changes/")
+    say("folder the server applies it within seconds; a revoked courier is then refused.")
 
 
 def rotate_signing(args: argparse.Namespace) -> int:
+    from service.common.crypto.keys import fingerprint_lines
     from service.desk.store.couriers import rotate_signing as rotate
-    from service.desk.store.keys import fingerprint_lines
 
-    done = rotate(args.dir, _passphrase(), serial=_serial(args))
-    _say("New signing key. Read both fingerprints aloud to the server's operator:")
+    done = rotate(args.dir, read_passphrase(), serial=_serial(args))
+    say("New signing key. Read both fingerprints aloud to the server's operator:")
     for title, key in (("old (now retired)", done.old_key), ("new", done.new_key)):
-        _say(f"  {title}:")
+        say(f"  {title}:")
         for line in fingerprint_lines(key):
-            _say(f"      {line}")
-    _say(f"Registry change (signed by the old key, countersigned by the new): {done.change_file}")
+            say(f"      {line}")
+    say(f"Registry change (signed by the old key, countersigned by the new): {done.change_file}")
     if done.statement_file is not None:
-        _say(f"Key statement signed by the new key: {done.statement_file}")
+        say(f"Key statement signed by the new key: {done.statement_file}")
     else:
-        _say("Then sign a key statement with the new key: aryz desk statement.")
-    _say("The operator applies the change (and pastes the new statement) BEFORE the next")
-    _say("outbox arrives: from now on this desk signs with the new key only.")
+        say("Then sign a key statement with the new key: aryz desk statement.")
+    say("The operator applies the change (and pastes the new statement) BEFORE the next")
+    say("outbox arrives: from now on this desk signs with the new key only.")
     return 0

@@ -4,6 +4,7 @@ Modules:
 
 - ``backup.py``     Desk backups: the whole desk in one encrypted, authenticated file, and its
                     restore
+- ``couriers.py``   Courier credentials and the signing key, changed from the desk (issue 16)
 - ``database.py``   The desk's own store: one SQLite file, every sensitive value encrypted with
                     the store key
 - ``keys.py``       The desk's keys: made at the key ceremony, unlocked once per command,

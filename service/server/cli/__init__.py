@@ -9,6 +9,7 @@ Modules:
                     ``db``, and the operator's ``onion`` and ``backup`` tools
 - ``onions.py``     The glue between ``Settings`` and ``onion/``: which onions ``aryz serve``
                     publishes
+- ``registry.py``   ``aryz registry …``: the operator's side of the coalitions' registry changes
 - ``serve.py``      Run the intake app, and optionally the courier app, under uvicorn in one
                     process
 """
