@@ -10,4 +10,6 @@ Modules:
                               items.imported_week
 - ``0005_case_kdf.py``        record which token-KDF parameters made each case's lookup key:
                               cases.kdf
+- ``0005_urgent_lane.py``     urgent lane: urgent records sealed to a duty key, the duty
+                              officer's acknowledgement
 """

@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+import service.common.files as files
 from service.common.clock import current_week
 from service.common.contract.credential import Credential
 from service.common.contract.duty import (
@@ -49,9 +50,9 @@ from service.common.contract.duty import (
 from service.common.contract.duty_key import DutyKey
 from service.common.crypto.envelope import open_envelope
 from service.common.errors import AryzError, EnvelopeError
+from service.common.text import for_terminal
 from service.field.courier import PREFIX, CourierClientError, _json, _signed
 from service.field.polling import DEFAULT_INTERVAL
-from service.text import for_terminal
 
 HOOK_TIMEOUT = 120.0
 _REF = re.compile(r"[0-9a-f]{32}")
@@ -84,13 +85,8 @@ class Folder:
         return (self.records / f"{ref}.sealed").exists()
 
     def keep(self, ref: str, sealed: bytes) -> None:
-        temporary = self.records / f"{ref}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(sealed)
-            out.flush()
-            os.fsync(out.fileno())
-        temporary.replace(self.records / f"{ref}.sealed")
+        # 0600, fsync'd, renamed into place, folder fsync'd (service.common.files).
+        files.replace(self.records / f"{ref}.sealed", sealed)
 
     def refs(self) -> list[str]:
         return sorted(p.stem for p in self.records.glob("*.sealed") if _REF.fullmatch(p.stem))

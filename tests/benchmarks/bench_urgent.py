@@ -29,11 +29,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from onion.clients import read_client_private_file
 from service.server.cli.demo import write_demo_registry
 from service.server.storage import migrate
 from tests.benchmarks.report import Table, ratio, say
 from tests.onion.deployment import OnionDeployment
+from tests.onion.keyfiles import read_client_private_file
 from tests.onion.network import PrivateTorNetwork
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,6 +16,10 @@ Modules:
 - ``courier_auth.py``     How the courier machine proves it holds a coalition's courier
                           credential
 - ``credential.py``       The courier credential file, as the desk's key ceremony writes it
+- ``duty.py``             The urgent lane: the urgent record and the duty officer's signed
+                          acknowledgement
+- ``duty_key.py``         The duty key file, as ``aryz duty keygen`` writes it (and ``aryz
+                          demo`` for the demo)
 - ``outbox.py``           Outbox v1: the desk's signed answers, applied by the server all or
                           nothing
 - ``receipt.py``          Receipt v1: the server's answer to an outbox, kept by the courier for

@@ -58,6 +58,8 @@ AGE_BANDS = _coded(
     },
 )
 YES_NO = _coded("victim.minor", {})
+# Whether the case came through the urgent lane (the answers body's "urgent" part).
+URGENT_LANE: dict[str, str] = {"yes": N_("Yes"), "no": N_("No")}
 SITUATIONS = _coded("victim.situation", {"deceased": N_("Died")})
 FILERS = _coded(
     "filer.role",

@@ -17,4 +17,7 @@ Modules:
                     errors)
 - ``sequences.py``  The server's last applied sequence number per case, for the courier's
                     receipts
+- ``urgent.py``     The urgent lane on the server: keep urgent records, hand them to the duty
+                    officer, apply the officer's signed acknowledgement
+                    (``service.common.contract.duty``)
 """

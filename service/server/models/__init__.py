@@ -9,6 +9,7 @@ Modules:
                   applied outboxes
 - ``item.py``     Sealed items and their ciphertext chunks
 - ``reply.py``    Replies from the coalition's desk, sealed on the desk to the case's reply key
+- ``urgent.py``   The urgent lane's one table: records sealed to a coalition's duty key, waiting
 """
 
 from service.server.models.base import Base
