@@ -88,5 +88,3 @@ def open_for(args: argparse.Namespace) -> Desk:
     if weak_limits(desk.limits):
         weak_kdf_warning("this desk's keys are wrapped")
     return desk
-
-
