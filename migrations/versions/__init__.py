@@ -8,8 +8,8 @@ Modules:
                               reply
 - ``0004_keep_imported.py``   keep imported items until a desk backup holds them:
                               items.imported_week
-- ``0005_case_kdf.py``        record which token-KDF parameters made each case's lookup key:
-                              cases.kdf
 - ``0005_urgent_lane.py``     urgent lane: urgent records sealed to a duty key, the duty
                               officer's acknowledgement
+- ``0006_case_kdf.py``        record which token-KDF parameters made each case's lookup key:
+                              cases.kdf
 """

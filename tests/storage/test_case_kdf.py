@@ -73,7 +73,7 @@ def test_without_the_older_parameters_the_case_would_be_lost(
 
 def test_the_migration_records_existing_cases_and_goes_down(database_url: str) -> None:
     engine = make_engine(database_url)
-    migrate.downgrade(database_url, "0004")
+    migrate.downgrade(database_url, "0005")
     assert "kdf" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     with engine.begin() as connection:
         connection.execute(
@@ -91,7 +91,7 @@ def test_the_migration_records_existing_cases_and_goes_down(database_url: str) -
         assert connection.execute(text("SELECT kdf FROM cases")).scalars().all() == [running]
     column = next(c for c in inspect(engine).get_columns("cases") if c["name"] == "kdf")
     assert column["nullable"] is False
-    migrate.downgrade(database_url, "0004")
+    migrate.downgrade(database_url, "0005")
     assert "kdf" not in {c["name"] for c in inspect(engine).get_columns("cases")}
     migrate.upgrade(database_url)
     engine.dispose()

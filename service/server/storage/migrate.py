@@ -17,7 +17,7 @@ MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 def alembic_config(url: str, existing_kdf: str | None = None) -> Config:
     config = Config()
-    # Migration 0005 records this as the token-KDF parameters of the cases already there.
+    # Migration 0006 records this as the token-KDF parameters of the cases already there.
     config.attributes["existing_kdf"] = existing_kdf
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # '%' is ConfigParser interpolation; escape it so passwords with % survive.
@@ -27,7 +27,7 @@ def alembic_config(url: str, existing_kdf: str | None = None) -> Config:
 
 def upgrade(url: str, revision: str = "head", *, existing_kdf: str | None = None) -> None:
     """Migrate to ``revision``; ``existing_kdf`` (``vocabulary.kdf_id``) names the token-KDF
-    parameters the server has been running with, for cases made before 0005."""
+    parameters the server has been running with, for cases made before 0006."""
     command.upgrade(alembic_config(url, existing_kdf), revision)
 
 

@@ -6,8 +6,8 @@ Cases that exist at upgrade were made with the server's configured parameters: t
 runner passes them (``aryz db upgrade`` reads ARYZ_KDF_OPSLIMIT / ARYZ_KDF_MEMLIMIT, as
 the server does); without them the production defaults are recorded.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from collections.abc import Sequence
@@ -21,8 +21,8 @@ from service.common.contract.vocabulary import (
     kdf_id,
 )
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
