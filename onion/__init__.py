@@ -2,6 +2,8 @@
 
 Modules:
 
+- ``balance.py``   Onionbalance (v3): one public intake address in front of several ``aryz
+                   serve`` backends
 - ``cli.py``       ``aryz onion …``: the operator's view of the onion services
 - ``clients.py``   v3 client authorisation for the staff onion: one X25519 key per coalition
                    courier

@@ -39,17 +39,19 @@ def _cmd_instance(args: argparse.Namespace) -> int:
     directory = Path(args.dir)
     key, created = load_or_create_key(directory)
     write_ob_config(directory, args.master)
-    _say(f"instance: {key.hostname}{' (new)' if created else ''} (for {args.master})")
+    say(f"instance: {key.hostname}{' (new)' if created else ''} (for {args.master})")
     return 0
 
 
 def _cmd_balance(args: argparse.Namespace) -> int:
     from onion.balance import write_balancer_config
-    from service.server.settings import Settings
+    from onion.settings import TorSettings
 
-    master_dir = Path(args.master_dir) if args.master_dir else Settings().onion_keys_dir / "intake"
+    master_dir = (
+        Path(args.master_dir) if args.master_dir else TorSettings().onion_keys_dir / "intake"
+    )
     master = write_balancer_config(Path(args.out), master_dir, args.instance)
-    _say(f"{args.out}: {master} in front of {len(args.instance)} backends")
+    say(f"{args.out}: {master} in front of {len(args.instance)} backends")
     return 0
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from service.cli import main
 from service.desk.casework.desk import Desk, open_desk
-from service.server.cli.main import main
 from tests.desk.helpers import (
     PASSPHRASE,
     FakeCase,

@@ -62,7 +62,8 @@ from nacl.bindings import (
 from nacl.exceptions import CryptoError
 from nacl.utils import random
 
-from service.common.errors import ConfigError, FormStateError
+import service.common.files as files
+from service.common.errors import ConfigError, DeskStoreError, FormStateError
 
 __all__ = ["FormStateKey", "StateSecret", "new_state_secret"]
 
@@ -187,19 +188,12 @@ def _read_private(path: Path) -> bytes:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    # 0600, fsync'd, renamed into place, folder fsync'd (service.common.files); several
+    # processes may do this at once, each through its own temporary name: same bytes.
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)  # several processes may do this at once: same bytes
-    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        files.replace(path, data)
+    except DeskStoreError as exc:
+        raise OSError(exc.message) from None
 
 
 class FormStateKey:

@@ -4,6 +4,8 @@ strict form readers, the Jinja2 set-up.
 Modules:
 
 - ``forms.py``     Read small ``application/x-www-form-urlencoded`` bodies strictly
+- ``head.py``      HEAD answered as GET without its body (attack review F12: every page answered
+                   405)
 - ``render.py``    The one Jinja2 set-up both sites share (the intake and the desk's local web
                    app): autoescaping everywhere (strings too), strict undefined, trimmed
                    blocks, and the language's catalog installed new-style (``_("%(num)s files",

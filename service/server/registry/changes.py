@@ -34,7 +34,7 @@ from service.common.contract.registry_change import (
 )
 from service.common.crypto.keys import key_id
 from service.common.errors import RegistryError
-from service.server.registry.logic import CoalitionEntry, CourierCredential
+from service.server.registry.entries import CoalitionEntry, CourierCredential
 
 CHANGES_DIR = "registry-changes"
 
