@@ -13,4 +13,6 @@ Modules:
                        acknowledgements
 - ``resync.py``        Receipts and resynchronisation: the desk learns what the server applied,
                        per record
+- ``staff.py``         Named staff: who may open the desk, and the names written on its notes
+                       and history
 """

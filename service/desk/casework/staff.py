@@ -10,10 +10,10 @@ entries they wrote.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from service.common.clock import current_week
+from service.common.text import single_line
 from service.desk.errors import StaffError
 from service.desk.store.database import Store, context
 
@@ -35,12 +35,10 @@ class StaffMember:
 
 def check_name(name: str) -> str:
     """A staff name as typed: 1 to 60 characters, no control characters."""
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= MAX_NAME_CHARS or any(
-        unicodedata.category(ch).startswith("C") for ch in name
-    ):
+    text = single_line(name)  # the untrusted-text policy: service/common/text.py
+    if text is None or not 1 <= len(text) <= MAX_NAME_CHARS:
         raise StaffError()
-    return name
+    return text
 
 
 def record_member(store: Store, member: str, name: str, added_by: str | None) -> None:

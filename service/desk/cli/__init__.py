@@ -10,5 +10,7 @@ Modules:
                    (``service.desk.store.couriers``)
 - ``main.py``      ``aryz-desk …`` (also ``aryz desk …``): the coalition's air-gapped desk on
                    the command line
+- ``session.py``   Unlock once: a session agent holds one desk's keys for one terminal, for a
+                   while
 - ``stats.py``     ``aryz desk outcome …``, ``aryz desk stats`` and ``aryz desk report``
 """
