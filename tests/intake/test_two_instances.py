@@ -26,7 +26,7 @@ from service.common.crypto.payload import encode_payload_prefix
 from tests.api.test_upload_grants import CASE_KEY, GRANT, KEYS, PATCH_HEADERS, _field
 from tests.conftest import fresh_database
 from tests.server import ServerProcess
-from tests.support import TOKEN_FIELD, opened_items_at, state_of
+from tests.support import TOKEN_FIELD, mark_of, opened_items_at, state_of
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +62,7 @@ def pair(
                 server.stop()
 
 
-def _walk(one: httpx.Client, other: httpx.Client) -> tuple[str, str]:
+def _walk(one: httpx.Client, other: httpx.Client) -> tuple[str, str, str]:
     """Write page from one, each detail step to the other in turn; the review page's
     (state, token)."""
     clients = [one, other]
@@ -85,7 +85,7 @@ def _walk(one: httpx.Client, other: httpx.Client) -> tuple[str, str]:
                                           "country": "KG"}).text  # fmt: skip
     token = TOKEN_FIELD.search(review)
     assert token is not None, review[:400]
-    return state_of(review), token.group(1)
+    return state_of(review), token.group(1), mark_of(review)
 
 
 def test_a_report_alternating_between_instances_is_filed_whole(
@@ -96,15 +96,16 @@ def test_a_report_alternating_between_instances_is_filed_whole(
 ) -> None:
     a, b, url = pair
     with httpx.Client(base_url=a.url) as one, httpx.Client(base_url=b.url) as other:
-        state, token = _walk(one, other)
+        state, token, mark = _walk(one, other)
         # Another token with this review page's state: refused on both instances (F-14).
         for client in (one, other):
-            other_token = {"state": state, "token": "0" * 24, "action": "send"}
+            other_token = {"state": state, "token": "0" * 24, "token_mark": mark, "action": "send"}
             stolen = client.post("/en/report/submit", data=other_token)
             assert stolen.status_code == 400
-        sent = other.post("/en/report/submit", data={"state": state, "token": token})
+        filed = {"state": state, "token": token, "token_mark": mark}
+        sent = other.post("/en/report/submit", data=filed)
         assert sent.status_code == 200, re.sub(r"\s+", " ", sent.text)[600:2500]
-        again = one.post("/en/report/submit", data={"state": state, "token": token})
+        again = one.post("/en/report/submit", data=filed)
         assert again.status_code == 200  # the same page re-sent finds the same case
 
         # The grant from instance a's status page starts an upload on b; a takes the rest.

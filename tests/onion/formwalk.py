@@ -20,7 +20,7 @@ import time
 import httpx
 
 from service.field.client import make_client
-from tests.support import TOKEN_FIELD, reach_review, state_of
+from tests.support import TOKEN_FIELD, mark_of, reach_review, state_of
 
 MESSAGE = "Задержали на улице, в отделе били. (Onionbalance test)"
 TRIES = 5
@@ -41,12 +41,18 @@ def review(client: httpx.Client) -> None:
     response = reach_review(client, "ru", narrative=MESSAGE, victim__sex="female")
     token = TOKEN_FIELD.search(response.text)
     assert token is not None
-    sys.stdout.write(f"state={state_of(response.text)}\ntoken={token.group(1)}\n")
+    mark = mark_of(response.text)
+    sys.stdout.write(f"state={state_of(response.text)}\ntoken={token.group(1)}\nmark={mark}\n")
 
 
 def send(client: httpx.Client) -> None:
     given = dict(line.strip().split("=", 1) for line in sys.stdin if "=" in line)
-    form = {"state": given["state"], "token": given["token"], "action": "send"}
+    form = {
+        "state": given["state"],
+        "token": given["token"],
+        "token_mark": given["mark"],
+        "action": "send",
+    }
     response = _post(client, "/ru/report/submit", form)
     # 200 and the token page: filed whole. 400 and the write page: the details were lost.
     sys.stdout.write(f"sent {response.status_code}\n")
