@@ -17,6 +17,7 @@ raise them)::
     ├── PassphraseError             the passphrase is refused
     │   ├── WeakPassphraseError     too short, too few words, too guessable
     │   ├── PassphraseMismatchError the two entries differ
+    │   ├── NoPassphraseError       no terminal to ask on and no ARYZ_DESK_PASSPHRASE
     │   └── WrongPassphraseError    it does not unlock this desk
     ├── DeskDamagedError            a desk file fails authentication or its format
     ├── StaffError                  a staff member cannot be added or removed
@@ -72,13 +73,17 @@ class KdfSettingError(DeskSetupError):
     message = "ARYZ_DESK_KDF must be unset, 'sensitive' or (for tests only) 'minimum'."
 
 
-
-
-
-
 class PassphraseMismatchError(PassphraseError):
     code = "passphrase_mismatch"
     message = "The two passphrases you typed differ. Nothing was created."
+
+
+class NoPassphraseError(PassphraseError):
+    code = "passphrase_missing"
+    message = (
+        "No passphrase: there is no terminal to ask on and ARYZ_DESK_PASSPHRASE is not set. "
+        "Run the command in a terminal, or start a session with 'aryz desk unlock' first."
+    )
 
 
 class WrongPassphraseError(PassphraseError):
@@ -108,10 +113,6 @@ class DeskDamagedError(DeskError):
         "A desk file is damaged, was altered, or was made by a newer version of Aryz. "
         "Restore the desk folder from a backup."
     )
-
-
-
-
 
 
 class ForeignBundleError(DeskError):

@@ -193,3 +193,22 @@ def test_a_runtime_folder_not_private_is_refused(
     (tmp_path / "aryz").chmod(0o755)
     with pytest.raises(SessionError):
         runtime_dir()
+
+
+def test_no_terminal_and_no_passphrase_is_a_clear_error(tmp_path: Path, desk: Path) -> None:
+    # No session, no ARYZ_DESK_PASSPHRASE, and no terminal to ask on (a new session has no
+    # controlling terminal; stdin is closed): once an EOFError traceback, now a sentence.
+    result = subprocess.run(  # noqa: S603 - our own command
+        [sys.executable, "-m", "service", "desk", "list", "--dir", str(desk)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=_env(tmp_path),
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "No passphrase" in result.stderr
+    assert "aryz desk unlock" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

@@ -49,7 +49,17 @@ def read_passphrase() -> str:
     from_env = os.environ.get(PASSPHRASE_ENV)
     if from_env is not None:
         return from_env
-    return getpass.getpass("Desk passphrase: ")
+    return _ask("Desk passphrase: ")
+
+
+def _ask(prompt: str) -> str:
+    """A passphrase typed at the terminal; a clear error, not a traceback, without one."""
+    from service.desk.errors import NoPassphraseError
+
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise NoPassphraseError() from None
 
 
 def new_passphrase(env: str = PASSPHRASE_ENV) -> str:
@@ -64,8 +74,8 @@ def new_passphrase(env: str = PASSPHRASE_ENV) -> str:
         warn("A passphrase of 7 random words was drawn for you; you may use it:")
         warn(f"    {suggest()}")
         warn("Write it on paper now. Without it nothing on this desk can ever be read.\n")
-    first = getpass.getpass("New desk passphrase: ")
-    second = getpass.getpass("Type it again: ")
+    first = _ask("New desk passphrase: ")
+    second = _ask("Type it again: ")
     if normalise(first) != normalise(second):
         raise PassphraseMismatchError()
     return first
