@@ -139,21 +139,143 @@ def test_urgent_consent_seals_only_the_few_answers_to_the_duty_key(
 
 
 @pytest.mark.parametrize(
-    "change",
+    "fields",
     [
-        {"urgent.consent": ""},  # the fields filled, the consent not given
-        {"urgent.shown": "", "urgent.consent": ""},
+        {},  # the urgent part left alone
+        {"urgent.shown": "1", "urgent.region": "unknown", "urgent.place_type": "unknown"},
+        {k: v for k, v in URGENT.items() if k != "urgent.shown"},  # a page without it
     ],
 )
 def test_no_consent_no_urgent_record(
-    client: TestClient, runtime: Runtime, change: dict[str, str]
+    client: TestClient, runtime: Runtime, fields: dict[str, Any]
 ) -> None:
-    fields = {**URGENT, **change}
-    fields = {k: v for k, v in fields.items() if v}
+    fields = {k: v for k, v in fields.items() if k != "urgent.consent"}
     _token, response = _send(client, {"narrative.text": "They took him", "country": "KZ", **fields})
     assert "duty officer" not in response.text
     assert _records(runtime) == []
     assert count(runtime, Case) == 1
+
+
+def _write_form(client: TestClient, fields: dict[str, Any], lang: str = "en") -> dict[str, Any]:
+    page = client.get(f"/{lang}/report").text
+    token = TOKEN_FIELD.search(page)
+    assert token is not None
+    return {
+        "state": state_of(page),
+        "token": token.group(1),
+        "token_mark": mark_of(page),
+        "recipient": "national",
+        **fields,
+    }
+
+
+@pytest.mark.parametrize("then", ["send", "details"])
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_urgent_answers_without_the_consent_ask_and_keep_everything(
+    client: TestClient, runtime: Runtime, then: str, lang: str
+) -> None:
+    """Answers meant for the duty officer but no consent: not sent without them, not sent
+    to the duty officer either; the page asks, with everything typed still in it."""
+    unconsented = {k: v for k, v in URGENT.items() if k != "urgent.consent"}
+    form = _write_form(client, {"narrative.text": CANARY, "country": "KZ", **unconsented}, lang)
+    response = client.post(f"/{lang}/report/send?then={then}", data=form, files=EMPTY_FILE)
+    assert response.status_code == 422
+    text = response.text
+    assert 'id="e-urgent"' in text
+    if lang == "en":
+        assert "did not tick the agreement" in text
+    else:  # the message is translated, not left in English
+        assert "did not tick the agreement" not in text
+    assert count(runtime, Case) == 0
+    assert _records(runtime) == []
+    # Everything typed is still on the page, the urgent part open, the consent unticked.
+    assert CANARY in text
+    assert '<details class="urgent" open>' in text
+    assert 'value="KZ-75" selected' in text
+    assert 'value="ivs" selected' in text
+    for typed in ("IVS of the Almalinsky district", "last night, about 23:00", "Signal +7 700"):
+        assert typed in text
+    assert 'name="urgent.needs" value="lawyer" checked' in text
+    assert 'name="urgent.needs" value="doctor" checked' not in text
+    assert 'name="urgent.contact_ok" value="yes" checked' in text
+    assert 'name="urgent.consent" value="yes" checked' not in text
+    # Ticking the consent on that page sends both, as the person meant.
+    again = {**form, **URGENT, "state": state_of(text), "token": TOKEN_FIELD.search(text).group(1),  # type: ignore[union-attr]
+             "token_mark": mark_of(text)}  # fmt: skip
+    sent = client.post(f"/{lang}/report/send?then=send", data=again, files=EMPTY_FILE)
+    assert sent.status_code == 200
+    assert count(runtime, Case) == 1
+    assert len(_records(runtime)) == 1
+
+
+def test_clearing_the_urgent_answers_sends_the_report_alone(
+    client: TestClient, runtime: Runtime
+) -> None:
+    form = _write_form(client, {"narrative.text": "x", "country": "KZ", "urgent.shown": "1",
+                                "urgent.place": "IVS"})  # fmt: skip
+    first = client.post("/en/report/send?then=send", data=form, files=EMPTY_FILE)
+    assert first.status_code == 422
+    cleared = {**form, "urgent.place": "", "state": state_of(first.text),
+               "token": TOKEN_FIELD.search(first.text).group(1),  # type: ignore[union-attr]
+               "token_mark": mark_of(first.text)}  # fmt: skip
+    sent = client.post("/en/report/send?then=send", data=cleared, files=EMPTY_FILE)
+    assert sent.status_code == 200
+    assert count(runtime, Case) == 1
+    assert _records(runtime) == []
+
+
+def _review_with(client: TestClient, fields: dict[str, Any]) -> str:
+    form = _write_form(client, {"narrative.text": "held", "country": "KZ", **fields})
+    step = client.post("/en/report/send?then=details", data=form, files=EMPTY_FILE)
+    assert step.status_code == 200, step.text[:500]
+    review = client.post(
+        "/en/report",
+        data={"state": state_of(step.text), "step": "filer", "go": "review", "country": "KZ",
+              "recipient": "national", "narrative.text": "held"},
+    )  # fmt: skip
+    assert review.status_code == 200
+    assert "Check your report" in review.text
+    return review.text
+
+
+def test_the_review_repeats_what_goes_to_the_duty_officer(
+    client: TestClient, runtime: Runtime
+) -> None:
+    without_contact = {k: v for k, v in URGENT.items() if k != "urgent.contact_ok"}
+    review = _review_with(client, without_contact)
+    section = review[review.index('class="review-section urgent"') :]
+    section = section[: section.index("</section>")]
+    assert "can be read on a connected computer" in section  # the consent given
+    for shown in ("Almaty", "Temporary detention facility", "IVS of the Almalinsky district",
+                  "last night, about 23:00", "A lawyer", "The family to be told"):  # fmt: skip
+        assert shown in section, shown
+    assert "A doctor" not in section
+    # Exactly what goes: a contact without the agreement to be contacted does not.
+    assert "Signal +7 700" not in section
+    # "Change" leads back to the write page with the urgent part as it was.
+    again = client.post(
+        "/en/report",
+        data={"state": state_of(review), "go": "write", "country": "KZ",
+              "recipient": "national", "narrative.text": "held"},
+    )  # fmt: skip
+    assert again.status_code == 200
+    assert '<details class="urgent" open>' in again.text
+    assert 'name="urgent.consent" value="yes" checked' in again.text
+    # Sending from the review sends the urgent record the review showed.
+    token = TOKEN_FIELD.search(review)
+    assert token is not None
+    sent = client.post(
+        "/en/report/submit",
+        data={"state": state_of(review), "token": token.group(1), "token_mark": mark_of(review),
+              "action": "send"},
+    )  # fmt: skip
+    assert sent.status_code == 200
+    assert "sent to the duty officer" in sent.text
+    assert len(_records(runtime)) == 1
+
+
+def test_the_review_has_no_urgent_part_without_urgent_answers(client: TestClient) -> None:
+    assert "review-section urgent" not in _review_with(client, {})
 
 
 def test_contact_goes_only_when_agreed(

@@ -74,6 +74,7 @@ from service.server.intake.steps import (
     render_details,
     seal_state,
     urgent_answers,
+    urgent_unconsented,
     visible_steps,
 )
 from service.server.models import Case
@@ -207,8 +208,8 @@ def _write_page(
     """The first page: the account, the country, the receiver and a file. It can be sent
     as it is (a message-only report) or lead on to the details.
 
-    ``error`` is ``"routing"`` (no country or receiver chosen) or ``"empty"`` (nothing
-    written and no file). The token is made now and travels in the form, so "send" is
+    ``error`` is ``"routing"`` (no country or receiver chosen), ``"empty"`` (nothing
+    written and no file) or ``"urgent"`` (urgent answers without the urgent consent). The token is made now and travels in the form, so "send" is
     idempotent, as from the review.
     """
     fields = step.shown if step is not None else fields_of(NARRATIVE, state.answers)
@@ -418,6 +419,10 @@ def _review_page(
             "routing": routing,
             "countries": COUNTRIES,
             "carried": _carried(state),
+            # What goes to the duty officer, exactly as it will be sealed (None: nothing).
+            "urgent": urgent_answers(state) if routing is not None else None,
+            "region_names": dict(REGIONS.get(state.country, ())),
+            "place_names": {c.value: c.label for c in PLACE_CHOICES},
             "empty": empty,
             "token": token,
             "token_mark": _token_mark(runtime, token),
@@ -679,6 +684,9 @@ async def report_send(
             error, kept = "routing", False
     if kept and first_file is None and not applicable(CURRENT, state.answers):
         error, kept = "empty", False
+    if (kept or (then == "details" and error is None)) and urgent_unconsented(state):
+        # Urgent answers without their consent: ask, rather than send without them.
+        error, kept = "urgent", False
     if not kept:
         await _drain(events)
         dropped = first_file is not None

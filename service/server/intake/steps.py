@@ -120,6 +120,13 @@ def read_urgent_fields(form: dict[str, list[str]], state: FormState) -> None:
     state.urgent = urgent
 
 
+def urgent_unconsented(state: FormState) -> bool:
+    """Whether urgent answers were given without the urgent consent. Sending them would
+    silently drop what the person meant for the duty officer: the write page asks instead
+    (tick the consent, or clear the answers)."""
+    return not state.urgent.get("consent") and any(k != "consent" for k in state.urgent)
+
+
 def urgent_answers(state: FormState) -> dict[str, Any] | None:
     """The answers for the duty officer, or None without the urgent consent. Contact
     details go only when the person also agreed to be contacted."""
