@@ -234,8 +234,9 @@ def _review_with(client: TestClient, fields: dict[str, Any]) -> str:
               "recipient": "national", "narrative.text": "held"},
     )  # fmt: skip
     assert review.status_code == 200
-    assert "Check your report" in review.text
-    return review.text
+    text: str = review.text
+    assert "Check your report" in text
+    return text
 
 
 def test_the_review_repeats_what_goes_to_the_duty_officer(

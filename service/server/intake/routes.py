@@ -209,8 +209,9 @@ def _write_page(
     as it is (a message-only report) or lead on to the details.
 
     ``error`` is ``"routing"`` (no country or receiver chosen), ``"empty"`` (nothing
-    written and no file) or ``"urgent"`` (urgent answers without the urgent consent). The token is made now and travels in the form, so "send" is
-    idempotent, as from the review.
+    written and no file) or ``"urgent"`` (urgent answers without the urgent consent).
+    The token is made now and travels in the form, so "send" is idempotent, as from the
+    review.
     """
     fields = step.shown if step is not None else fields_of(NARRATIVE, state.answers)
     return page(
