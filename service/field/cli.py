@@ -71,6 +71,17 @@ def _cmd_submit(args: argparse.Namespace) -> int:
     for f in files:
         if not f.is_file():
             return _fail("a --file is not a readable file")
+    urgent = {
+        name: value
+        for name in ("region", "place_type", "place", "since", "needs", "contact")
+        if (value := getattr(args, f"urgent_{name}"))
+    }
+    if urgent and not args.urgent:
+        # As on the write page: urgent answers are never dropped silently.
+        return _fail(
+            "urgent answers were given without --urgent (the person's consent that they "
+            "can be read on a connected computer by the duty officer); nothing was sent"
+        )
     with make_client(args.server, args.proxy) as client:
         token = submit(
             client,
@@ -79,6 +90,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
             message=message,
             files=files,
             trust=_trust(args),  # type: ignore[arg-type]
+            urgent=urgent if args.urgent else None,
         )
     say("Write this token down and keep it hidden; it is the only key to the case:")
     say(token)
@@ -146,6 +158,26 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--file", action="append", default=[])
     p.add_argument("--proxy", help="e.g. socks5h://127.0.0.1:9050 for Tor")
     _add_trust_options(p)
+    p.add_argument(
+        "--urgent",
+        action="store_true",
+        help="the urgent lane, with the person's consent: the --urgent-* answers go at once "
+        "to the duty officer and can be read on a connected computer of the coalition",
+    )
+    p.add_argument("--urgent-region", help="ISO 3166-2 code, e.g. KZ-75")
+    p.add_argument(
+        "--urgent-place-type",
+        help="police, ivs, sizo, prison, military, psychiatric, unofficial or other",
+    )
+    p.add_argument("--urgent-place", help="name or address of the place of detention")
+    p.add_argument("--urgent-since", help="since when the person is held")
+    p.add_argument(
+        "--urgent-need",
+        dest="urgent_needs",
+        action="append",
+        choices=["lawyer", "doctor", "family"],
+    )
+    p.add_argument("--urgent-contact", help="how the duty officer can reach the person, if agreed")
     p.set_defaults(func=_cmd_submit)
 
     p = sub.add_parser("status", help="check a case through the API (derives locally)")

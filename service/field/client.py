@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,10 +22,17 @@ import httpx
 import socksio.exceptions
 
 from service.common.clock import current_week
-from service.common.contract.duty import DutyAck, DutyAckError, ack_is_signed
+from service.common.contract.duty import (
+    DutyAck,
+    DutyAckError,
+    UrgentRecord,
+    ack_is_signed,
+    clean_answers,
+    urgent_plaintext,
+)
 from service.common.contract.replies import open_reply
 from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
-from service.common.crypto.envelope import sealed_size
+from service.common.crypto.envelope import seal, sealed_size
 from service.common.crypto.itemseal import case_item_sealer, seal_case_item
 from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.token import KdfLimits, TokenSecrets, derive, generate_token, parse_token
@@ -249,7 +256,37 @@ def trusted_coalition(
             "nothing was sealed."
         )
     keys = [{"epoch": e, "public_key": k.hex()} for e, k in statement.keys]
-    return {**coalition, "keys": keys, "countries": list(statement.countries)}
+    # The duty key (urgent lane) likewise only as the desk signed it.
+    duty = [{"epoch": e, "public_key": k.hex()} for e, k, _verify in statement.duty]
+    return {**coalition, "keys": keys, "countries": list(statement.countries), "duty": duty}
+
+
+def seal_urgent(
+    coalition: dict[str, Any], answers: Mapping[str, Any], reply_key: bytes
+) -> dict[str, Any]:
+    """The urgent record (``service.common.contract.duty``) sealed to the coalition's
+    newest signed duty key, as the API takes it beside the case. Only with the person's
+    urgent consent; refused before anything is sent when the coalition has no duty key."""
+    if not coalition.get("duty"):
+        raise ClientError(
+            "This organisation has no duty officer (no duty key in its signed key "
+            "statement); nothing was sent. Send without the urgent answers."
+        )
+    duty = max(coalition["duty"], key=lambda d: int(d["epoch"]))
+    ref = os.urandom(16)
+    record = UrgentRecord(
+        coalition=coalition["id"],
+        ref=ref,
+        reply_key=reply_key,
+        week=current_week(),
+        answers=dict(answers),
+    )
+    sealed = seal(urgent_plaintext(record), [bytes.fromhex(duty["public_key"])], padded=True)
+    return {
+        "ref": ref.hex(),
+        "epoch": int(duty["epoch"]),
+        "data": base64.b64encode(sealed).decode("ascii"),
+    }
 
 
 def submit(
@@ -262,11 +299,15 @@ def submit(
     language: str = "en",
     sleep: Callable[[float], None] = time.sleep,
     trust: Trust | None = None,
+    urgent: Mapping[str, Any] | None = None,
 ) -> str:
     """File a case; returns the token (canonical digits). Only derived values leave here.
 
     Sealed only to keys the coalition's desk signed, under a fingerprint in ``trust``
     (``service.field.trust``); anything else is refused before a byte is sealed.
+    ``urgent`` (given only with the person's urgent consent): the few answers for the duty
+    officer (``service.common.contract.duty.FIELDS`` but ``country``), sealed to the duty
+    key alone; the desk gets them too, inside the full case, as from the web form.
     """
     info = fetch_info(client, sleep)
     coalition = trusted_coalition(info, trust or Trust(), country, coalition_id)
@@ -281,6 +322,12 @@ def submit(
         raise ClientError("A file is larger than this server accepts.")
     token = generate_token()
     secrets = derive(token, info.limits)
+    for_desk = None
+    sealed_urgent = None
+    if urgent is not None:
+        answers_for_duty = clean_answers({**urgent, "country": country or ""})
+        sealed_urgent = seal_urgent(coalition, answers_for_duty, secrets.reply.public)
+        for_desk = {"answers": answers_for_duty, "sent": True}
     # Every item is padded and signed with the case's key at its position: 1 for the
     # answers, then the files in order (ENVELOPE-v3.md), so the desk sees a complete case.
     answers = seal_case_item(
@@ -296,14 +343,17 @@ def submit(
             answers={"narrative": message} if message else {},
             case_public_key=secrets.reply.public,
             seal=fields,
+            urgent=for_desk,
         ),
     )
-    payload = {
+    payload: dict[str, Any] = {
         "coalition": coalition["id"],
         "lookup_id": secrets.lookup_id.hex(),
         "reply_public_key": secrets.reply.public.hex(),
         "answers": base64.b64encode(answers).decode("ascii"),
     }
+    if sealed_urgent is not None:
+        payload["urgent"] = sealed_urgent
     # Creating a case is idempotent per lookup id, so a retry after a drop is safe.
     _check(retrying(lambda: client.post("/api/v1/cases", json=payload), sleep))
     with tempfile.TemporaryDirectory(prefix="aryz-submit-") as work:

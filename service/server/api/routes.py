@@ -41,6 +41,7 @@ from service.server.api.schemas import (
 )
 from service.server.cases import logic as cases
 from service.server.cases.limits import check_pending
+from service.server.courier import urgent as urgent_lane
 from service.server.deps import RuntimeDep
 from service.server.models import Case
 from service.server.storage import quota
@@ -100,6 +101,10 @@ async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response)
     if len(answers) > runtime.settings.max_answers_bytes:
         raise TooLargeError()
     key = cases.lookup_key(bytes.fromhex(body.lookup_id), runtime.settings.pepper)
+    urgent = None if body.urgent is None else urgent_lane.check_client_record(
+        coalition, bytes.fromhex(body.urgent.ref), body.urgent.epoch,
+        base64.b64decode(body.urgent.data),
+    )  # fmt: skip
 
     # A global bound on new API cases (F-16): counted per case made, never per sender.
     bucket = runtime.api_case_bucket()
@@ -128,6 +133,8 @@ async def create_case(body: CaseCreate, runtime: RuntimeDep, response: Response)
                 reply_public_key=bytes.fromhex(body.reply_public_key),
                 answers=answers,
             )
+            if created and urgent is not None:  # with the case, in its transaction
+                urgent_lane.store_record(session, _case, coalition, *urgent)
             return created
 
     try:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from service.common.contract.vocabulary import TOKEN_KDF_ALGORITHM
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _hex32(value: str) -> str:
@@ -28,7 +29,14 @@ def _b64(value: str) -> str:
     return value
 
 
+def _hex16(value: str) -> str:
+    if not _HEX32.fullmatch(value):
+        raise ValueError("must be 32 lowercase hex digits")
+    return value
+
+
 Hex32 = Annotated[str, AfterValidator(_hex32)]
+Hex16 = Annotated[str, AfterValidator(_hex16)]
 Base64 = Annotated[str, AfterValidator(_b64)]
 
 
@@ -89,11 +97,24 @@ class Info(Strict):
     coalitions: list[CoalitionInfo]
 
 
+class UrgentCreate(StrictRequest):
+    """The urgent lane: a record sealed on the client to the duty key the coalition's
+    signed key statement names (service/common/contract/duty.py), only with the person's
+    urgent consent. Its ``ref`` and the case's reply key are inside the seal."""
+
+    ref: Hex16 = Field(description="16 random bytes, hex: the record's name.")
+    epoch: int = Field(ge=1, description="The duty key's epoch it is sealed to.")
+    data: Base64 = Field(max_length=32 * 1024, description="The sealed record.")
+
+
 class CaseCreate(StrictRequest):
     coalition: str = Field(max_length=64)
     lookup_id: Hex32 = Field(description="From the token, derived on the client.")
     reply_public_key: Hex32
     answers: Base64 = Field(description="The answers, sealed as an envelope v1 item.")
+    urgent: UrgentCreate | None = Field(
+        default=None, description="The urgent record for the duty officer, if consented."
+    )
 
 
 class CaseCreated(Strict):

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from service.common.contract.duty import DutyAck, DutyAckError, ack_is_signed, parse_ack
+from service.common.contract.duty import (
+    MAX_RECORD_BYTES,
+    DutyAck,
+    DutyAckError,
+    UrgentError,
+    ack_is_signed,
+    parse_ack,
+)
+from service.common.crypto.envelope import parse_header
+from service.common.crypto.keys import key_id
+from service.common.errors import EnvelopeError
 from service.server.deps import Runtime
 from service.server.models import Case, UrgentRecord
 from service.server.registry.logic import CoalitionEntry
@@ -50,6 +60,27 @@ class UrgentView:
 
 def new_ref() -> bytes:
     return secrets.token_bytes(16)
+
+
+def check_client_record(
+    coalition: CoalitionEntry, ref: bytes, epoch: int, data: bytes
+) -> tuple[bytes, int, bytes]:
+    """An urgent record a client sealed (``aryz submit``, the API): refused unless it is
+    sealed to exactly the coalition's current duty key of that epoch, so the duty officer
+    can open it. The server cannot see inside; the watch checks coalition, ref and reply
+    key there. Returns ``(ref, epoch, data)`` for :func:`store_record`."""
+    duty = coalition.duty
+    if duty is None or duty.epoch != epoch:
+        raise UrgentError("This coalition has no duty key of that epoch.")
+    if len(data) > 2 * MAX_RECORD_BYTES:
+        raise UrgentError()
+    try:
+        header, _length = parse_header(data)
+    except EnvelopeError:
+        raise UrgentError() from None
+    if [kid for kid, _ in header.recipients] != [key_id(duty.public_key)]:
+        raise UrgentError("The urgent record is not sealed to this coalition's duty key.")
+    return ref, epoch, data
 
 
 def store_record(
