@@ -10,6 +10,7 @@ page, and only while its signature checks.
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 from pathlib import Path
@@ -30,9 +31,13 @@ from service.common.contract.duty import (
 )
 from service.common.contract.duty_key import DutyKey, load_duty_key, new_duty_key
 from service.common.contract.outbox import OutboxError, Record, record_from_body
-from service.common.crypto.envelope import open_envelope, parse_header
+from service.common.crypto.envelope import open_envelope, parse_header, seal
 from service.common.crypto.keys import BoxKeyPair, key_id
+from service.common.crypto.payload import encode_payload_prefix
+from service.common.crypto.token import MIN_LIMITS, derive, generate_token
+from service.field.client import ClientError
 from service.field.client import status as client_status
+from service.field.client import submit as client_submit
 from service.field.duty import DutyError, Folder, ack, alert, poll, watch
 from service.server.deps import Runtime
 from service.server.models import Case, UrgentRecord
@@ -44,7 +49,16 @@ from tests.courier.helpers import (
     reply_public_key,
 )
 from tests.courier.helpers import outbox as outbox_bytes
-from tests.support import TOKEN_FIELD, count, demo_trust, mark_of, opened_items, state_of
+from tests.support import (
+    TOKEN_FIELD,
+    api_recipients,
+    count,
+    demo_trust,
+    mark_of,
+    opened_items,
+    run_aryz,
+    state_of,
+)
 
 EMPTY_FILE = {"file": ("", b"", "application/octet-stream")}
 CANARY = "CANARY-NARRATIVE-7f3a"
@@ -296,6 +310,118 @@ def test_a_coalition_without_a_duty_key_gets_no_urgent_record(
     _token, response = _send(client, fields)
     assert "no duty officer" in response.text
     assert _records(runtime) == []
+
+
+CLI_URGENT = {
+    "region": "KZ-75",
+    "place_type": "ivs",
+    "place": "IVS of the Almalinsky district",
+    "since": "last night",
+    "needs": ["lawyer"],
+    "contact": "Signal +7 700 000 0000",
+}
+
+
+def _api_submit(client: TestClient, registry_dir: Path, tmp_path: Path, **kwargs: Any) -> str:
+    trust = demo_trust(registry_dir)
+    return client_submit(
+        client, country="KZ", message=CANARY, files=[], sleep=lambda _s: None, trust=trust,
+        **{"coalition_id": None, **kwargs},
+    )  # fmt: skip
+
+
+def test_submit_seals_the_urgent_record_to_the_signed_duty_key(
+    client: TestClient,
+    runtime: Runtime,
+    registry_dir: Path,
+    desk_keys: dict[str, BoxKeyPair],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARYZ_TRUST_FILE", str(tmp_path / "trusted.json"))
+    _api_submit(client, registry_dir, tmp_path, urgent=CLI_URGENT)
+    (row,) = _records(runtime)
+    _credential, duty = _duty(registry_dir)
+    header, _length = parse_header(row.data)
+    assert [kid for kid, _ in header.recipients] == [key_id(duty.box.public)]
+    plaintext = open_envelope(row.data, [duty.box])
+    assert CANARY.encode() not in plaintext
+    record = read_urgent(plaintext)
+    assert record.answers == {"country": "KZ", **CLI_URGENT}
+    with runtime.sessions() as session:
+        case = session.scalar(select(Case))
+        assert case is not None
+        # The record names its case as the web's does: the watch and the ack rely on it.
+        assert case.urgent_ref == row.ref == record.ref
+        assert case.reply_public_key == record.reply_key
+    ((_meta, answers),) = opened_items(runtime, desk_keys)
+    assert json.loads(answers)["urgent"] == {"answers": record.answers, "sent": True}
+
+
+def test_submit_without_urgent_sends_no_record(
+    client: TestClient, runtime: Runtime, registry_dir: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ARYZ_TRUST_FILE", str(tmp_path / "trusted.json"))
+    _api_submit(client, registry_dir, tmp_path)
+    assert _records(runtime) == []
+    assert count(runtime, Case) == 1
+
+
+def test_submit_to_a_coalition_without_a_duty_key_is_refused_before_sending(
+    client: TestClient, runtime: Runtime, registry_dir: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ARYZ_TRUST_FILE", str(tmp_path / "trusted.json"))
+    with pytest.raises(ClientError, match="no duty officer"):
+        _api_submit(client, registry_dir, tmp_path, coalition_id="iphr", urgent=CLI_URGENT)
+    assert count(runtime, Case) == 0
+
+
+def test_the_api_refuses_an_urgent_record_not_sealed_to_the_duty_key(
+    client: TestClient, runtime: Runtime, registry_dir: Path
+) -> None:
+    _credential, duty = _duty(registry_dir)
+    secrets = derive(generate_token(), MIN_LIMITS)
+    answers = seal(encode_payload_prefix({"type": "answers"}) + b'{"answers": {}}',
+                   api_recipients(client, "kz-coalition"))  # fmt: skip
+    record = b'{"answers": {}}'
+    sent = {
+        "coalition": "kz-coalition",
+        "lookup_id": secrets.lookup_id.hex(),
+        "reply_public_key": secrets.reply.public.hex(),
+        "answers": base64.b64encode(answers).decode(),
+    }
+    cases = {
+        "the desk's keys": (seal(record, api_recipients(client, "kz-coalition")), duty.epoch),
+        "another epoch": (seal(record, [duty.box.public]), duty.epoch + 1),
+        "not an envelope": (b"plain text", duty.epoch),
+    }
+    for what, (data, epoch) in cases.items():
+        urgent = {"ref": "ab" * 16, "epoch": epoch, "data": base64.b64encode(data).decode()}
+        response = client.post("/api/v1/cases", json={**sent, "urgent": urgent})
+        assert response.status_code == 400, what
+    assert count(runtime, Case) == 0  # refused whole: no case without its urgent record
+    assert _records(runtime) == []
+    # Sealed to the current duty key: kept beside the case, under the ref given.
+    body = {**sent, "urgent": {"ref": "ab" * 16, "epoch": duty.epoch,
+            "data": base64.b64encode(seal(record, [duty.box.public])).decode()}}  # fmt: skip
+    assert client.post("/api/v1/cases", json=body).status_code == 201
+    (row,) = _records(runtime)
+    assert row.ref == bytes.fromhex("ab" * 16)
+
+
+def test_cli_urgent_answers_without_the_consent_are_refused(tmp_path: Path) -> None:
+    message = tmp_path / "m.txt"
+    message.write_text("held", encoding="utf-8")
+    # Refused before any connection: the server address leads nowhere.
+    done = run_aryz(
+        "submit", "--server", "http://127.0.0.1:9", "--country", "KZ",
+        "--message-file", str(message), "--urgent-place", "IVS",
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "without --urgent" in done.stderr
+    assert "nothing was sent" in done.stderr
 
 
 def test_the_contract_refuses_any_other_answer() -> None:
