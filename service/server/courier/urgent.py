@@ -25,7 +25,7 @@ from service.common.contract.duty import (
     ack_is_signed,
     parse_ack,
 )
-from service.common.crypto.envelope import parse_header
+from service.common.crypto.envelope import parse_header, sealed_size
 from service.common.crypto.keys import key_id
 from service.common.errors import EnvelopeError
 from service.server.deps import Runtime
@@ -33,6 +33,8 @@ from service.server.models import Case, UrgentRecord
 from service.server.registry.logic import CoalitionEntry
 from service.server.storage.db import transaction
 
+# The largest record a client can seal: the largest plaintext the contract allows, padded.
+MAX_SEALED_RECORD = sealed_size(MAX_RECORD_BYTES, 1, padded=True)
 MAX_LISTED = 50  # records per answer; the watch asks again at once when there are more
 
 
@@ -72,7 +74,7 @@ def check_client_record(
     duty = coalition.duty
     if duty is None or duty.epoch != epoch:
         raise UrgentError("This coalition has no duty key of that epoch.")
-    if len(data) > 2 * MAX_RECORD_BYTES:
+    if len(data) > MAX_SEALED_RECORD:
         raise UrgentError()
     try:
         header, _length = parse_header(data)
