@@ -200,6 +200,7 @@ def test_urgent_answers_without_the_consent_ask_and_keep_everything(
         assert "did not tick the agreement" in text
     else:  # the message is translated, not left in English
         assert "did not tick the agreement" not in text
+        assert "не отметили согласие" in text
     assert count(runtime, Case) == 0
     assert _records(runtime) == []
     # Everything typed is still on the page, the urgent part open, the consent unticked.
