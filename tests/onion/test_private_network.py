@@ -326,8 +326,11 @@ def test_urgent_lane_over_tor(site: Site) -> None:
     assert "A lawyer has been told." in page  # shown only when the duty signature checks
     assert "Answer expected by week 2026-W53." in page
 
-    # No consent: the same fields, no urgent record (the next poll raises nothing).
-    browser(site, "send", json.dumps({**URGENT_FIELDS, "urgent.consent": ""}))
+    # No consent (the urgent part shown, left alone): no urgent record, the next poll
+    # raises nothing. (Answers without the consent are asked about on the write page:
+    # tests/courier/test_urgent_lane.py.)
+    left_alone = {k: v for k, v in URGENT_FIELDS.items() if not k.startswith("urgent.")}
+    browser(site, "send", json.dumps({**left_alone, "urgent.shown": "1"}))
     again = d.aryz("duty", "watch", *duty, *online, "--interval", "5", "--polls", "1")
     assert again.returncode == 0, again.stderr
     assert "URGENT " not in again.stdout
