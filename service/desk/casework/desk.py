@@ -75,6 +75,7 @@ from service.desk.inbox.importer import (
 )
 from service.desk.store.database import DB_FILE, Store, chunk_context
 from service.desk.store.keys import Keyring, PublicKeys
+from service.desk.store.spare import refuse_if_spare
 
 if TYPE_CHECKING:
     from service.common.questionnaire.reading import Reading
@@ -390,6 +391,7 @@ class Desk:
         (the one that opened it) becomes ``name``. One Argon2id derivation."""
         name = staff.check_name(name)
         with self._lock:
+            refuse_if_spare(self.directory)
             if self._keyring.member is not None:
                 raise StaffError()
             keys.unlock(self.directory, passphrase)  # it must be this desk's passphrase
@@ -410,6 +412,7 @@ class Desk:
         name = staff.check_name(name)
         check_strength(passphrase)
         with self._lock:
+            refuse_if_spare(self.directory)
             if self._keyring.member is None:
                 raise StaffError()
             adder = self.member
@@ -421,6 +424,7 @@ class Desk:
     def remove_staff(self, name: str) -> None:
         """Close the desk to ``name``: their entry goes, and the desk key changes."""
         with self._lock:
+            refuse_if_spare(self.directory)
             member = staff.find(self._store, name)
             with self._store.transaction():
                 staff.mark_removed(self._store, member.id)
@@ -435,6 +439,7 @@ class Desk:
     def import_bundle(self, path: Path, progress: Progress | None = None) -> ImportReport:
         """Import a bundle file; see :mod:`service.desk.inbox.importer` for the rules."""
         with self._lock:
+            refuse_if_spare(self.directory)
             try:
                 stream = path.open("rb")
             except OSError:
@@ -450,11 +455,13 @@ class Desk:
     def retry_quarantine(self) -> ImportReport:
         """Try the items in quarantine again (after a key rotation, or a desk update)."""
         with self._lock:
+            refuse_if_spare(self.directory)
             return retry_quarantined(self._store, self._keyring, self.directory)
 
     def export_outbox(self, path: Path) -> ExportReport:
         """Write every pending record to a new, signed outbox file at ``path``."""
         with self._lock:
+            refuse_if_spare(self.directory)
             return export_outbox(self._store, self._keyring, path)
 
     # --- receipts (service/desk/casework/resync.py) ---------------------------------------------
@@ -464,6 +471,7 @@ class Desk:
         from service.desk.casework.resync import import_receipt
 
         with self._lock:
+            refuse_if_spare(self.directory)
             return import_receipt(self._store, self._keyring.coalition, path)
 
     def send_again(self) -> int:
@@ -471,6 +479,7 @@ class Desk:
         from service.desk.casework.resync import send_again
 
         with self._lock:
+            refuse_if_spare(self.directory)
             return send_again(self._store)
 
     def records(self, ref_prefix: str) -> list[RecordView]:
@@ -487,6 +496,7 @@ class Desk:
         from service.desk.store.backup import write_backup
 
         with self._lock:
+            refuse_if_spare(self.directory)
             return write_backup(self._store, self._keyring, self.directory, out_dir)
 
     def draw_recovery_shares(self, threshold: int, count: int) -> list[str]:
@@ -497,6 +507,7 @@ class Desk:
 
         recovery.check_counts(threshold, count)
         with self._lock:
+            refuse_if_spare(self.directory)
             key, shares = recovery.split(threshold, count)
             backup.set_recovery(self._store, key, threshold, count)
             return shares
@@ -751,6 +762,7 @@ class Desk:
 
     @contextmanager
     def _changing(self, ref_prefix: str) -> Iterator[cases.CaseRow]:
+        refuse_if_spare(self.directory)  # a spare only reads (service/desk/store/spare.py)
         with self._store.transaction():
             yield cases.resolve(self._store, ref_prefix)
 
@@ -923,4 +935,3 @@ def _text(value: str, limit: int, error: type[Exception]) -> str:
     if not text.strip() or len(text.encode("utf-8")) > limit or has_controls(text):
         raise error()
     return text
-

@@ -20,6 +20,7 @@ import argparse
 from pathlib import Path
 
 from service.desk.cli.common import dir_option, read_passphrase, say
+from service.desk.store.spare import refuse_if_spare
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,6 +74,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_add(args: argparse.Namespace) -> int:
     from service.desk.store.couriers import change_couriers
 
+    refuse_if_spare(args.dir)
+
     done = change_couriers(args.dir, read_passphrase(), issue_to=args.out, serial=_serial(args))
     _report(done)
     return 0
@@ -80,6 +83,8 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 def _cmd_revoke(args: argparse.Namespace) -> int:
     from service.desk.store.couriers import change_couriers
+
+    refuse_if_spare(args.dir)
 
     done = change_couriers(
         args.dir,
@@ -122,6 +127,8 @@ def _report(done: object) -> None:
 def rotate_signing(args: argparse.Namespace) -> int:
     from service.common.crypto.keys import fingerprint_lines
     from service.desk.store.couriers import rotate_signing as rotate
+
+    refuse_if_spare(args.dir)
 
     done = rotate(args.dir, read_passphrase(), serial=_serial(args))
     say("New signing key. Read both fingerprints aloud to the server's operator:")

@@ -21,6 +21,7 @@ Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
     backup verify FILE       open a backup completely, without restoring it
     restore FILE             rebuild a desk from a backup in a new folder (--dir)
     recovery --threshold M --shares N   draw N recovery shares, any M open the backups
+    spare enroll|update|promote   a second laptop kept in step by backups (cli/spare.py)
     outcome add|list|remove  a case's legal path (service/desk/cli/stats.py)
     stats, report            publishable statistics, small counts hidden
 
@@ -57,11 +58,11 @@ from service.desk.cli.common import (
     warn,
     weak_kdf_warning,
 )
+from service.desk.store.spare import refuse_if_spare
 
 if TYPE_CHECKING:
     from service.desk.casework.desk import Desk
     from service.desk.store.keys import PublicKeys
-
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -239,6 +240,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     from service.desk.cli.couriers import register as register_couriers  # courier add|revoke
 
     register_couriers(commands)
+    from service.desk.cli.spare import register as register_spare  # spare enroll|update|promote
+
+    register_spare(commands)
 
     from service.desk.web.cli import register as register_web  # ``aryz desk web``
 
@@ -369,6 +373,7 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
     from service.desk.casework.desk import rotate_key
     from service.desk.store.keys import kdf_limits_from_env, weak_limits
 
+    refuse_if_spare(args.dir)  # before the passphrase: a spare changes no key
     if args.signing:
         from service.desk.cli.couriers import rotate_signing
 
@@ -412,6 +417,7 @@ def _cmd_statement(args: argparse.Namespace) -> int:
     from service.common.crypto.keys import fingerprint_lines
     from service.desk.store.statement import write_statement
 
+    refuse_if_spare(args.dir)
     written = write_statement(
         args.dir, read_passphrase(), args.countries.split(","), args.fallback, args.epoch, args.duty
     )

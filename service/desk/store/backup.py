@@ -80,6 +80,7 @@ RESTORING_PREFIX = ".restoring-"
 LAST_BACKUP = "last_backup"
 RECOVERY = "recovery"
 RESTORED = "restored"
+BACKUP_SERIAL = "backup_serial"
 
 
 class BackupPathError(DeskError):
@@ -125,6 +126,7 @@ class Inventory:
     db_size: int
     db_sha256: str
     up_to_item: int
+    serial: int = 0  # grows with every backup of a desk (a spare takes only newer ones)
 
 
 @dataclass(frozen=True)
@@ -167,11 +169,14 @@ def write_backup(store: Store, keyring: Keyring, directory: Path, out_dir: Path)
             "wrapped": base64.b64encode(sealed).decode("ascii"),
         }
     header = _header_bytes(keyring.coalition, keys_text, wrapped)
+    with store.transaction():
+        serial = int(store.get_meta(BACKUP_SERIAL) or 0) + 1
+        store.set_meta(BACKUP_SERIAL, serial)  # in the snapshot too: a restore continues it
     snapshot = directory / f"{SNAPSHOT_PREFIX}{secrets.token_hex(8)}"
     name = _new_name(out_dir)
     part = out_dir / (name + ".part")
     try:
-        inventory = _snapshot(store, snapshot)
+        inventory = replace(_snapshot(store, snapshot), serial=serial)
         with _exclusive(part) as out:
             size = _write_stream(out, header, inventory, snapshot, backup_key(keyring.store_key))
         os.replace(part, out_dir / name)
@@ -255,8 +260,6 @@ def _write_stream(
     push(b"", final=True)
     files.sync(out)
     return size
-
-
 
 
 def set_recovery(store: Store, key: bytes, threshold: int, count: int) -> None:
@@ -437,6 +440,7 @@ class RestoreReport:
     created: str
     cases: int
     items: int
+    serial: int = 0
 
 
 def restore_backup(
@@ -478,10 +482,15 @@ def restore_backup(
         os.rename(staging, target)
         files.fsync_dir(target.parent)
     except BaseException:
-        _remove_tree(staging)
+        remove_tree(staging)
         raise
     return RestoreReport(
-        target, header.coalition, inventory.created, inventory.cases, inventory.items
+        target,
+        header.coalition,
+        inventory.created,
+        inventory.cases,
+        inventory.items,
+        inventory.serial,
     )
 
 
@@ -535,17 +544,17 @@ def _remove_leftovers(folder: Path, prefix: str) -> None:
         return
     for path in leftovers:
         if path.is_dir() and not path.is_symlink():
-            _remove_tree(path)
+            remove_tree(path)
         else:
             path.unlink(missing_ok=True)
 
 
-def _remove_tree(folder: Path) -> None:
+def remove_tree(folder: Path) -> None:
     if not folder.exists():
         return
     for child in folder.iterdir():
         if child.is_dir() and not child.is_symlink():
-            _remove_tree(child)
+            remove_tree(child)
         else:
             child.unlink(missing_ok=True)
     folder.rmdir()
