@@ -43,6 +43,7 @@ _OLD_PREFIX = ".spare-old-"
 
 class SpareDeskError(DeskError):
     code = "spare_desk"
+    http_status = 409  # the web desk's page for it: templates/error.html
     message = (
         "This is a spare desk: it only reads, so that it never writes an outbox the server "
         "would refuse. Update it with: aryz desk spare update BACKUP. If the working desk "
