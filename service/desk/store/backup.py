@@ -156,7 +156,7 @@ def write_backup(store: Store, keyring: Keyring, directory: Path, out_dir: Path)
     """Write a backup of the desk in ``directory`` into the folder ``out_dir``."""
     if not out_dir.is_dir() or out_dir.is_symlink():
         raise BackupPathError()
-    _remove_leftovers(directory, SNAPSHOT_PREFIX)
+    remove_leftovers(directory, SNAPSHOT_PREFIX)
     keys_text = (directory / keys.KEYS_FILE).read_text(encoding="utf-8")
     recovery = store.get_meta(RECOVERY)
     wrapped = None
@@ -459,7 +459,7 @@ def restore_backup(
         raise RestoreTargetError()
     if not target.parent.is_dir():
         raise RestoreTargetError()
-    _remove_leftovers(target.parent, f"{RESTORING_PREFIX}{target.name}-")
+    remove_leftovers(target.parent, f"{RESTORING_PREFIX}{target.name}-")
     staging = target.parent / f"{RESTORING_PREFIX}{target.name}-{secrets.token_hex(6)}"
     files.make_private_dir(staging)
     try:
@@ -536,7 +536,7 @@ def _unlink_snapshot(snapshot: Path) -> None:
         Path(f"{snapshot}{suffix}").unlink(missing_ok=True)
 
 
-def _remove_leftovers(folder: Path, prefix: str) -> None:
+def remove_leftovers(folder: Path, prefix: str) -> None:
     """What a killed backup or restore left behind (never a finished file)."""
     try:
         leftovers = [p for p in folder.iterdir() if p.name.startswith(prefix)]

@@ -69,6 +69,15 @@ class SpareCoalitionError(DeskError):
     message = "This backup is of another coalition's desk. Nothing was changed."
 
 
+class SpareInterruptedError(DeskError):
+    code = "spare_interrupted"
+    message = (
+        "An update of this spare was interrupted between two renames: the spare is whole "
+        "in the hidden folder .spare-old-… beside it. Rename that folder back to the "
+        "spare's name, then update again."
+    )
+
+
 class PromoteNotConfirmedError(DeskError):
     code = "spare_promote_unconfirmed"
     message = "Not confirmed. The spare stays a spare. Nothing was changed."
@@ -118,12 +127,28 @@ def enroll(backup: Path, target: Path, opening: Any) -> tuple[Any, SpareMark]:
 
 def update(backup: Path, directory: Path, opening: Any) -> tuple[Any, SpareMark]:
     """Replace the spare in ``directory`` with the newer ``backup``, whole or not at all."""
-    from service.desk.store.backup import remove_tree, restore_backup
+    from service.desk.store.backup import (
+        RESTORING_PREFIX,
+        remove_leftovers,
+        remove_tree,
+        restore_backup,
+    )
 
     directory = directory.absolute()
+    old_prefix = f"{_OLD_PREFIX}{directory.name}-"
+    if (
+        not directory.exists()
+        and directory.parent.is_dir()
+        and any(p.name.startswith(old_prefix) for p in directory.parent.iterdir())
+    ):
+        raise SpareInterruptedError()
     current = read_mark(directory)
     if current is None:
         raise NotSpareError()
+    # What a killed update left: unfinished copies, or the old spare already replaced.
+    for prefix in (f"{_UPDATING_PREFIX}{directory.name}-", old_prefix):
+        remove_leftovers(directory.parent, prefix)
+        remove_leftovers(directory.parent, RESTORING_PREFIX + prefix)
     staging = directory.parent / f"{_UPDATING_PREFIX}{directory.name}-{secrets.token_hex(6)}"
     report = restore_backup(backup, staging, opening, None)
     try:
