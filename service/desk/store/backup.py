@@ -19,7 +19,9 @@ v1, bound to the public keys). Nothing else is in clear: no date, count or refer
 The body is one libsodium secretstream (XChaCha20-Poly1305) under the **backup key**,
 BLAKE2b-256 of the desk's store key (keyed, domain-separated), with SHA-256 of everything
 before it (magic, version, header) as associated data of every message. Message 1 is
-the inventory (JSON: date, the store's size and SHA-256, counts), then the store file in
+the inventory (JSON: date, the store's size and SHA-256, counts, and the backup's
+serial: 1, 2, … per desk, kept in the store; a spare desk takes only a higher one), then
+the store file in
 1 MiB messages, then an empty message tagged FINAL. So:
 
 - a **copied** backup reads like the desk folder itself: nothing without the passphrase
