@@ -12,5 +12,7 @@ Modules:
                    the command line
 - ``session.py``   Unlock once: a session agent holds one desk's keys for one terminal, for a
                    while
+- ``spare.py``     ``aryz desk spare …``: a second laptop kept in step with the working desk by
+                   backups
 - ``stats.py``     ``aryz desk outcome …``, ``aryz desk stats`` and ``aryz desk report``
 """

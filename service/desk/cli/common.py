@@ -17,6 +17,7 @@ from service.common.text import for_terminal
 
 if TYPE_CHECKING:
     from service.desk.casework.desk import Desk
+    from service.desk.store.keys import PublicKeys
 
 PASSPHRASE_ENV = "ARYZ_DESK_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
 NEW_PASSPHRASE_ENV = "ARYZ_DESK_NEW_PASSPHRASE"  # noqa: S105 - the variable's name
@@ -98,3 +99,18 @@ def open_for(args: argparse.Namespace) -> Desk:
     if weak_limits(desk.limits):
         weak_kdf_warning("this desk's keys are wrapped")
     return desk
+
+
+def print_fingerprints(public: PublicKeys) -> None:
+    """The desk's fingerprints in groups of four, to read aloud (init, fingerprints, spare)."""
+    from service.common.crypto.keys import fingerprint_lines
+
+    say("Fingerprints. Read them aloud to a second person, who checks each group:")
+    shown = [(f"decryption key, epoch {e}", k) for e, k in public.epochs]
+    shown.append(("signing key (signs status changes and replies)", public.signing_key))
+    shown += [("courier credential (for the online machine)", k) for k in public.courier_keys]
+    for title, key in shown:
+        say(f"  {title}:")
+        for line in fingerprint_lines(key):
+            say(f"      {line}")
+    say()

@@ -52,6 +52,7 @@ from service.desk.cli.common import (
     dir_option,
     new_passphrase,
     open_for,
+    print_fingerprints,
     read_passphrase,
     safe,
     say,
@@ -62,7 +63,6 @@ from service.desk.store.spare import refuse_if_spare
 
 if TYPE_CHECKING:
     from service.desk.casework.desk import Desk
-    from service.desk.store.keys import PublicKeys
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -277,7 +277,7 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if args.name:
         say(f"Staff: {safe(args.name)}. Add colleagues with: aryz desk staff add --dir {args.dir}")
     say()
-    _print_fingerprints(ceremony.public)
+    print_fingerprints(ceremony.public)
     say("Next steps:")
     say(f"  1. Give {ceremony.public_key_file} to the server operator. They fill in the")
     say("     coalition's name and countries and paste it into the registry. The site then")
@@ -395,22 +395,8 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
 def _cmd_fingerprints(args: argparse.Namespace) -> int:
     desk = open_for(args)
     with desk:
-        _print_fingerprints(desk.public)
+        print_fingerprints(desk.public)
     return 0
-
-
-def _print_fingerprints(public: PublicKeys) -> None:
-    from service.common.crypto.keys import fingerprint_lines
-
-    say("Fingerprints. Read them aloud to a second person, who checks each group:")
-    shown = [(f"decryption key, epoch {e}", k) for e, k in public.epochs]
-    shown.append(("signing key (signs status changes and replies)", public.signing_key))
-    shown += [("courier credential (for the online machine)", k) for k in public.courier_keys]
-    for title, key in shown:
-        say(f"  {title}:")
-        for line in fingerprint_lines(key):
-            say(f"      {line}")
-    say()
 
 
 def _cmd_statement(args: argparse.Namespace) -> int:

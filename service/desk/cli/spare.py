@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from service.desk.cli.common import dir_option, say, warn
+from service.desk.cli.common import dir_option, print_fingerprints, say, warn
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -49,7 +49,6 @@ def _opening() -> object:
 
 
 def _cmd_enroll(args: argparse.Namespace) -> int:
-    from service.desk.cli.main import _print_fingerprints
     from service.desk.store.keys import read_public
     from service.desk.store.spare import enroll
 
@@ -61,7 +60,7 @@ def _cmd_enroll(args: argparse.Namespace) -> int:
     say("Compare these fingerprints aloud with the working desk's")
     say("(aryz desk fingerprints there): every group must be the same.")
     say()
-    _print_fingerprints(read_public(report.directory))
+    print_fingerprints(read_public(report.directory))
     say("This spare only reads. It refuses imports, triage, replies and outboxes, so it")
     say("never writes an outbox the server would refuse. Keep it up to date with")
     say(f"  aryz desk spare update --dir {args.dir} BACKUP")

@@ -11,6 +11,8 @@ Modules:
                     rotated by epoch
 - ``recovery.py``   Recovery shares: any M of N paper shares open the desk's backups without the
                     passphrase
+- ``spare.py``      A spare desk: a second laptop kept in step with the working desk by its
+                    backups
 - ``statement.py``  ``aryz desk statement``: sign the coalition's key statement for the registry
                     (F-02)
 """
