@@ -48,6 +48,11 @@ def test_a_spare_reads_refuses_to_write_and_takes_over_when_promoted(
     (first_case,) = coalition.cases()
     older = coalition.backup()
 
+    # A plain restore says it makes a working desk, and points to spare enroll.
+    out = aryz(
+        "desk", "restore", "--dir", str(spare_dir.parent / "x"), str(older), env=coalition.env
+    )
+    assert "aryz desk spare enroll" in out
     out = aryz(
         "desk",
         "spare",

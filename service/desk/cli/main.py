@@ -579,6 +579,9 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         f"Desk restored in {report.directory}: coalition {report.coalition}, backup of "
         f"{report.created}, {report.cases} cases, {report.items} items."
     )
+    say("This is now a WORKING desk: use it only if the old desk is gone. For a second")
+    say("laptop beside a working desk, delete this folder and use aryz desk spare enroll")
+    say("(two working desks write outboxes the server refuses; README step 13).")
     say("Next steps:")
     say("  1. On the courier machine: aryz courier pull --sync … and import that bundle here.")
     say("     The server still keeps every report that no backup held, so the reports")
