@@ -22,6 +22,7 @@ raise them)::
     ├── DeskDamagedError            a desk file fails authentication or its format
     ├── StaffError                  a staff member cannot be added or removed
     ├── SessionError                the unlocked session (aryz desk unlock) is refused
+    │   └── SessionOrphanError      this terminal's session has already ended
     ├── DeskStoreError              the desk's database cannot be written
     │   └── DiskFullError           no space left on the device
     ├── ForeignBundleError          the bundle is for another coalition
@@ -104,6 +105,15 @@ class SessionError(DeskError):
     message = (
         "The unlocked session could not be started or reached. Unlock again with "
         "'aryz desk unlock', or run the command without a session."
+    )
+
+
+class SessionOrphanError(SessionError):
+    code = "desk_session_orphan"
+    message = (
+        "No session was started: this command does not run in a living terminal session "
+        "(the shell that led it has ended, as under nohup or a finished job), and the "
+        "session would end at once. Run 'aryz desk unlock' in the terminal you work in."
     )
 
 

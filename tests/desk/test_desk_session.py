@@ -5,6 +5,7 @@ terminal's session ends, and it answers no other session. Real processes through
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -31,18 +32,60 @@ def _env(tmp_path: Path, passphrase: str | None = None) -> dict[str, str]:
     return env
 
 
-def _aryz(tmp_path: Path, *args: str, passphrase: str | None = None, code: int = 0) -> str:
-    result = subprocess.run(  # noqa: S603 - our own command
-        [sys.executable, "-m", "service", "desk", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=_env(tmp_path, passphrase),
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.returncode == code, result.stdout + result.stderr
-    return result.stdout + result.stderr
+# The test's "terminal": a process leading its own session that runs the commands it is
+# given, as a shell does. The agent serves one session and ends with its leader, so the
+# commands must not run in pytest's own session, whose leader may be long gone (pytest
+# started by a CI job or under nohup).
+_SHELL = """
+import json, subprocess, sys
+for line in sys.stdin:
+    request = json.loads(line)
+    done = subprocess.run(request["argv"], env=request["env"], capture_output=True,
+                          text=True, stdin=subprocess.DEVNULL, timeout=120, check=False)
+    print(json.dumps([done.returncode, done.stdout + done.stderr]), flush=True)
+"""
+
+
+class Terminal:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.shell = subprocess.Popen(  # noqa: S603 - the test's own shell
+            [sys.executable, "-c", _SHELL],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+
+    def run(self, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+        assert self.shell.stdin is not None
+        assert self.shell.stdout is not None
+        self.shell.stdin.write(json.dumps({"argv": argv, "env": env}) + "\n")
+        self.shell.stdin.flush()
+        code, out = json.loads(self.shell.stdout.readline())
+        return int(code), str(out)
+
+    def aryz(self, *args: str, passphrase: str | None = None, code: int = 0) -> str:
+        argv = [sys.executable, "-m", "service", "desk", *args]
+        got, out = self.run(argv, _env(self.tmp_path, passphrase))
+        assert got == code, out
+        return out
+
+    def close(self) -> None:
+        if self.shell.stdin is not None:
+            self.shell.stdin.close()
+        try:
+            self.shell.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.shell.kill()
+            self.shell.wait()
+
+
+@pytest.fixture
+def term(tmp_path: Path) -> Iterator[Terminal]:
+    terminal = Terminal(tmp_path)
+    yield terminal
+    terminal.close()
 
 
 def _gone(pid: int) -> bool:
@@ -63,24 +106,26 @@ def _wait_gone(pid: int) -> None:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Path]:
+def desk(tmp_path: Path, term: Terminal) -> Iterator[Path]:
     (tmp_path / "run").mkdir(mode=0o700)
     folder = tmp_path / "desk"
-    _aryz(tmp_path, "init", "--dir", str(folder), "--coalition", COALITION, passphrase=PASSPHRASE)
+    term.aryz("init", "--dir", str(folder), "--coalition", COALITION, passphrase=PASSPHRASE)
     yield folder
     for path in (tmp_path / "run" / "aryz").glob("*.sock"):
         path.unlink()  # an agent left by a failed test ends once its socket is gone
 
 
-def _unlock(tmp_path: Path, folder: Path, *extra: str) -> int:
-    out = _aryz(tmp_path, "unlock", "--dir", str(folder), *extra, passphrase=PASSPHRASE)
+def _unlock(term: Terminal, folder: Path, *extra: str) -> int:
+    out = term.aryz("unlock", "--dir", str(folder), *extra, passphrase=PASSPHRASE)
     found = re.search(r"agent process (\d+)", out)
     assert found is not None, out
     return int(found.group(1))
 
 
-def test_commands_after_unlock_need_no_passphrase_until_lock(tmp_path: Path, desk: Path) -> None:
-    pid = _unlock(tmp_path, desk)
+def test_commands_after_unlock_need_no_passphrase_until_lock(
+    tmp_path: Path, desk: Path, term: Terminal
+) -> None:
+    pid = _unlock(term, desk)
     sockets = list((tmp_path / "run" / "aryz").iterdir())
     assert len(sockets) == 1
     assert oct(sockets[0].stat().st_mode & 0o777) == "0o600"
@@ -88,23 +133,25 @@ def test_commands_after_unlock_need_no_passphrase_until_lock(tmp_path: Path, des
     # No passphrase anywhere: with none in the environment and stdin closed, a command
     # could not unlock on its own; it gets the keys from the session.
     for _ in range(3):
-        assert "0 cases" in _aryz(tmp_path, "list", "--dir", str(desk))
-    assert "No entries" not in _aryz(tmp_path, "stats", "--dir", str(desk))
-    assert "Locked" in _aryz(tmp_path, "lock", "--dir", str(desk))
+        assert "0 cases" in term.aryz("list", "--dir", str(desk))
+    assert "No entries" not in term.aryz("stats", "--dir", str(desk))
+    assert "Locked" in term.aryz("lock", "--dir", str(desk))
     _wait_gone(pid)
-    out = _aryz(tmp_path, "list", "--dir", str(desk), passphrase=WRONG, code=2)
+    out = term.aryz("list", "--dir", str(desk), passphrase=WRONG, code=2)
     assert "passphrase is wrong" in out
 
 
-def test_the_session_ends_after_idle_minutes(tmp_path: Path, desk: Path) -> None:
-    pid = _unlock(tmp_path, desk, "--idle-minutes", "0.02")  # 1.2 seconds
+def test_the_session_ends_after_idle_minutes(tmp_path: Path, desk: Path, term: Terminal) -> None:
+    pid = _unlock(term, desk, "--idle-minutes", "0.02")  # 1.2 seconds
     _wait_gone(pid)
     assert not list((tmp_path / "run" / "aryz").glob("*.sock"))
-    out = _aryz(tmp_path, "list", "--dir", str(desk), passphrase=WRONG, code=2)
+    out = term.aryz("list", "--dir", str(desk), passphrase=WRONG, code=2)
     assert "passphrase is wrong" in out
 
 
-def test_the_session_dies_with_its_terminal_and_serves_no_other(tmp_path: Path, desk: Path) -> None:
+def test_the_session_dies_with_its_terminal_and_serves_no_other(
+    tmp_path: Path, desk: Path, term: Terminal
+) -> None:
     # A "terminal": a shell leading its own session unlocks and runs one command, then waits.
     out = tmp_path / "terminal.out"
     script = (
@@ -139,7 +186,7 @@ def test_the_session_dies_with_its_terminal_and_serves_no_other(tmp_path: Path, 
             [sys.executable, "-c", probe, str(sock)], capture_output=True, text=True, check=True
         )
         assert got.stdout.strip() == "0"
-        refused = _aryz(tmp_path, "list", "--dir", str(desk), passphrase=WRONG, code=2)
+        refused = term.aryz("list", "--dir", str(desk), passphrase=WRONG, code=2)
         assert "passphrase is wrong" in refused
         # The terminal closes: its session leader goes, and the agent with it.
         terminal.send_signal(signal.SIGHUP)
@@ -152,11 +199,11 @@ def test_the_session_dies_with_its_terminal_and_serves_no_other(tmp_path: Path, 
             terminal.wait()
 
 
-def test_a_removed_member_session_is_refused(tmp_path: Path) -> None:
+def test_a_removed_member_session_is_refused(tmp_path: Path, term: Terminal) -> None:
     (tmp_path / "run").mkdir(mode=0o700)
     folder = tmp_path / "desk"
     other = "copper meadow falcon lilac tundra basket ember"  # noqa: S105 - a test value
-    _aryz(tmp_path, "init", "--dir", str(folder), "--coalition", COALITION, "--name", "Aliya",
+    term.aryz("init", "--dir", str(folder), "--coalition", COALITION, "--name", "Aliya",
           passphrase=PASSPHRASE)  # fmt: skip
     env_add = {"ARYZ_DESK_NEW_PASSPHRASE": other}
     subprocess.run(  # noqa: S603
@@ -166,11 +213,11 @@ def test_a_removed_member_session_is_refused(tmp_path: Path) -> None:
         capture_output=True,
     )
     pid = int(
-        re.findall(r"agent process (\d+)", _aryz(tmp_path, "unlock", "--dir", str(folder),
+        re.findall(r"agent process (\d+)", term.aryz("unlock", "--dir", str(folder),
                                                  passphrase=other))[0]
     )  # fmt: skip
     try:
-        assert "* Daniyar" in _aryz(tmp_path, "staff", "list", "--dir", str(folder))
+        assert "* Daniyar" in term.aryz("staff", "list", "--dir", str(folder))
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("ARYZ_DESK_KDF", "minimum")
             from service.desk.casework.desk import open_desk
@@ -178,10 +225,10 @@ def test_a_removed_member_session_is_refused(tmp_path: Path) -> None:
             with open_desk(folder, PASSPHRASE) as aliya:
                 aliya.remove_staff("Daniyar")
         # His unlocked session no longer opens the desk.
-        out = _aryz(tmp_path, "list", "--dir", str(folder), passphrase=WRONG, code=2)
+        out = term.aryz("list", "--dir", str(folder), passphrase=WRONG, code=2)
         assert "passphrase is wrong" in out
     finally:
-        _aryz(tmp_path, "lock", "--dir", str(folder))
+        term.aryz("lock", "--dir", str(folder))
         _wait_gone(pid)
 
 
@@ -212,3 +259,30 @@ def test_no_terminal_and_no_passphrase_is_a_clear_error(tmp_path: Path, desk: Pa
     assert "No passphrase" in result.stderr
     assert "aryz desk unlock" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_unlock_in_an_ended_session_is_refused(tmp_path: Path, desk: Path) -> None:
+    # A job left behind by a shell that has ended (nohup, "cmd & exit"): its session has no
+    # leader, so an agent would end at once. Unlock says so instead of "Desk unlocked".
+    out = tmp_path / "orphan.out"
+    script = (
+        "leader=$$; ( while kill -0 $leader 2>/dev/null; do sleep 0.05; done; "
+        f"{sys.executable} -m service desk unlock --dir {desk} > {out}.part 2>&1 </dev/null; "
+        f'echo "exit $?" >> {out}.part; mv {out}.part {out} ) & exit 0'
+    )
+    subprocess.run(  # noqa: S603 - a test shell
+        ["/bin/bash", "-c", script],
+        env=_env(tmp_path, PASSPHRASE),
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        check=True,
+    )
+    for _ in range(1200):
+        if out.exists():
+            break
+        time.sleep(0.1)
+    text = out.read_text()
+    assert text.rstrip().endswith("exit 2"), text
+    assert "living terminal session" in text
+    assert "agent process" not in text
+    assert not list((tmp_path / "run" / "aryz").glob("*.sock"))

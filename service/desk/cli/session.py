@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import service.desk.store.keys as keys
-from service.desk.errors import SessionError
+from service.desk.errors import SessionError, SessionOrphanError
 from service.desk.store.keys import Keyring
 
 DEFAULT_IDLE_MINUTES = 15.0
@@ -139,6 +139,10 @@ def start(directory: Path, keyring: Keyring, idle_minutes: float, max_hours: flo
     """Start the agent for this terminal session; return its process id."""
     if not 0 < idle_minutes <= 24 * 60 or not 0 < max_hours <= 24:
         raise SessionError()
+    if not _leader_alive(os.getsid(0)):
+        # The agent ends with the session's leader; with the leader gone already (a job
+        # left behind by a closed shell) it would end at once, after a "Desk unlocked".
+        raise SessionOrphanError()
     path = socket_path(directory)
     lock(directory)  # an older session for the same desk and terminal ends first
     path.unlink(missing_ok=True)
