@@ -173,13 +173,19 @@ class TorControl:
         reply = self._msg(f"GETINFO hs/service/desc/id/{service_id}")
         return bool(reply.is_ok())
 
-    def add_client_auth(self, service_id: str, secret_b32: str) -> None:
-        """Client side: let this tor reach a client-authorised onion (stem has no method)."""
+    def add_client_auth(self, service_id: str, secret_b32: str, *, permanent: bool = False) -> None:
+        """Client side: let this tor reach a client-authorised onion (stem has no method).
+
+        Without ``permanent`` the key lives only in memory and tor drops it at the next
+        ``SIGNAL NEWNYM`` (also one it delayed for its rate limit). ``permanent`` keeps it
+        like a file in ``ClientOnionAuthDir`` (tor writes it there; the option must be set).
+        """
         if not _SERVICE_ID.match(service_id) or not _B32_KEY.match(secret_b32):
             raise TorControlError("The client authorisation entry is not valid.")
         # The control port wants the key in base64, the auth files in base32.
         blob = base64.b64encode(base64.b32decode(secret_b32 + "====")).decode("ascii")
-        reply = self._msg(f"ONION_CLIENT_AUTH_ADD {service_id} x25519:{blob}")
+        flags = " Flags=Permanent" if permanent else ""
+        reply = self._msg(f"ONION_CLIENT_AUTH_ADD {service_id} x25519:{blob}{flags}")
         # 251: a key existed and was replaced; 252: registered and a cached descriptor
         # decrypted with it. Any 25x means ours is in.
         if not all(code.startswith("25") for code, _, _ in reply.content()):

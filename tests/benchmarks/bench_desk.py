@@ -516,8 +516,17 @@ def run_web(folder: Path, passphrase: str, case_ref: str, item_ref: str) -> WebR
     log = folder / "web.out"
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - our interpreter, our command
-            [sys.executable, "-m", "service", "desk", "web", "--dir", str(folder / "desk"),
-             "--port", str(port)],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "service",
+                "desk",
+                "web",
+                "--dir",
+                str(folder / "desk"),
+                "--port",
+                str(port),
+            ],  # fmt: skip
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

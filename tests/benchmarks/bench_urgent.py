@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 deployment.wait_reachable(deployment.staff_host, want=0xF4)
                 service_id, secret = read_client_private_file(auth)
                 with deployment.client.control() as control:
-                    control.add_client_auth(service_id, secret)
+                    control.add_client_auth(service_id, secret, permanent=True)
                 for host in (deployment.staff_host, deployment.intake_host):
                     code = deployment.wait_reachable(host)
                     if code != 0:

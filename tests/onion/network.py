@@ -283,6 +283,12 @@ class PrivateTorNetwork:
             ]
         if node.kind == "client":
             lines.append(("SocksPort", f"127.0.0.1:{node.socks_port} ExtendedErrors"))
+            # As a courier's tor keeps the staff onion's key (README, courier setup); a
+            # key added over the control port with Flags=Permanent lands here and, unlike
+            # an in-memory one, survives NEWNYM (which wait_reachable sends).
+            auth_dir = node.directory / "onion-auth"
+            auth_dir.mkdir(mode=0o700, exist_ok=True)
+            lines.append(("ClientOnionAuthDir", str(auth_dir)))
         if node.kind == "service":
             lines.append(("SocksPort", "0"))
         return lines

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ import pytest
 import stem.descriptor.hidden_service
 from sqlalchemy.engine import make_url
 
+from onion.errors import TorControlError
 from service.common.contract.duty_key import new_duty_key, write_duty_key
 from tests.conftest import PG_URL, _pg_exec, require
 from tests.desk.test_desk_round_trip import registry_with_desk
@@ -177,7 +179,7 @@ def test_courier_with_client_auth_round_trip(site: Site) -> None:
     d = site.deployment
     service_id, secret = read_client_private_file(site.auth_private)
     with d.client.control() as control:
-        control.add_client_auth(service_id, secret)
+        control.add_client_auth(service_id, secret, permanent=True)
     assert d.wait_reachable(d.staff_host) == 0x00
     credential = str(site.desk_dir / "courier-credential.json")
     staff = f"http://{d.staff_host}"
@@ -277,7 +279,7 @@ def test_urgent_lane_over_tor(site: Site) -> None:
     # this test stands on its own).
     service_id, secret = read_client_private_file(site.auth_private)
     with d.client.control() as control:
-        control.add_client_auth(service_id, secret)
+        control.add_client_auth(service_id, secret, permanent=True)
     assert d.wait_reachable(d.staff_host) == 0x00
     token = browser(site, "send", json.dumps(URGENT_FIELDS)).split()[0]
     hook_out = site.workdir / "hook-stdin.json"
@@ -357,8 +359,19 @@ def test_urgent_lane_over_tor(site: Site) -> None:
 def test_intake_descriptor_advertises_proof_of_work(site: Site) -> None:
     d = site.deployment
     address = d.intake_host.removesuffix(".onion")
-    with d.client.control() as control:
-        raw = control._info(f"hs/client/desc/id/{address}")
+    # Read from the client's descriptor cache, which a NEWNYM empties (wait_reachable sends
+    # them; tor may carry one out seconds later for its rate limit): fetch again until the
+    # descriptor is there.
+    raw = None
+    deadline = time.monotonic() + 120
+    while raw is None:
+        assert d.wait_reachable(d.intake_host) == 0x00
+        with d.client.control() as control:
+            try:
+                raw = control._info(f"hs/client/desc/id/{address}")
+            except TorControlError:
+                if time.monotonic() > deadline:
+                    raise
     descriptor = stem.descriptor.hidden_service.HiddenServiceDescriptorV3.from_str(raw)
     inner = descriptor.decrypt(d.intake_host)
     assert re.search(r"^pow-params v1 ", str(inner), re.MULTILINE), str(inner)[:2000]
