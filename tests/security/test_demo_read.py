@@ -93,3 +93,31 @@ def test_demo_read_open_item_applies_the_desks_limits(
     with pytest.raises(importer.ItemRefused) as refused:
         demo_read.open_item(object(), 1, key)
     assert refused.value.reason == importer.TOO_LARGE
+
+
+def test_demo_read_shows_answers_by_section_with_labels(
+    tmp_path: Path, registry_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Intake walk, suggestion 13: the demo shows what a coalition reads (labels by section,
+    # as the desk does), not the raw keys; --raw still gives the JSON that was sealed.
+    data_dir = tmp_path / "demo"
+    shutil.copytree(registry_dir, data_dir)
+    url = f"sqlite:///{data_dir / 'aryz.sqlite3'}"
+    migrate.upgrade(url)
+    runtime = build_runtime(make_settings(data_dir, url, data_dir))
+    with TestClient(create_app(runtime=runtime)) as client:
+        file_report(client, narrative="First line\nSecond line", filer__role="victim")
+    runtime.engine.dispose()
+
+    assert main(["demo-read", "--data-dir", str(data_dir)]) == 0
+    labelled = capsys.readouterr().out
+    assert "[What happened]" in labelled
+    assert "    First line\n    Second line\n" in labelled  # the account keeps its lines
+    assert "narrative.text" not in labelled
+    assert "filer.role" not in labelled
+    assert "  Who is filing this report? It happened to me\n" in labelled  # labels, not "victim"
+
+    assert main(["demo-read", "--data-dir", str(data_dir), "--raw"]) == 0
+    raw = capsys.readouterr().out
+    assert '"narrative.text": "First line\\nSecond line"' in raw
+    assert '"filer.role": "victim"' in raw

@@ -4,6 +4,10 @@ This is the stand-in for the coalition desk during a demo: it proves that what t
 stored is ciphertext that only the coalition's private key opens, and opens to exactly what
 was sent. Files are summarised by name, size and SHA-256, never written out.
 
+Answer sets are printed as the desk shows them: by section, with the question and choice
+labels of the questionnaire they were given to (``service.common.questionnaire.reading``);
+``--raw`` prints the JSON that was sealed instead.
+
 It reads items exactly as the desk's importer does (``service.common.contract.sealed_item``):
 an item the desk would quarantine is shown as refused, with the desk's reason, and the
 command goes on with the next one, then exits 1 (envelope review D1–D3).
@@ -21,6 +25,8 @@ from sqlalchemy import select
 from service.common.contract.sealed_item import WRONG_CASE, BodySink, ItemRefused, read_answers
 from service.common.contract.sealed_item import open_item as open_sealed
 from service.common.crypto.keys import BoxKeyPair
+from service.common.questionnaire.reading import Reading
+from service.common.questionnaire.reading import read_answers as read_by_section
 from service.server.models import COMPLETE, Case, Item
 from service.server.storage.db import make_engine, make_sessionmaker
 from service.server.storage.items import iter_ciphertext
@@ -60,7 +66,27 @@ def open_item(factory: object, item_id: int, key: BoxKeyPair) -> tuple[dict[str,
     return dict(meta), bytes(sink.body)
 
 
-def read_all(data_dir: Path) -> Iterator[str]:
+def reading_lines(reading: Reading) -> Iterator[str]:
+    """An answer set by section, as text: labels are the questionnaire's (English) words,
+    values as the person gave them; free text keeps its lines, indented."""
+    if not reading.exact:
+        yield "(answers to a questionnaire version this code does not have exactly:"
+        yield " the labels may differ from what the person saw)"
+    for part in reading.sections:
+        yield f"[{part.title.text}" + (f" {part.number}]" if part.number else "]")
+        for row in part.rows:
+            values = [value.text for value in row.values]
+            label = row.label.text.rstrip(":")
+            label = label if label.endswith((".", "?")) else f"{label}:"
+            if row.typed:
+                yield f"  {label}"
+                for line in "\n".join(values).splitlines():
+                    yield f"    {line}"
+            else:
+                yield f"  {label} {', '.join(values)}"
+
+
+def read_all(data_dir: Path, *, raw: bool = False) -> Iterator[str]:
     """One block of lines per item. An item the desk would refuse is shown as
     ``item refused (…)`` with the desk's reason, and the items after it still show (D2);
     an item whose sealed case key is not its case's is refused as on the desk (D3)."""
@@ -89,6 +115,12 @@ def read_all(data_dir: Path) -> Iterator[str]:
         if meta.get("type") == "file":
             digest = hashlib.sha256(body).hexdigest()
             yield f"file {meta.get('name')!s}: {len(body)} bytes, sha256 {digest}"
+        elif meta.get("type") == "answers" and not raw:
+            answers = json.loads(body)["answers"]  # checked by open_item (the desk's rules)
+            reference = meta.get("questionnaire")
+            yield from reading_lines(
+                read_by_section(reference if isinstance(reference, dict) else None, answers)
+            )
         else:
             yield body.decode("utf-8", errors="replace")
     engine.dispose()

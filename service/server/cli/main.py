@@ -53,7 +53,7 @@ def _cmd_demo_read(args: argparse.Namespace) -> int:
     from service.server.cli.demo_read import read_all
 
     refused = 0
-    for line in read_all(Path(args.data_dir).resolve()):
+    for line in read_all(Path(args.data_dir).resolve(), raw=args.raw):
         # What submitters sealed is untrusted text (F-10); read_all marks refusals.
         refused += line.startswith("item refused")
         say(for_terminal(line, multiline=True))
@@ -116,6 +116,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("demo-read", help="decrypt a demo instance's items with its demo keys")
     p.add_argument("--data-dir", default="demo-data")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="print answer sets as the JSON that was sealed, not by section with labels",
+    )
     p.set_defaults(func=_cmd_demo_read)
 
     p = sub.add_parser("db", help="database schema migrations")
