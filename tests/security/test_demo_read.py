@@ -17,6 +17,7 @@ from service.cli import main
 from service.common.crypto.envelope import seal
 from service.common.crypto.payload import encode_payload_prefix
 from service.server.app import build_runtime, create_app
+from service.server.deps import Runtime
 from service.server.cli.demo_read import demo_keys
 from service.server.storage import migrate
 from tests.conftest import make_settings
@@ -35,15 +36,19 @@ def _replace_item(db: Path, item_id: int, envelope: bytes) -> None:
         conn.execute("UPDATE items SET size = ? WHERE id = ?", (len(envelope), item_id))
 
 
-def test_demo_read_refuses_what_the_desk_refuses_and_goes_on(
-    tmp_path: Path, registry_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # A demo data dir as ``aryz demo`` lays it out: registry, desk-keys/, aryz.sqlite3.
+def _demo(tmp_path: Path, registry_dir: Path) -> tuple[Path, Runtime]:
+    """A demo data dir as ``aryz demo`` lays it out: registry, desk-keys/, aryz.sqlite3."""
     data_dir = tmp_path / "demo"
     shutil.copytree(registry_dir, data_dir)
     url = f"sqlite:///{data_dir / 'aryz.sqlite3'}"
     migrate.upgrade(url)
-    runtime = build_runtime(make_settings(data_dir, url, data_dir))
+    return data_dir, build_runtime(make_settings(data_dir, url, data_dir))
+
+
+def test_demo_read_refuses_what_the_desk_refuses_and_goes_on(
+    tmp_path: Path, registry_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data_dir, runtime = _demo(tmp_path, registry_dir)
     with TestClient(create_app(runtime=runtime)) as client:
         first = file_report(client, narrative=NARRATIVE)
         files = [("a.bin", b"a" * 100), ("b.bin", b"b" * 100), ("c.bin", b"c" * 100)]
@@ -100,11 +105,7 @@ def test_demo_read_shows_answers_by_section_with_labels(
 ) -> None:
     # Intake walk, suggestion 13: the demo shows what a coalition reads (labels by section,
     # as the desk does), not the raw keys; --raw still gives the JSON that was sealed.
-    data_dir = tmp_path / "demo"
-    shutil.copytree(registry_dir, data_dir)
-    url = f"sqlite:///{data_dir / 'aryz.sqlite3'}"
-    migrate.upgrade(url)
-    runtime = build_runtime(make_settings(data_dir, url, data_dir))
+    data_dir, runtime = _demo(tmp_path, registry_dir)
     with TestClient(create_app(runtime=runtime)) as client:
         file_report(client, narrative="First line\nSecond line", filer__role="victim")
     runtime.engine.dispose()
