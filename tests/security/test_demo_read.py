@@ -17,8 +17,8 @@ from service.cli import main
 from service.common.crypto.envelope import seal
 from service.common.crypto.payload import encode_payload_prefix
 from service.server.app import build_runtime, create_app
-from service.server.deps import Runtime
 from service.server.cli.demo_read import demo_keys
+from service.server.deps import Runtime
 from service.server.storage import migrate
 from tests.conftest import make_settings
 from tests.security.test_terminal_output import HOSTILE, assert_clean
