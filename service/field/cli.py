@@ -105,6 +105,19 @@ def _cmd_status(args: argparse.Namespace) -> int:
     # Everything here came from the server, which may be hostile (F-10): escaped. Only what
     # carries the coalition's signature, checked here against the pinned key and this
     # case's reply key, is the coalition's word (audit F-08); the rest is the server's.
+    transfer = result.get("transfer")
+    if isinstance(transfer, dict):
+        by = for_terminal(transfer["source"])
+        if transfer["verified"]:
+            say(
+                f"passed to: {for_terminal(transfer['to'])} (by {by}: signed, verified). "
+                "Your token stays the same; answers now come from them."
+            )
+        else:
+            say(
+                f"passed to: {for_terminal(transfer['to'])} (by {by}) !!! NOT VERIFIED: "
+                "no valid signature of the coalition that passed it on."
+            )
     if result["status_verified"]:
         say(f"status: {for_terminal(result['status'])} (signed by the coalition, verified)")
     else:

@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,7 +31,13 @@ from service.common.contract.duty import (
     urgent_plaintext,
 )
 from service.common.contract.replies import open_reply
-from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
+from service.common.contract.signed import (
+    Signed,
+    is_signed_by_any,
+    reply_record,
+    status_record,
+    transfer_record,
+)
 from service.common.crypto.envelope import seal, sealed_size
 from service.common.crypto.itemseal import case_item_sealer, seal_case_item
 from service.common.crypto.payload import encode_payload_prefix
@@ -395,41 +401,90 @@ def status(
     coalition_id, case_hex = result.get("coalition"), result.get("case")
     if not isinstance(coalition_id, str) or not isinstance(case_hex, str):
         return result
+    chosen = trust or Trust()
+
+    def keys_of(cid: str) -> Sequence[bytes] | None:
+        entry = next((c for c in info.coalitions if c.get("id") == cid), None)
+        if entry is None:
+            return None
+        try:
+            # A key the server substitutes for a pinned one is refused outright; a
+            # coalition not pinned yet leaves its records "not verified" (the CLI says so).
+            return chosen.signing_keys(entry)
+        except NotPinnedError:
+            return None
+
+    mine = secrets.reply.public
+    result["transfer"] = _transfer(result.get("transfer"), coalition_id, case_hex, mine, keys_of)
     coalition = next((c for c in info.coalitions if c.get("id") == coalition_id), None)
     if coalition is None:
-        return result
-    try:
-        # A key the server substitutes for a pinned one is refused outright; a coalition
-        # not pinned yet leaves everything "not verified" (the CLI says so loudly).
-        keys = (trust or Trust()).signing_keys(coalition)
-    except NotPinnedError:
         return result
     try:
         case_ref = bytes.fromhex(case_hex)
     except ValueError:
         return result
-    mine = secrets.reply.public
-    signed = _signed(result.get("status_signature"))
-    result["status_verified"] = signed is not None and is_signed_by_any(
-        status_record(coalition_id, case_ref, str(result["status"]), signed, mine),
-        signed.signature,
-        keys,
-    )
-    result["answer_by"] = signed.answer_by if result["status_verified"] and signed else None
-    result["urgent_verified"] = _urgent_verified(
-        result.get("urgent"), coalition, coalition_id, mine, trust or Trust()
-    )
+    keys = keys_of(coalition_id)
+    if keys is not None:
+        signed = _signed(result.get("status_signature"))
+        result["status_verified"] = signed is not None and is_signed_by_any(
+            status_record(coalition_id, case_ref, str(result["status"]), signed, mine),
+            signed.signature,
+            keys,
+        )
+        result["answer_by"] = signed.answer_by if result["status_verified"] and signed else None
+        result["urgent_verified"] = _urgent_verified(
+            result.get("urgent"), coalition, coalition_id, mine, chosen
+        )
     signatures = list(result.get("reply_signatures") or [])
+    signers = list(result.get("reply_coalitions") or [])
     for index, data in enumerate(sealed):
         signed = _signed(signatures[index]) if index < len(signatures) else None
+        # A reply given before the case was passed on is the source coalition's.
+        by = signers[index] if index < len(signers) and isinstance(signers[index], str) else None
+        signer = by or coalition_id
+        signer_keys = keys_of(signer)
         result["replies_verified"][index] = (
             data is not None
             and signed is not None
+            and signer_keys is not None
             and is_signed_by_any(
-                reply_record(coalition_id, case_ref, data, signed, mine), signed.signature, keys
+                reply_record(signer, case_ref, data, signed, mine), signed.signature, signer_keys
             )
         )
     return result
+
+
+def _transfer(
+    data: object,
+    coalition_id: str,
+    case_hex: str,
+    mine: bytes,
+    keys_of: Callable[[str], Sequence[bytes] | None],
+) -> dict[str, Any] | None:
+    """The case was passed to ``coalition_id``: from whom, and whether the source's pinned
+    key checks the transfer record (otherwise the server's word only)."""
+    if not isinstance(data, dict):
+        return None
+    source = data.get("source")
+    if not isinstance(source, str):
+        return None
+    verified = False
+    keys = keys_of(source)
+    if keys is not None:
+        try:
+            signed = Signed(int(data["seq"]), bytes.fromhex(str(data["signature"])), True)
+            record = transfer_record(
+                source,
+                bytes.fromhex(case_hex),
+                coalition_id,
+                bytes.fromhex(str(data["content"])),
+                signed,
+                mine,
+            )
+            verified = is_signed_by_any(record, signed.signature, keys)
+        except (KeyError, TypeError, ValueError):
+            verified = False
+    return {"source": source, "to": coalition_id, "verified": verified}
 
 
 def _urgent_verified(

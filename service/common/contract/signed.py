@@ -58,6 +58,22 @@ def reply_record(
     )
 
 
+def transfer_record(
+    coalition: str, case_ref: bytes, to: str, content: bytes, signed: Signed, reply_key: bytes
+) -> Record:
+    """The signed body of the transfer that passed a case from ``coalition`` to ``to``
+    (the items that rode beside it are bound by ``content``, not needed here)."""
+    return Record(
+        type="transfer",
+        coalition=coalition,
+        case=case_ref.hex(),
+        seq=signed.seq,
+        key=reply_key.hex(),
+        to=to,
+        content=content.hex(),
+    )
+
+
 def is_signed(record: Record, signature: bytes, verify_key: bytes) -> bool:
     """True when ``signature`` is the coalition's signature of ``record``."""
     try:

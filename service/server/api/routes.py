@@ -37,6 +37,7 @@ from service.server.api.schemas import (
     SignatureInfo,
     UploadCreate,
     UploadState,
+    TransferInfo,
     UrgentInfo,
 )
 from service.server.cases import logic as cases
@@ -188,6 +189,8 @@ async def status(body: CaseRef, runtime: RuntimeDep) -> Response:
             case=case.ref.hex(),
             status_signature=_signature(view.status_signed),
             reply_signatures=[_signature(s) for s in view.replies_signed],
+            reply_coalitions=list(view.replies_by),
+            transfer=_transfer(case),
             urgent=_urgent(case),
         )
 
@@ -198,6 +201,22 @@ async def status(body: CaseRef, runtime: RuntimeDep) -> Response:
             {"error": missing.code, "message": missing.message}, status_code=missing.http_status
         )
     return PaddedJSONResponse(found.model_dump(mode="json"))
+
+
+def _transfer(case: Case) -> TransferInfo | None:
+    if (
+        case.transfer_from is None
+        or case.transfer_seq is None
+        or case.transfer_signature is None
+        or case.transfer_content is None
+    ):
+        return None
+    return TransferInfo(
+        source=case.transfer_from,
+        seq=case.transfer_seq,
+        content=case.transfer_content.hex(),
+        signature=case.transfer_signature.hex(),
+    )
 
 
 def _urgent(case: Case) -> UrgentInfo | None:

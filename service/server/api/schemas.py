@@ -161,6 +161,17 @@ class SignatureInfo(Strict):
     )
 
 
+class TransferInfo(Strict):
+    """The case was passed here from another coalition: that coalition's signed transfer
+    record, as stored (service/common/contract/signed.py ``transfer_record`` rebuilds it
+    with ``coalition`` as the receiver)."""
+
+    source: str = Field(description="The coalition that passed the case on (and signed).")
+    seq: int
+    content: str = Field(description="The record's content digest, hex.")
+    signature: str = Field(description="Ed25519 signature by the source's key, hex.")
+
+
 class UrgentInfo(Strict):
     """The duty officer's latest acknowledgement of the case's urgent record, as stored:
     the client rebuilds it (service/common/contract/duty.py) and checks it with the duty
@@ -186,6 +197,14 @@ class CaseStatus(Strict):
     )
     reply_signatures: list[SignatureInfo | None] = Field(
         default_factory=list, description="One per reply, in order; None: not signed."
+    )
+    reply_coalitions: list[str | None] = Field(
+        default_factory=list,
+        description="One per reply: the coalition that signed it, when not ``coalition`` "
+        "(a reply given before the case was passed on); None: ``coalition``.",
+    )
+    transfer: TransferInfo | None = Field(
+        default=None, description="The case was passed to ``coalition`` from another one."
     )
     urgent: UrgentInfo | None = Field(
         default=None, description="The urgent lane: the duty officer's acknowledgement."

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from service.common.clock import current_week
-from service.common.contract.signed import Signed, is_signed_by_any, reply_record, status_record
+from service.common.contract.signed import (
+    Signed,
+    is_signed_by_any,
+    reply_record,
+    status_record,
+    transfer_record,
+)
 from service.common.contract.vocabulary import INITIAL_STATUS, parse_kdf_id
 from service.common.crypto.envelope import check_framing, parse_header
 from service.common.crypto.token import KdfLimits, stored_lookup_key
@@ -44,6 +50,16 @@ class CaseView:
     # The week the desk's signed status record promised an answer by (only when signed).
     answer_by: str | None = None
     replies_signed: tuple[Signed | None, ...] = ()
+    # Per reply: the coalition that signed it when that is not the case's own (a reply
+    # given before the case was passed on); None: the case's coalition.
+    replies_by: tuple[str | None, ...] = ()
+    # The case was passed here from this coalition (its signed transfer record), or None.
+    transferred_from: str | None = None
+    transfer_signed: Signed | None = None
+
+
+# The signing keys of a coalition (current first, then those it rotated away from).
+KeysFor = Callable[[str], Sequence[bytes]]
 
 
 def lookup_key(lookup_id: bytes, pepper: bytes) -> bytes:
@@ -175,14 +191,16 @@ def upload_key_hash(capability: bytes) -> bytes:
     return hashlib.blake2b(capability, digest_size=32, person=b"aryz-upload-v1").digest()
 
 
-def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = None) -> CaseView:
+def view(session: Session, case: Case, signing_keys: KeysFor | None = None) -> CaseView:
     """The case as its family may see it.
 
-    With ``signing_keys`` (the status page: the coalition's current signing key and those
-    it rotated away from), only what carries the coalition's valid signature is shown: a
-    reply the desk did not sign is left out, and a status it did not sign reads as
+    With ``signing_keys`` (the status page: for a coalition id, its current signing key
+    and those it rotated away from), only what carries the coalition's valid signature is
+    shown: a reply the desk did not sign is left out, and a status it did not sign reads as
     "received", which is all the server itself knows. A restored or edited database
-    cannot put words in the coalition's mouth on the page (audit F-08).
+    cannot put words in the coalition's mouth on the page (audit F-08). A reply given
+    before the case was passed on is checked with the key of the coalition that gave it,
+    and the transfer itself ("passed to …") with the source's.
     """
     counts = dict(
         session.execute(
@@ -192,7 +210,7 @@ def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = No
         ).all()
     )
     rows = session.execute(
-        select(Reply.data, Reply.seq, Reply.signature, Reply.keyed)
+        select(Reply.data, Reply.seq, Reply.signature, Reply.keyed, Reply.coalition_id)
         .where(Reply.case_id == case.id)
         .order_by(Reply.seq)
     ).all()
@@ -205,9 +223,16 @@ def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = No
             case.status_answer_by,
         )
     replies = [
-        (data, Signed(seq, signature, bool(keyed)) if signature is not None else None)
-        for data, seq, signature, keyed in rows
+        (data, Signed(seq, signature, bool(keyed)) if signature is not None else None, by)
+        for data, seq, signature, keyed, by in rows
     ]
+    transfer_signed = None
+    if (
+        case.transfer_from is not None
+        and case.transfer_seq is not None
+        and case.transfer_signature is not None
+    ):
+        transfer_signed = Signed(case.transfer_seq, case.transfer_signature, True)
     status = case.status
     if signing_keys is not None:
         if status_signed is None or not is_signed_by_any(
@@ -215,25 +240,45 @@ def view(session: Session, case: Case, signing_keys: Sequence[bytes] | None = No
                 case.coalition_id, case.ref, status, status_signed, case.reply_public_key
             ),
             status_signed.signature,
-            signing_keys,
+            signing_keys(case.coalition_id),
         ):
             status, status_signed = INITIAL_STATUS, None
         replies = [
-            (data, signed)
-            for data, signed in replies
+            (data, signed, by)
+            for data, signed, by in replies
             if signed is not None
             and is_signed_by_any(
-                reply_record(case.coalition_id, case.ref, data, signed, case.reply_public_key),
+                reply_record(by or case.coalition_id, case.ref, data, signed, case.reply_public_key),
                 signed.signature,
-                signing_keys,
+                signing_keys(by or case.coalition_id),
             )
         ]
+        if transfer_signed is not None and not _transfer_signed(
+            case, transfer_signed, signing_keys
+        ):
+            transfer_signed = None
     return CaseView(
         status=status,
         items_received=int(sum(counts.values())),
         items_collected=int(counts.get(ACKNOWLEDGED, 0)),
-        replies=tuple(data for data, _ in replies),
+        replies=tuple(data for data, _, _ in replies),
         status_signed=status_signed,
-        replies_signed=tuple(signed for _, signed in replies),
+        replies_signed=tuple(signed for _, signed, _ in replies),
+        replies_by=tuple(by for _, _, by in replies),
         answer_by=status_signed.answer_by if status_signed is not None else None,
+        transferred_from=case.transfer_from if transfer_signed is not None else None,
+        transfer_signed=transfer_signed,
     )
+
+
+def _transfer_signed(case: Case, signed: Signed, signing_keys: KeysFor) -> bool:
+    source = str(case.transfer_from)
+    record = transfer_record(
+        source,
+        case.ref,
+        case.coalition_id,
+        case.transfer_content or b"",
+        signed,
+        case.reply_public_key,
+    )
+    return is_signed_by_any(record, signed.signature, signing_keys(source))

@@ -18,7 +18,10 @@ Tree::
     ├── OutboxCaseError           a record names a case this coalition does not have here
     ├── OutboxSequenceError       409: replay, gap or reordering of a case's records
     ├── OutboxReplyError          a reply is not sealed to its case's reply key
-    └── OutboxItemError           an acknowledged item is not a received item of its case
+    ├── OutboxItemError           an acknowledged item is not a received item of its case
+    ├── OutboxTransferTargetError a transfer to a coalition this server does not serve
+    ├── OutboxTransferSealError   a transferred item not sealed to the receiver's current keys
+    └── OutboxTransferItemsError  a transfer that does not replace exactly the case's items
 """
 
 from __future__ import annotations
@@ -86,4 +89,27 @@ class OutboxItemError(OutboxError):
     code = "outbox_item"
     message = "The outbox acknowledges an item that is not a received item of its case." + (
         NOTHING_APPLIED
+    )
+
+
+class OutboxTransferTargetError(OutboxError):
+    code = "outbox_transfer_target"
+    message = (
+        "The outbox passes a case to a coalition this server does not serve." + NOTHING_APPLIED
+    )
+
+
+class OutboxTransferSealError(OutboxError):
+    code = "outbox_transfer_sealed"
+    message = (
+        "A transferred item is not sealed to the receiving coalition's current keys: the "
+        "desk needs that coalition's newest key statement." + NOTHING_APPLIED
+    )
+
+
+class OutboxTransferItemsError(OutboxError):
+    code = "outbox_transfer_items"
+    message = (
+        "A transfer does not name exactly the case's items on this server: pull and import "
+        "a new bundle on the desk, then export again." + NOTHING_APPLIED
     )

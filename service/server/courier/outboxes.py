@@ -11,6 +11,14 @@ deleted here and then; the items stay as rows so the submitter's count does not 
 An ``imported`` record only notes the week the desk imported them: they stay, sealed,
 until an ``ack`` or the end of the retention window (``service.server.courier.retention``).
 
+A ``transfer`` record passes the case to another coalition the server serves: the items
+re-sealed on the desk to that coalition's current keys replace the case's items (which
+must be exactly the ones it names; uploads still in progress, sealed to the source, are
+dropped), the case's coalition changes, its status starts again at "received" under the
+new coalition, and the source's signature of the transfer is kept for the status page.
+From then on the source's records for the case are refused like any foreign case's, and
+the case's items go to the new coalition's bundles.
+
 An outbox identical to one already applied (same SHA-256) is answered "already applied"
 without change: the courier retrying after a lost response must not be told it failed.
 """
@@ -26,15 +34,20 @@ from sqlalchemy.orm import Session
 
 from service.common.clock import current_week
 from service.common.contract.outbox import OutboxError, Record, decode
+from service.common.contract.vocabulary import INITIAL_STATUS
 from service.common.crypto.envelope import check_framing, parse_header
 from service.common.crypto.keys import key_id
 from service.common.errors import EnvelopeError
+from service.server.cases.logic import check_sealed_for, new_item
 from service.server.courier.errors import (
     OutboxCaseError,
     OutboxCoalitionError,
     OutboxItemError,
     OutboxReplyError,
     OutboxSequenceError,
+    OutboxTransferItemsError,
+    OutboxTransferSealError,
+    OutboxTransferTargetError,
 )
 from service.server.courier.retention import expire_imported, mark_imported
 from service.server.deps import Runtime
@@ -50,7 +63,7 @@ from service.server.models import (
 )
 from service.server.registry.logic import CoalitionEntry
 from service.server.storage.db import transaction
-from service.server.storage.items import delete_pieces
+from service.server.storage.items import delete_pieces, store_whole
 
 # Keeps every IN (...) list far below SQLite's and PostgreSQL's bound-parameter limits.
 _BATCH = 500
@@ -85,9 +98,11 @@ def apply_outbox(runtime: Runtime, coalition: CoalitionEntry, data: bytes) -> Ap
         if session.get(AppliedOutbox, digest) is not None:
             return Applied(applied=False, already=True, records=0)
         acknowledged: list[int] = []
+        passed: set[bytes] = set()
         for record in outbox.records:
             case = cases.get(bytes.fromhex(record.case))
-            if case is None:
+            if case is None or case.ref in passed:
+                # A record after the case's transfer: it is no longer this coalition's.
                 raise OutboxCaseError()
             if record.seq != case.status_seq + 1:
                 raise OutboxSequenceError()
@@ -105,6 +120,9 @@ def apply_outbox(runtime: Runtime, coalition: CoalitionEntry, data: bytes) -> Ap
                 session.add(_reply(case, record))
             elif record.type == "imported":
                 mark_imported(session, case, record.items)
+            elif record.type == "transfer":
+                acknowledged += _transfer(session, runtime, case, record)
+                passed.add(case.ref)
             else:
                 acknowledged += _acknowledge(session, case, record.items)
         _forget_bundles(session, acknowledged)
@@ -153,6 +171,62 @@ def _reply(case: Case, record: Record) -> Reply:
         keyed=record.key is not None,
         created_week=current_week(),
     )
+
+
+def _transfer(session: Session, runtime: Runtime, case: Case, record: Record) -> list[int]:
+    """Pass ``case`` to ``record.to``: its items replaced by the re-sealed ones.
+
+    Returns the ids of the items whose bundles must be forgotten (as for an ``ack``)."""
+    target = runtime.registry.get(str(record.to))
+    if target is None or target.id == case.coalition_id:
+        raise OutboxTransferTargetError()
+    for envelope in record.envelopes:
+        # The server cannot open them, but it can refuse what the receiving desk could
+        # never open: an item sealed to a stale or foreign key.
+        try:
+            check_framing(len(envelope), check_sealed_for(target, envelope))
+        except EnvelopeError:
+            raise OutboxTransferSealError() from None
+    rows = session.execute(select(Item.id, Item.ref, Item.state).where(Item.case_id == case.id))
+    held: dict[bytes, int] = {}
+    dropped: list[int] = []
+    for item_id, ref, state in rows:
+        if state in (COMPLETE, ACKNOWLEDGED):
+            held[ref] = item_id
+        else:
+            dropped.append(item_id)  # an upload in progress, sealed to the source
+    if {bytes.fromhex(r) for r in record.replaces} != set(held):
+        # An item reached the server after the desk's last import: the desk must re-seal
+        # it too, or the new coalition would never read it.
+        raise OutboxTransferItemsError()
+    old = [*held.values(), *dropped]
+    _forget_bundles(session, old)
+    for batch in _batches(old):
+        delete_pieces(session, batch)
+        session.execute(delete(Item).where(Item.id.in_(batch)))
+    # Replies signed before the transfer keep their signer, so the status page still
+    # checks them with the source's key.
+    session.execute(
+        update(Reply)
+        .where(Reply.case_id == case.id, Reply.coalition_id.is_(None))
+        .values(coalition_id=case.coalition_id)
+    )
+    for envelope in record.envelopes:
+        item = new_item(session, case.id)
+        session.flush()
+        store_whole(session, item, envelope)
+    case.transfer_from = case.coalition_id
+    case.transfer_seq = record.seq
+    case.transfer_signature = record.signature
+    case.transfer_content = bytes.fromhex(str(record.content))
+    case.coalition_id = target.id
+    # The new coalition has not looked at it yet: what the server itself knows.
+    case.status = INITIAL_STATUS
+    case.status_signed_seq = None
+    case.status_signature = None
+    case.status_keyed = None
+    case.status_answer_by = None
+    return old
 
 
 def _acknowledge(session: Session, case: Case, item_refs: tuple[str, ...]) -> list[int]:

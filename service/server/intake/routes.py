@@ -780,10 +780,8 @@ def _find(runtime: Runtime, key: bytes) -> Case | None:
 
 def _view(runtime: Runtime, case: Case) -> cases.CaseView:
     # Only what the coalition signed is shown (audit F-08); see cases.view.
-    coalition = runtime.registry.get(case.coalition_id)
-    signing_keys = coalition.signing_keys if coalition is not None else (bytes(32),)
     with transaction(runtime.sessions) as session:
-        return cases.view(session, case, signing_keys)
+        return cases.view(session, case, runtime.registry.signing_keys)
 
 
 @router.post("/{lang}/case/files")
@@ -872,6 +870,8 @@ async def _status_page(
         {
             "view": view,
             "token": token,
+            # Only when the source coalition signed the transfer (cases.view).
+            "transferred_to": coalition.name(language) if view.transferred_from else None,
             "status_labels": STATUS_LABELS,
             "urgent": urgent,
             "urgent_labels": URGENT_LABELS,

@@ -56,6 +56,14 @@ class Case(Base):
     urgent_week: Mapped[str | None] = mapped_column(String(8), default=None)
     urgent_answer_by: Mapped[str | None] = mapped_column(String(8), default=None)
     urgent_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
+    # The signed transfer record that passed the case here from another coalition
+    # (service/common/contract/outbox.py, "transfer"): the source, the record's sequence
+    # number, signature and content digest. The status page says "passed to <name>" only
+    # when the source's key checks it (service/common/contract/signed.py).
+    transfer_from: Mapped[str | None] = mapped_column(String(64), default=None)
+    transfer_seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    transfer_signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
+    transfer_content: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     created_week: Mapped[str] = mapped_column(String(8))
     activity_week: Mapped[str] = mapped_column(String(8))
 

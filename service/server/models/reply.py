@@ -36,4 +36,7 @@ class Reply(Base):
     # record named the case's reply key (service/common/contract/signed.py rebuilds it).
     signature: Mapped[bytes | None] = mapped_column(LargeBinary(64), default=None)
     keyed: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # The coalition that signed it, set when the case passed on to another coalition
+    # (a transfer); None: the case's own coalition.
+    coalition_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_week: Mapped[str] = mapped_column(String(8))

@@ -43,6 +43,11 @@ class Registry:
     def get(self, coalition_id: str) -> CoalitionEntry | None:
         return next((c for c in self.coalitions if c.id == coalition_id), None)
 
+    def signing_keys(self, coalition_id: str) -> Sequence[bytes]:
+        """A coalition's signing keys, current first (none verifies for an unknown id)."""
+        coalition = self.get(coalition_id)
+        return coalition.signing_keys if coalition is not None else (bytes(32),)
+
     def courier(self, courier_key_id: bytes) -> tuple[CoalitionEntry, bytes] | None:
         """The coalition and verify key of a non-revoked courier credential, by key id."""
         for coalition in self.coalitions:
