@@ -53,6 +53,4 @@ def derive_facts(store: Store, case: cases.CaseRow, read: BodyReader) -> facts.C
             body = json.loads(read(item))
             break
     record = case.record
-    return facts.derive(
-        body, record.questionnaire, record.country, record.received_week
-    )
+    return facts.derive(body, record.questionnaire, record.country, record.received_week)

@@ -147,9 +147,7 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("minor", N_("Minor at the time"), "single", YES_NO, None, _one("minor")),
     Dimension("situation", N_("The person now"), "single", SITUATIONS, None, _one("situation")),
     Dimension("filer", N_("Who filed"), "single", FILERS, "Source", _one("filer")),
-    Dimension(
-        "urgent", N_("Through the urgent lane"), "single", URGENT_LANE, None, _one("urgent")
-    ),
+    Dimension("urgent", N_("Through the urgent lane"), "single", URGENT_LANE, None, _one("urgent")),
     Dimension(
         "forced_confession",
         N_("Forced confession"),

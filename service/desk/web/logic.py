@@ -389,11 +389,7 @@ def original_name(name: str | None, number: int) -> str:
     """The submitter's file name made safe to save: no folders, no control, format or
     reserved characters, no leading dots, at most 120 characters."""
     text = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    kept = "".join(
-        ch
-        for ch in text
-        if not is_unsafe(ch) and ch not in '<>:"|?*;'
-    )
+    kept = "".join(ch for ch in text if not is_unsafe(ch) and ch not in '<>:"|?*;')
     kept = kept.strip(" .")
     if len(kept) > MAX_NAME_CHARS:
         # Keep a short extension: it tells the laptop which program opens the file.

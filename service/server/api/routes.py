@@ -35,9 +35,9 @@ from service.server.api.schemas import (
     KdfInfo,
     KeyInfo,
     SignatureInfo,
+    TransferInfo,
     UploadCreate,
     UploadState,
-    TransferInfo,
     UrgentInfo,
 )
 from service.server.cases import logic as cases

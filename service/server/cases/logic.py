@@ -248,7 +248,9 @@ def view(session: Session, case: Case, signing_keys: KeysFor | None = None) -> C
             for data, signed, by in replies
             if signed is not None
             and is_signed_by_any(
-                reply_record(by or case.coalition_id, case.ref, data, signed, case.reply_public_key),
+                reply_record(
+                    by or case.coalition_id, case.ref, data, signed, case.reply_public_key
+                ),
                 signed.signature,
                 signing_keys(by or case.coalition_id),
             )
