@@ -35,6 +35,11 @@ raise them)::
     ├── ReplyError                  the reply text cannot be sent
     │   └── ReplyKeyUnconfirmedError  no sealed item vouches for the case's reply key
     ├── OutboxPathError             the outbox file already exists or cannot be written
+    ├── CoalitionError              another coalition's keys cannot be added or used
+    ├── TransferError               a case cannot be passed to another coalition
+    │   ├── TransferConsentError    the person did not agree to it
+    │   ├── TransferredCaseError    the case was passed on: no more records for it
+    │   └── TransferTooLargeError   its items do not fit in one outbox
     ├── OutcomeError                a legal-path event is refused (type, date, field, note)
     │   └── OutcomeNotFoundError    no such event on this case
     ├── StatsOptionError            a statistics threshold or period is not accepted
@@ -222,3 +227,38 @@ class ReportPathError(DeskError):
     code = "report_path"
     http_status = 400
     message = "A file already exists at the report path, or it cannot be written there."
+
+
+class CoalitionError(DeskError):
+    code = "coalition"
+    message = "That coalition's keys cannot be added."
+
+
+class TransferError(DeskError):
+    code = "transfer"
+    message = "The case cannot be passed to that coalition."
+
+
+class TransferConsentError(TransferError):
+    code = "transfer_consent"
+    message = (
+        "The person did not agree to their report being passed to another coalition. Ask "
+        "them in a reply; if they agree in a message, run it again with "
+        "--consent-in-message."
+    )
+
+
+class TransferredCaseError(TransferError):
+    code = "transferred"
+    message = (
+        "This case was passed to another coalition: this desk sends nothing more for it. "
+        "Notes stay possible."
+    )
+
+
+class TransferTooLargeError(TransferError):
+    code = "transfer_too_large"
+    message = (
+        "The case's files are too large to pass on in one outbox (about 47 MiB at most). "
+        "Nothing was queued."
+    )

@@ -35,6 +35,7 @@ from service.desk.errors import (
     CaseRefAmbiguousError,
     CaseRefTooShortError,
     DeskDamagedError,
+    TransferredCaseError,
 )
 from service.desk.store.database import Store, context
 
@@ -67,6 +68,9 @@ class CaseRecord:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ITEM_TYPES, 0))
     facts: dict[str, Any] | None = None  # the statistics' cache (service.desk.stats.casework)
     restored_seq: int | None = None  # after a restore, until a resync (casework/resync.py)
+    # Passed to this coalition (casework/transfer.py): nothing more is queued for the
+    # case, and the statistics count it there, not here.
+    transferred_to: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -228,6 +232,10 @@ def add_outgoing(store: Store, case: CaseRow, body: dict[str, Any]) -> int:
     The number is fixed now, not at export: the order staff made changes in is the
     order the server applies them, and a failed export re-sends the same numbers.
     """
+    if case.record.transferred_to is not None:
+        # The server now files the case under another coalition and would refuse the
+        # whole outbox for a record of ours about it.
+        raise TransferredCaseError()
     seq = case.record.last_seq + 1
     store.connection.execute(
         "INSERT INTO outgoing (case_id, seq, record) VALUES (?, ?, ?)",

@@ -88,6 +88,17 @@ def seal_record(meta: dict[str, Any], envelope: bytes) -> dict[str, Any] | None:
     except EnvelopeError:
         return None  # unreachable for an item that opened; nothing to record
     digest = header.associated_data
+    moved = meta.get("transferred")
+    if isinstance(moved, dict) and isinstance(moved.get("header"), str):
+        # Passed on by another coalition's desk, which re-sealed it: the person signed
+        # the original envelope's header, whose digest that desk put here
+        # (service/desk/casework/transfer.py).
+        try:
+            original = bytes.fromhex(moved["header"])
+        except ValueError:
+            original = b""
+        if len(original) == 32:
+            digest = original
     seal = read_seal(meta, digest)
     return None if seal is None else seal.as_record(digest)
 

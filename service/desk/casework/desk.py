@@ -31,7 +31,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import service.common.files as files
 import service.desk.casework.cases as cases
 import service.desk.casework.staff as staff
+import service.desk.casework.transfer as transfer
 import service.desk.inbox.strip as strip
 import service.desk.stats.casework as casework
 import service.desk.stats.outcomes as outcomes
@@ -73,6 +74,8 @@ from service.desk.inbox.importer import (
     quarantined_items,
     retry_quarantined,
 )
+from service.desk.store import coalitions
+from service.desk.store.coalitions import KnownCoalition
 from service.desk.store.database import DB_FILE, Store, chunk_context
 from service.desk.store.keys import Keyring, PublicKeys
 from service.desk.store.spare import refuse_if_spare
@@ -735,6 +738,37 @@ class Desk:
         with self._lock, self._changing(ref_prefix) as case:
             casework.record_removal(self._store, case, event_id)
 
+    # --- other coalitions and transfers (service/desk/casework/transfer.py) ---------------
+
+    def add_coalition(self, path: Path, signing_fingerprint: str) -> tuple[KnownCoalition, bool]:
+        """Learn another coalition's keys from a registry file, checked against the
+        signing fingerprint its people read out; returns it and whether it was new."""
+        with self._lock:
+            refuse_if_spare(self.directory)
+            found = coalitions.read_entry(path, signing_fingerprint, self.coalition)
+            with self._store.transaction():
+                added = coalitions.add(self._store, found)
+            return found, added
+
+    def known_coalitions(self) -> list[KnownCoalition]:
+        with self._lock:
+            return sorted(coalitions.known(self._store).values(), key=lambda c: c.id)
+
+    def transfer(
+        self, ref_prefix: str, to: str, *, note: str | None = None, consent_in_message: bool
+    ) -> int:
+        """Queue passing the case to coalition ``to``; returns the record's number. The
+        items are re-sealed to its keys when the outbox is written."""
+        note_text = None if note is None else _text(note, MAX_NOTE_BYTES, TriageError)
+        with self._lock, self._changing(ref_prefix) as case:
+            seq = transfer.queue(
+                self._store, self.coalition, case, to, consent_in_message=consent_in_message
+            )
+            self._history(case, "transferred", to=to, consent_in_message=consent_in_message)
+            if note_text:
+                cases.add_entry(self._store, case, "note", text=note_text)
+            return seq
+
     def statistics(self, options: stats.Options | None = None) -> stats.Statistics:
         """Publishable statistics over every case; see :mod:`service.desk.stats.tables`.
 
@@ -744,7 +778,12 @@ class Desk:
         with self._lock:
             inputs = []
             missing = []
+            passed_on = 0
             for case in cases.all_cases(self._store):
+                if case.record.transferred_to is not None:
+                    # Counted by the coalition it was passed to, once, not here.
+                    passed_on += 1
+                    continue
                 found = casework.cached_facts(case)
                 if found is None:
                     found = casework.derive_facts(self._store, case, self._body)
@@ -756,7 +795,7 @@ class Desk:
                     for case, found in missing:
                         case.record.facts = found.to_record()
                         cases.save_case(self._store, case)
-        return stats.compute(inputs, options)
+        return replace(stats.compute(inputs, options), transferred=passed_on)
 
     # --- internals --------------------------------------------------------------------
 

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import service.common.files as files
 import service.desk.casework.cases as cases
-from service.common.contract.outbox import Record, encode
+import service.desk.casework.transfer as transfer
+from service.common.contract.outbox import Record, encode, transfer_record
 from service.desk.casework.resync import PENDING, REFUSED, SENT, outbox_digest
 from service.desk.errors import OutboxPathError
 from service.desk.store.database import Store, context
@@ -83,6 +84,9 @@ def _queue_acks(store: Store) -> None:
         for case in cases.all_cases(store):
             if case.id not in imported and case.id not in held:
                 continue
+            if case.record.transferred_to is not None:
+                # Passed on: the transfer replaces its items on the server.
+                continue
             rows = cases.items_of(store, case)
             new = sorted(i.ref for i in rows if i.id in imported.get(case.id, ()))
             kept = sorted(i.ref for i in rows if i.id in held.get(case.id, ()))
@@ -106,7 +110,8 @@ def _by_case(rows: Iterable[tuple[int, int]]) -> Iterator[tuple[int, list[int]]]
 
 def _pending(store: Store, coalition: str) -> list[tuple[int, int, Record]]:
     """Every unexported record, in the order it was made (per case: by sequence)."""
-    refs = {case.id: (case.ref, case.index) for case in cases.all_cases(store)}
+    every = {case.id: case for case in cases.all_cases(store)}
+    refs = {case.id: (case.ref, case.index) for case in every.values()}
     # The case's reply key goes into its signed status and reply records, so the family's
     # own client can check them end to end (service/common/contract/signed.py).
     reply_keys = {case.id: case.record.reply_public_key for case in cases.all_cases(store)}
@@ -118,6 +123,14 @@ def _pending(store: Store, coalition: str) -> list[tuple[int, int, Record]]:
     for row_id, case_id, seq, blob in rows:
         ref, index = refs[case_id]
         body = store.unseal(blob, context("outgoing", index, seq))
+        if body["type"] == "transfer":
+            # Re-sealed now, from what the desk holds now (casework/transfer.py).
+            replaces, envelopes = transfer.envelopes(store, coalition, every[case_id], body["to"])
+            record = transfer_record(
+                coalition, ref, seq, body["to"], reply_keys[case_id], replaces, envelopes
+            )
+            pending.append((row_id, case_id, record))
+            continue
         record = Record(
             type=body["type"],
             coalition=coalition,

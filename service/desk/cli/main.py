@@ -8,6 +8,7 @@ Commands (every one but ``passphrase`` takes ``--dir DIR``, the desk folder)::
     unlock [--idle-minutes M], lock   one unlock for this terminal (service/desk/cli/session.py)
     rotate [--signing]       add the next decryption key epoch, or replace the signing key
     courier list|add|revoke  courier credentials, as signed registry changes (cli/couriers.py)
+    coalition add|list, transfer   pass a case to another coalition (cli/transfer.py)
     fingerprints             print the desk's key fingerprints again
     passphrase               suggest a 7-word passphrase
     import BUNDLE            import a bundle from the server (via the courier)
@@ -240,6 +241,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     from service.desk.cli.couriers import register as register_couriers  # courier add|revoke
 
     register_couriers(commands)
+    from service.desk.cli.transfer import register as register_transfer  # coalition, transfer
+
+    register_transfer(commands)
     from service.desk.cli.spare import register as register_spare  # spare enroll|update|promote
 
     register_spare(commands)
@@ -812,6 +816,9 @@ def _describe(event: str, details: dict[str, Any]) -> str:
         return f"outbox written ({', '.join(str(t) for t in details.get('types', []))})"
     if event == "first_imported":
         return "first imported on this desk"
+    if event == "transferred":
+        how = " (the person agreed in a message)" if details.get("consent_in_message") else ""
+        return f"passed to the coalition {details.get('to')}{how}"
     if event == "quarantined":
         told = "acknowledged to the server" if details.get("acknowledged") else "kept on the server"
         return f"item {str(details.get('item'))[:8]}… quarantined ({details.get('reason')}; {told})"

@@ -121,6 +121,8 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     say(f"Not shown: {', '.join(stats.not_shown) or '-'}")
     if stats.not_counted:
         say(f"Not counted (no consent to statistics): {stats.not_counted}")
+    if stats.transferred:
+        say(f"Passed to another coalition (counted there, not here): {stats.transferred}")
     if stats.unreadable:
         say(
             f"WARNING: {stats.unreadable} cases use a questionnaire version this desk does not "

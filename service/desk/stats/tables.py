@@ -243,6 +243,8 @@ class Statistics:
     # Of every case, those whose questionnaire this desk does not know (facts.readable):
     # not counted either, and shown as a warning to update the desk.
     unreadable: int = 0
+    # Cases this desk passed to another coalition: counted there, never here.
+    transferred: int = 0
 
     @property
     def total(self) -> int:

@@ -68,6 +68,7 @@ _EVENTS: dict[str, str] = {
     "acknowledged": N_("Items acknowledged to the server: %(count)s"),
     "exported": N_("Written to an outbox: %(types)s"),
     "quarantined": N_("An item was set aside in quarantine"),
+    "transferred": N_("Passed to the coalition %(to)s (sent with the next outbox)"),
 }
 _RECORD_TYPES: dict[str, str] = {
     "status": N_("status change"),
@@ -75,6 +76,7 @@ _RECORD_TYPES: dict[str, str] = {
     "ack": N_("acknowledgement"),
     "quarantine": N_("quarantine notice"),
     "imported": N_("import notice"),
+    "transfer": N_("transfer to another coalition"),
 }
 # The state of an outgoing record (service/desk/casework/resync.py: 0 pending … 3 refused).
 _RECORD_STATES: dict[int, str] = {
