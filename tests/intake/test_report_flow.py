@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from service.common.crypto.keys import BoxKeyPair
 from service.common.crypto.token import format_token
-from service.common.questionnaire.istanbul import ISTANBUL
+from service.common.questionnaire.known import CURRENT
 from service.server.deps import Runtime
 from service.server.models import Case, Item
 from tests.support import (
@@ -39,7 +39,7 @@ def test_report_is_sealed_and_opens_to_exactly_the_answers(
     assert len(items) == 1
     meta, body = items[0]
     assert meta["type"] == "answers"
-    assert meta["questionnaire"] == ISTANBUL.reference()
+    assert meta["questionnaire"] == CURRENT.reference()
     answers = json.loads(body)
     assert answers["country"] == "KZ"
     assert answers["coalition"] == "kz-coalition"

@@ -11,7 +11,7 @@ from service.common.errors import AnswersError
 from service.common.questionnaire import UNKNOWN_CODE, Condition
 from service.common.questionnaire.answers import applicable, check_answers, read_step
 from service.common.questionnaire.basic import BASIC
-from service.common.questionnaire.istanbul import ISTANBUL
+from service.common.questionnaire.istanbul import ISTANBUL, ISTANBUL_V2
 from service.common.questionnaire.known import CURRENT, find
 from service.common.questionnaire.reading import read_answers
 from service.common.questionnaire.regions import REGIONS, region_name
@@ -25,13 +25,27 @@ def test_basic_v1_keeps_the_hash_its_answer_sets_recorded() -> None:
     assert find(BASIC.reference()) is BASIC
 
 
-def test_the_form_asks_istanbul_v1() -> None:
-    assert CURRENT is ISTANBUL
+def test_the_form_asks_istanbul_v2() -> None:
+    assert CURRENT is ISTANBUL_V2
     assert (ISTANBUL.id, ISTANBUL.version) == ("istanbul", 1)
     assert find({"id": "istanbul", "version": 1}) is ISTANBUL
-    assert find({"id": "istanbul", "version": 2}) is None
+    assert find({"id": "istanbul", "version": 2}) is ISTANBUL_V2
+    assert find({"id": "istanbul", "version": 3}) is None
     assert find({"id": "istanbul", "version": True}) is None
     assert find(None) is None
+
+
+def test_v2_adds_only_the_consent_to_pass_the_report_on() -> None:
+    # v1 answer sets still match v1's hash; v2 differs by exactly one consent question.
+    assert ISTANBUL.digest != ISTANBUL_V2.digest
+    v1 = [(s.id, q.id) for s in ISTANBUL.sections for q in s.questions]
+    v2 = [(s.id, q.id) for s in ISTANBUL_V2.sections for q in s.questions]
+    assert [k for k in v2 if k not in v1] == [("consent", "transfer")]
+    assert [k for k in v2 if k != ("consent", "transfer")] == v1
+    consent = ISTANBUL_V2.section("consent")
+    assert consent is not None
+    transfer = next(q for q in consent.questions if q.id == "transfer")
+    assert [c.value for c in transfer.choices] == ["yes", "ask", "no", "unknown"]
 
 
 def _question(key: str):  # type: ignore[no-untyped-def]

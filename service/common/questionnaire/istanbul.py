@@ -1,4 +1,4 @@
-"""``istanbul`` v1: the intake questionnaire aligned to the Istanbul Protocol (2022).
+"""``istanbul`` v1 and v2: the intake questionnaire aligned to the Istanbul Protocol (2022).
 
 It follows the Protocol's order for documenting a case — who reports and with what
 consent, who the person is, the account in their own words, then arrest, places of
@@ -16,9 +16,16 @@ back. Answer keys and codes are read by the desk's statistics: the codes of
 
 Changing any question, choice or condition means a new version: answer sets name the
 version and the hash of the definition they were given to.
+
+Version 2 adds one consent question, ``consent.transfer``: may the organisation pass the
+report to another organisation of the network if it belongs there (another country)?
+The desk passes a case on only with "yes" (``service.desk.casework.transfer``). Every
+other question, code and key is version 1's.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from service.common.i18n.markers import N_
 from service.common.questionnaire import Choice, Condition, Question, Questionnaire, Section
@@ -600,4 +607,32 @@ ISTANBUL = Questionnaire(
         COMPLAINTS,
         NEEDS,
     ),
+)
+
+# Version 2: the consent to pass the report on, asked with the other consents, after
+# "United Nations" and before "statistics".
+TRANSFER_CONSENT = Question(
+    id="transfer",
+    kind="choice",
+    label=N_(
+        "May the organisation pass your report to another organisation of this network if "
+        "it belongs there (for example, it happened in another country)?"
+    ),
+    help=N_("It is passed on sealed, to that organisation only."),
+    choices=(YES, ASK_FIRST, NO, UNKNOWN),
+)
+
+
+def _with_transfer(section: Section) -> Section:
+    if section.id != "consent":
+        return section
+    questions = list(section.questions)
+    at = next(i for i, q in enumerate(questions) if q.id == "un") + 1
+    return replace(section, questions=(*questions[:at], TRANSFER_CONSENT, *questions[at:]))
+
+
+ISTANBUL_V2 = Questionnaire(
+    id="istanbul",
+    version=2,
+    sections=tuple(_with_transfer(section) for section in ISTANBUL.sections),
 )

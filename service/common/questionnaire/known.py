@@ -20,10 +20,12 @@ from collections.abc import Mapping
 
 from service.common.questionnaire import Questionnaire
 from service.common.questionnaire.basic import BASIC
-from service.common.questionnaire.istanbul import ISTANBUL
+from service.common.questionnaire.istanbul import ISTANBUL, ISTANBUL_V2
 
-CURRENT = ISTANBUL  # what the form asks
-KNOWN: dict[tuple[str, int], Questionnaire] = {(q.id, q.version): q for q in (BASIC, ISTANBUL)}
+CURRENT = ISTANBUL_V2  # what the form asks
+KNOWN: dict[tuple[str, int], Questionnaire] = {
+    (q.id, q.version): q for q in (BASIC, ISTANBUL, ISTANBUL_V2)
+}
 
 
 def key_of(reference: Mapping[str, object] | None) -> tuple[str, int] | None:

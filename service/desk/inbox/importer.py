@@ -81,7 +81,11 @@ from service.common.contract.sealed_item import (
     ItemRefused as ItemRefused,
 )
 from service.common.questionnaire.basic import BASIC
-from service.common.questionnaire.istanbul import ISTANBUL, SITUATION_AS_DETAINED
+from service.common.questionnaire.istanbul import (
+    ISTANBUL,
+    ISTANBUL_V2,
+    SITUATION_AS_DETAINED,
+)
 from service.common.questionnaire.known import key_of
 from service.desk.errors import DeskStoreError, DiskFullError, ForeignBundleError
 from service.desk.store.database import CHUNK_SIZE, Store, context
@@ -355,6 +359,7 @@ def _detained_istanbul(answers: dict[str, Any]) -> str | None:
 DETAINED: dict[tuple[str, int], Callable[[dict[str, Any]], str | None]] = {
     (BASIC.id, BASIC.version): _detained_basic,
     (ISTANBUL.id, ISTANBUL.version): _detained_istanbul,
+    (ISTANBUL_V2.id, ISTANBUL_V2.version): _detained_istanbul,
 }
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from service.common.i18n.markers import N_
 from service.common.questionnaire.basic import BASIC
-from service.common.questionnaire.istanbul import ISTANBUL
+from service.common.questionnaire.istanbul import ISTANBUL, ISTANBUL_V2
 from service.common.questionnaire.known import key_of
 from service.common.questionnaire.regions import REGIONS
 
@@ -248,4 +248,6 @@ Reader = Callable[[Mapping[str, Any], str | None, str | None], CaseFacts]
 READERS: dict[tuple[str, int], Reader] = {
     (BASIC.id, BASIC.version): _basic,
     (ISTANBUL.id, ISTANBUL.version): _istanbul,
+    # Version 2 only adds the consent to pass the report on: the same facts.
+    (ISTANBUL_V2.id, ISTANBUL_V2.version): _istanbul,
 }
