@@ -1,0 +1,150 @@
+"""The desk's side of a transfer, without a server: another coalition's keys are taken
+only under its signing fingerprint and its own signed statement; the export re-seals
+every item to those keys, byte for byte, and the other desk opens them; a case that
+does not fit one outbox is refused with nothing queued."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import service.desk.casework.transfer as transfer
+from service.common.contract.outbox import decode
+from service.common.crypto.envelope import open_envelope
+from service.common.crypto.keys import fingerprint
+from service.common.crypto.payload import split_payload
+from service.desk.casework.desk import Desk, init_desk
+from service.desk.errors import (
+    CoalitionError,
+    TransferConsentError,
+    TransferredCaseError,
+    TransferTooLargeError,
+)
+from service.desk.store import keys
+from service.desk.store.statement import write_statement
+from tests.desk.helpers import (
+    PASSPHRASE,
+    FakeCase,
+    answers_plaintext,
+    bundle_bytes,
+    file_plaintext,
+    recipients,
+    sealed,
+)
+
+KG = "kg-coalition"
+
+
+@pytest.fixture
+def kg_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "kg-desk"
+    init_desk(folder, KG, PASSPHRASE)
+    return folder
+
+
+def registry_of(folder: Path, kg_dir: Path, statement: str | None = None) -> Path:
+    """A registry file holding the KG desk's entry, as the server's operator pasted it."""
+    written = write_statement(kg_dir, PASSPHRASE, ["KG"], fallback=False, duty=[])
+    line = statement or written.path.read_text(encoding="utf-8").splitlines()[-1]
+    snippet = (kg_dir / "public-key.toml").read_text(encoding="utf-8")
+    snippet = snippet.replace(
+        'names = { en = "<fill in>" }\ncountries = []',
+        f'names = {{ en = "Coalition in Kyrgyzstan" }}\ncountries = ["KG"]\n{line}',
+    )
+    path = folder / "registry.toml"
+    path.write_text("version = 1\n" + snippet, encoding="utf-8")
+    return path
+
+
+def kg_fingerprint(kg_dir: Path) -> str:
+    return fingerprint(keys.read_public(kg_dir).signing_key)
+
+
+def imported_case(desk: Desk, tmp_path: Path) -> tuple[FakeCase, bytes, bytes]:
+    case = FakeCase()
+    answers = answers_plaintext(case, {"narrative": "It was in Osh."})
+    photo = file_plaintext(case, "photo.jpg", b"\xff\xd8" + b"p" * 3000)
+    bundle = tmp_path / "bundle.aryz"
+    to = recipients(desk)
+    bundle.write_bytes(bundle_bytes([sealed(case, answers, to), sealed(case, photo, to)]))
+    desk.import_bundle(bundle)
+    return case, answers, photo
+
+
+def test_keys_are_taken_only_under_the_fingerprint_and_a_signed_statement(
+    desk: Desk, kg_dir: Path, tmp_path: Path
+) -> None:
+    registry = registry_of(tmp_path, kg_dir)
+    with pytest.raises(CoalitionError, match="No coalition"):
+        desk.add_coalition(registry, fingerprint(desk.public.signing_key))
+    with pytest.raises(CoalitionError, match="64 hex"):
+        desk.add_coalition(registry, "1234")
+    # A statement whose key was swapped (a seized server, a changed stick) is refused.
+    good = registry.read_text(encoding="utf-8")
+    public = keys.read_public(kg_dir).epochs[0][1].hex()
+    forged = tmp_path / "forged.toml"
+    forged.write_text(
+        good.replace(f'"public_key": "{public}"', '"public_key": "' + "ab" * 32 + '"')
+    )
+    with pytest.raises(CoalitionError, match="not signed"):
+        desk.add_coalition(forged, kg_fingerprint(kg_dir))
+    assert desk.known_coalitions() == []
+    found, added = desk.add_coalition(registry, kg_fingerprint(kg_dir))
+    assert added
+    assert (found.id, found.countries, found.name) == (KG, ("KG",), "Coalition in Kyrgyzstan")
+    assert found.recipients == [bytes.fromhex(public)]
+    assert desk.add_coalition(registry, kg_fingerprint(kg_dir))[1] is False
+
+
+def test_the_export_reseals_every_item_to_the_other_coalition(
+    desk: Desk, kg_dir: Path, tmp_path: Path
+) -> None:
+    case, answers, photo = imported_case(desk, tmp_path)
+    desk.add_coalition(registry_of(tmp_path, kg_dir), kg_fingerprint(kg_dir))
+    with pytest.raises(TransferConsentError):  # intake-basic asks no such consent
+        desk.transfer(case.ref, KG, consent_in_message=False)
+    desk.transfer(case.ref, KG, consent_in_message=True)
+    with pytest.raises(TransferredCaseError):
+        desk.set_triage(case.ref, status="closed")
+    with pytest.raises(TransferredCaseError):
+        desk.transfer(case.ref, KG, consent_in_message=True)
+    out = tmp_path / "outbox.json"
+    assert desk.export_outbox(out).records == 1
+    assert b"Osh" not in out.read_bytes()
+    assert b"photo.jpg" not in out.read_bytes()
+
+    parsed = decode(out.read_bytes(), {desk.coalition: desk.public.signing_key})
+    (record,) = parsed.records
+    assert (record.type, record.to, record.case, record.key) == (
+        "transfer",
+        KG,
+        case.ref,
+        case.public_hex,
+    )
+    kg_keys = keys.unlock(kg_dir, PASSPHRASE).decryption_keys
+    opened = [split_payload(open_envelope(e, kg_keys)) for e in record.envelopes]
+    originals = [split_payload(answers), split_payload(photo)]
+    for (meta, body), (old_meta, old_body) in zip(opened, originals, strict=True):
+        assert body == old_body
+        moved = meta.pop("transferred")
+        assert moved == {"from": desk.coalition, "header": None}  # these items had no seal
+        assert meta == old_meta
+    # Nothing else is queued for it: no "imported" record after the transfer.
+    assert desk.export_outbox(tmp_path / "outbox-2.json").path is None
+    assert desk.statistics().transferred == 1
+
+
+def test_a_case_too_large_for_one_outbox_is_refused_with_nothing_queued(
+    desk: Desk, kg_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    case, _answers, _photo = imported_case(desk, tmp_path)
+    desk.add_coalition(registry_of(tmp_path, kg_dir), kg_fingerprint(kg_dir))
+    monkeypatch.setattr(transfer, "MAX_TRANSFER_BYTES", 4096)
+    with pytest.raises(TransferTooLargeError):
+        desk.transfer(case.ref, KG, consent_in_message=True)
+    out = tmp_path / "outbox.json"
+    desk.export_outbox(out)
+    assert all(r["body"]["type"] != "transfer" for r in json.loads(out.read_bytes())["records"])
+    desk.set_triage(case.ref, status="under_review")  # still this desk's case
