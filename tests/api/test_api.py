@@ -72,6 +72,8 @@ def test_case_created_once_and_retry_is_idempotent(
         "coalition": "kg-coalition",
         "status_signature": None,  # the server's own "received": nothing signed yet
         "reply_signatures": [],
+        "reply_coalitions": [],
+        "transfer": None,  # never passed on from another coalition
         "urgent": None,  # no urgent lane: no duty officer's acknowledgement
     }
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import service.desk.casework.transfer as transfer
+import service.desk.web.logic as web_logic
 from service.common.contract.outbox import decode
 from service.common.crypto.envelope import open_envelope
 from service.common.crypto.keys import fingerprint
@@ -110,6 +111,11 @@ def test_the_export_reseals_every_item_to_the_other_coalition(
         desk.set_triage(case.ref, status="closed")
     with pytest.raises(TransferredCaseError):
         desk.transfer(case.ref, KG, consent_in_message=True)
+    # The web desk's history says it, too (in the staff member's language).
+    (moved,) = [h for h in desk.get_case(case.ref).history if h.event == "transferred"]
+    assert web_logic._describe(moved, lambda text: text) == (
+        "Passed to the coalition kg-coalition (sent with the next outbox)"
+    )
     out = tmp_path / "outbox.json"
     assert desk.export_outbox(out).records == 1
     assert b"Osh" not in out.read_bytes()

@@ -341,6 +341,7 @@ def _describe(entry: HistoryEntry, gettext: Gettext) -> str:
         "removed": ", ".join(visible(str(t)) for t in d.get("removed", [])) or "—",
         "seq": str(d.get("seq", "")),
         "count": str(d.get("count", "")),
+        "to": visible(str(d.get("to", ""))),
         "types": ", ".join(
             gettext(_RECORD_TYPES[t]) if t in _RECORD_TYPES else visible(str(t))
             for t in d.get("types", [])
