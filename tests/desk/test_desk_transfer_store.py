@@ -134,8 +134,8 @@ def test_the_export_reseals_every_item_to_the_other_coalition(
     originals = [split_payload(answers), split_payload(photo)]
     for (meta, body), (old_meta, old_body) in zip(opened, originals, strict=True):
         assert body == old_body
-        moved = meta.pop("transferred")
-        assert moved == {"from": desk.coalition, "header": None}  # these items had no seal
+        passed_on = meta.pop("transferred")
+        assert passed_on == {"from": desk.coalition, "header": None}  # these had no seal
         assert meta == old_meta
     # Nothing else is queued for it: no "imported" record after the transfer.
     assert desk.export_outbox(tmp_path / "outbox-2.json").path is None
