@@ -27,7 +27,6 @@ from service.server.models import COMPLETE, Case, Item, ItemChunk, Reply
 from tests.courier.helpers import (
     Courier,
     DeskKeys,
-    case_refs,
     item_refs,
     outbox,
     reply,
@@ -36,18 +35,10 @@ from tests.courier.helpers import (
     status,
 )
 from tests.courier.test_outbox import _refused
-from tests.support import add_files, count, file_report
+from tests.courier.test_outbox import filed as filed  # noqa: F401 - the fixture
+from tests.support import add_files, count
 
 KZ, KG = "kz-coalition", "kg-coalition"
-
-
-@pytest.fixture
-def filed(client: TestClient, runtime: Runtime) -> tuple[str, str]:
-    """One KZ case with its answers and a file: (token, case ref)."""
-    token = file_report(client, narrative="filed in the wrong country")
-    add_files(client, token, [("photo.jpg", b"\xff\xd8" + b"x" * 2000)])
-    (case,) = case_refs(runtime)
-    return token, case
 
 
 def resealed(runtime: Runtime, coalition: str, count: int) -> tuple[bytes, ...]:
