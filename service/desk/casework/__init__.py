@@ -15,4 +15,6 @@ Modules:
                        per record
 - ``staff.py``         Named staff: who may open the desk, and the names written on its notes
                        and history
+- ``transfer.py``      Pass a case to another coalition: re-sealed on this desk, sent in the
+                       outbox
 """

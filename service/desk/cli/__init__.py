@@ -15,4 +15,6 @@ Modules:
 - ``spare.py``     ``aryz desk spare …``: a second laptop kept in step with the working desk by
                    backups
 - ``stats.py``     ``aryz desk outcome …``, ``aryz desk stats`` and ``aryz desk report``
+- ``transfer.py``  ``aryz desk coalition …`` and ``aryz desk transfer``: passing a case to
+                   another coalition
 """

@@ -4,6 +4,7 @@ Modules:
 
 - ``backup.py``     Desk backups: the whole desk in one encrypted, authenticated file, and its
                     restore
+- ``coalitions.py`` Other coalitions this desk may pass cases to, and the keys it seals them to
 - ``couriers.py``   Courier credentials and the signing key, changed from the desk (issue 16)
 - ``database.py``   The desk's own store: one SQLite file, every sensitive value encrypted with
                     the store key
