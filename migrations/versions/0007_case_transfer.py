@@ -22,23 +22,34 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ADD/DROP COLUMN, not a batch table copy: on SQLite a batch copy drops and
+# re-creates ``cases``, and with foreign keys on, dropping it would cascade to every item
+# and reply. The columns are nullable and carry no constraint, so SQLite (3.35 or later)
+# adds and drops them in place.
+_CASES = (
+    sa.Column("transfer_from", sa.String(length=64), nullable=True),
+    sa.Column("transfer_seq", sa.BigInteger(), nullable=True),
+    sa.Column("transfer_signature", sa.LargeBinary(64), nullable=True),
+    sa.Column("transfer_content", sa.LargeBinary(32), nullable=True),
+)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("transfer_from", sa.String(length=64), nullable=True))
-        batch_op.add_column(sa.Column("transfer_seq", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("transfer_signature", sa.LargeBinary(64), nullable=True))
-        batch_op.add_column(sa.Column("transfer_content", sa.LargeBinary(32), nullable=True))
-    with op.batch_alter_table("replies", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("coalition_id", sa.String(length=64), nullable=True))
+    for column in _CASES:
+        op.add_column("cases", column)
+    op.add_column("replies", sa.Column("coalition_id", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
     # A transferred case then reads as its new coalition's own: the "passed to" line and
     # the check of earlier replies against the source coalition's key are lost.
-    with op.batch_alter_table("replies", schema=None) as batch_op:
-        batch_op.drop_column("coalition_id")
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_column("transfer_content")
-        batch_op.drop_column("transfer_signature")
-        batch_op.drop_column("transfer_seq")
-        batch_op.drop_column("transfer_from")
+    _drop("replies", "coalition_id")
+    for column in reversed(_CASES):
+        _drop("cases", column.name)
+
+
+def _drop(table: str, column: str) -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+    else:
+        op.drop_column(table, column)
