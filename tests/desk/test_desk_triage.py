@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import service.desk.stats.tables as stats
 from service.cli import main
 from service.common.contract import outbox
 from service.common.crypto.envelope import open_envelope
@@ -438,3 +439,47 @@ def test_a_mistyped_case_is_refused_before_the_slow_unlock(
     monkeypatch.setattr("getpass.getpass", no_prompt)
     assert main(["desk", "show", "--dir", str(desk_dir), "12ab"]) == 2
     assert capsys.readouterr().err == f"aryz: {CaseRefTooShortError.message}\n"
+
+
+def test_the_country_is_corrected_on_the_desk_and_counted_there(
+    desk: Desk, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cases filed under the wrong country (or passed here from another coalition) are
+    # counted where they belong once staff correct them; nothing goes to the server.
+    pair = [FakeCase(), FakeCase()]
+    load(desk, tmp_path, *pair, consent_statistics="yes", detained="yes")
+    shown = stats.Options(threshold=2)
+    before = desk.statistics(shown)  # also caches the cases' facts, with the old country
+    assert before.row_totals.get("KZ") == 2
+    assert "KG" not in before.row_totals
+    with pytest.raises(TriageError):
+        desk.set_triage(pair[0].ref[:8], country="XX")
+    for case in pair:
+        summary = desk.set_triage(case.ref[:8], country="KG")
+        assert summary.country == "KG"
+        assert summary.pending == 0  # desk-only: no outbox record
+    after = desk.statistics(shown)
+    assert after.row_totals.get("KG") == 2
+    assert "KZ" not in after.row_totals
+    desk.close()
+    ref = pair[0].ref[:8]
+    code, out, _ = cli_run(capsys, monkeypatch, "show", "--dir", str(desk.directory), ref)
+    assert code == 0
+    assert "country KG" in out
+    assert "country: KZ -> KG" in out
+    code, _, _ = cli_run(
+        capsys, monkeypatch, "set", "--dir", str(desk.directory), ref, "--country", "TJ"
+    )
+    assert code == 0
+    _, out, _ = cli_run(capsys, monkeypatch, "show", "--dir", str(desk.directory), ref)
+    assert "country: KG -> TJ" in out
+
+
+def test_the_web_desk_names_both_countries_in_the_history() -> None:
+    from service.common.i18n import translations
+    from service.desk.casework.desk import HistoryEntry
+    from service.desk.web import logic
+
+    entry = HistoryEntry("2026-12-04", "country", {"old": "KZ", "new": "KG"})
+    shown = logic._describe(entry, translations("ru").gettext)
+    assert shown == "Страна: Казахстан (KZ) → Кыргызстан (KG)", shown

@@ -48,7 +48,7 @@ import service.desk.store.keys as keys
 from service.common.clock import current_week
 from service.common.contract.bundle import BundleError
 from service.common.contract.outbox import MAX_REPLY_BYTES
-from service.common.contract.vocabulary import PRIORITIES, STATUSES
+from service.common.contract.vocabulary import COUNTRY_CODES, PRIORITIES, STATUSES
 from service.common.crypto.envelope import seal
 from service.common.crypto.payload import encode_payload_prefix
 from service.common.crypto.wrap import KdfLimits
@@ -630,8 +630,13 @@ class Desk:
         remove_tags: Iterable[str] = (),
         note: str | None = None,
         answer_by: str | None = None,
+        country: str | None = None,
     ) -> CaseSummary:
         """Change a case's workflow fields; a new status is queued for the next outbox.
+
+        ``country`` corrects the country the person chose (a case filed under the wrong
+        country, or passed here from another coalition): desk-only, never in an outbox; the
+        statistics count the case under the new country from then on.
 
         ``answer_by`` (an ISO week, ``2026-W50``) goes out with the status, signed: the
         family's status page says "answer expected by week …" (the peer review's item 2).
@@ -647,6 +652,8 @@ class Desk:
             raise TriageError("The answer week is an ISO week, e.g. 2026-W50.")
         if priority is not None and priority not in PRIORITIES:
             raise TriageError()
+        if country is not None and country not in COUNTRY_CODES:
+            raise TriageError("The country is one of " + ", ".join(COUNTRY_CODES) + ".")
         new_assignee = None if assignee is None else _label(assignee, allow_empty=True)
         adding = [_label(t) for t in add_tags]
         removing = [_label(t) for t in remove_tags]
@@ -665,6 +672,10 @@ class Desk:
             if priority is not None and priority != record.priority:
                 self._history(case, "priority", old=record.priority, new=priority)
                 record.priority = priority
+            if country is not None and country != record.country:
+                self._history(case, "country", old=record.country, new=country)
+                record.country = country
+                record.facts = None  # derived with the old country (a region must be its own)
             if new_assignee is not None and (new_assignee or None) != record.assignee:
                 self._history(case, "assignee", old=record.assignee, new=new_assignee or None)
                 record.assignee = new_assignee or None

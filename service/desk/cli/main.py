@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from service.common.contract.vocabulary import PRIORITIES, STATUSES
+from service.common.contract.vocabulary import COUNTRY_CODES, PRIORITIES, STATUSES
 from service.desk.cli.common import (
     NEW_PASSPHRASE_ENV,
     dir_option,
@@ -186,6 +186,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--note", help="add an internal note (never sent)")
     p.add_argument(
         "--answer-by", help="ISO week the family can expect an answer by (e.g. 2026-W50)"
+    )
+    p.add_argument(
+        "--country",
+        choices=COUNTRY_CODES,
+        help="correct the case's country (desk only; statistics count it there)",
     )
     p.set_defaults(func=_cmd_set)
 
@@ -802,7 +807,7 @@ def _indent(text: str, prefix: str) -> str:
 
 
 def _describe(event: str, details: dict[str, Any]) -> str:
-    if event in ("status", "priority", "assignee"):
+    if event in ("status", "priority", "assignee", "country"):
         return f"{event}: {details.get('old') or '-'} -> {details.get('new') or '-'}"
     if event == "tags":
         added = ", ".join(str(t) for t in details.get("added", []))
@@ -828,11 +833,11 @@ def _describe(event: str, details: dict[str, Any]) -> str:
 def _cmd_set(args: argparse.Namespace) -> int:
     from service.desk.errors import TriageError
 
-    changes = (args.status, args.priority, args.assignee, args.note, args.answer_by)
+    changes = (args.status, args.priority, args.assignee, args.note, args.answer_by, args.country)
     if all(c is None for c in changes) and not args.tag and not args.untag:
         raise TriageError(
-            "Nothing to change: give --status, --priority, --assignee, --tag, --untag, --note "
-            "or --answer-by."
+            "Nothing to change: give --status, --priority, --assignee, --tag, --untag, --note, "
+            "--answer-by or --country."
         )
     with open_for(args) as desk:
         summary = desk.set_triage(
@@ -844,6 +849,7 @@ def _cmd_set(args: argparse.Namespace) -> int:
             remove_tags=args.untag,
             note=args.note,
             answer_by=args.answer_by,
+            country=args.country,
         )
     say(f"Case {summary.short_ref}: {summary.status}, priority {summary.priority}.")
     if summary.pending:

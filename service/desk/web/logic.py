@@ -63,6 +63,7 @@ _EVENTS: dict[str, str] = {
     "status": N_("Status: %(old)s → %(new)s"),
     "priority": N_("Priority: %(old)s → %(new)s"),
     "assignee": N_("Assignee: %(old)s → %(new)s"),
+    "country": N_("Country: %(old)s → %(new)s"),
     "tags": N_("Tags added: %(added)s; removed: %(removed)s"),
     "reply": N_("Reply sealed (record %(seq)s)"),
     "acknowledged": N_("Items acknowledged to the server: %(count)s"),
@@ -332,6 +333,8 @@ def _describe(entry: HistoryEntry, gettext: Gettext) -> str:
             return status_label(str(value), gettext)
         if entry.event == "priority":
             return priority_label(str(value), gettext)
+        if entry.event == "country":
+            return country_name(str(value) if value else None, gettext)
         return visible(str(value)) if value else "—"
 
     values = {
