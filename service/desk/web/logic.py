@@ -322,6 +322,12 @@ def by_line(name: str | None, week: str | None) -> str:
     return visible(f"— {name}" + (f", {week}" if week else ""))
 
 
+def transferred_to(history: Iterable[HistoryEntry]) -> str | None:
+    """The coalition this desk passed the case to (its history says so), or None."""
+    passed = [e for e in history if e.event == "transferred"]
+    return visible(str(passed[-1].details.get("to", ""))) if passed else None
+
+
 def _describe(entry: HistoryEntry, gettext: Gettext) -> str:
     template = _EVENTS.get(entry.event)
     if template is None:

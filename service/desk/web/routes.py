@@ -38,6 +38,7 @@ from service.desk.errors import (
     ItemNotFoundError,
     OutboxPathError,
     ReplyError,
+    TransferError,
     TriageError,
 )
 from service.desk.inbox.strip import kind_of
@@ -56,7 +57,7 @@ router = APIRouter(include_in_schema=False)
 
 # A reply (256 KiB) percent-encoded as Cyrillic is about three times as long.
 MAX_FORM_BYTES = 4 * (MAX_REPLY_BYTES + MAX_NOTE_BYTES)
-FLASHES = ("triage", "reply")
+FLASHES = ("triage", "reply", "transfer")
 
 
 def language_of(path: str) -> str:
@@ -191,6 +192,13 @@ def _case_context(
         "reply": "",
         "triage_error": None,
         "reply_error": None,
+        "coalitions": [
+            (c.id, logic.visible(f"{c.name} ({c.id})" if c.name else c.id))
+            for c in desk.known_coalitions()
+            if c.id != desk.coalition
+        ],
+        "transferred_to": logic.transferred_to(detail.history),
+        "transfer_error": None,
         "flash": None,
         **extra,
     }
@@ -253,8 +261,31 @@ async def case_reply(lang: str, ref: str, request: Request, desk: DeskDep) -> Re
     return _back_to_case(language, detail, "reply")
 
 
+@router.post("/{lang}/case/{ref}/transfer")
+async def case_transfer(lang: str, ref: str, request: Request, desk: DeskDep) -> Response:
+    """Queue passing the case to another coalition (re-sealed at the next export)."""
+    language = _lang(lang)
+    form = await _form(request)
+    detail = await run_in_threadpool(desk.get_case, ref)
+    note = form.get("note", "")
+    change = partial(
+        desk.transfer,
+        detail.summary.ref,
+        form.get("to", ""),
+        note=note if note.strip() else None,
+        consent_in_message=form.get("consent_in_message") == "yes",
+    )
+    try:
+        await run_in_threadpool(change)
+    except (TransferError, TriageError) as error:
+        here = f"case/{detail.summary.ref}"
+        context = _case_context(desk, detail, language, here, transfer_error=error.code)
+        return page("case.html", language, context, status_code=400)
+    return _back_to_case(language, detail, "transfer")
+
+
 def _back_to_case(language: str, detail: CaseDetail, done: str) -> Response:
-    anchor = "replies" if done == "reply" else "triage"
+    anchor = {"reply": "replies", "transfer": "transfer"}.get(done, "triage")
     url = f"/{language}/case/{detail.summary.ref}?done={done}#{anchor}"
     return RedirectResponse(url, status_code=303)
 
