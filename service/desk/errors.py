@@ -39,7 +39,8 @@ raise them)::
     ├── TransferError               a case cannot be passed to another coalition
     │   ├── TransferConsentError    the person did not agree to it
     │   ├── TransferredCaseError    the case was passed on: no more records for it
-    │   └── TransferTooLargeError   its items do not fit in one outbox
+    │   ├── TransferTooLargeError   its items do not fit in one outbox
+    │   └── TransferSentError       the transfer to take back is in an outbox already
     ├── OutcomeError                a legal-path event is refused (type, date, field, note)
     │   └── OutcomeNotFoundError    no such event on this case
     ├── StatsOptionError            a statistics threshold or period is not accepted
@@ -253,6 +254,15 @@ class TransferredCaseError(TransferError):
     message = (
         "This case was passed to another coalition: this desk sends nothing more for it. "
         "Notes stay possible."
+    )
+
+
+class TransferSentError(TransferError):
+    code = "transfer_sent"
+    message = (
+        "That transfer is in an outbox already written (and perhaps delivered): it cannot be "
+        "taken back here. A transfer can be taken back until it is exported, or after the "
+        "server refused its outbox (the receipt says so)."
     )
 
 

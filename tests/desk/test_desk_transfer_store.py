@@ -154,3 +154,70 @@ def test_a_case_too_large_for_one_outbox_is_refused_with_nothing_queued(
     desk.export_outbox(out)
     assert all(r["body"]["type"] != "transfer" for r in json.loads(out.read_bytes())["records"])
     desk.set_triage(case.ref, status="under_review")  # still this desk's case
+
+
+def test_a_transfer_is_taken_back_until_exported_or_after_a_refusal(
+    desk: Desk, kg_dir: Path, tmp_path: Path
+) -> None:
+    from service.common.contract import receipt
+    from service.desk.errors import TransferError, TransferSentError
+
+    case, _answers, _photo = imported_case(desk, tmp_path)
+    desk.add_coalition(registry_of(tmp_path, kg_dir), kg_fingerprint(kg_dir))
+    with pytest.raises(TransferError):
+        desk.cancel_transfer(case.ref)  # nothing queued: nothing to take back
+    # The wrong coalition picked, noticed before export: taken back, the case is ours again.
+    seq = desk.transfer(case.ref, KG, consent_in_message=True)
+    assert desk.cancel_transfer(case.ref) == KG
+    assert desk.get_case(case.ref).summary.pending == 0
+    assert desk.statistics().transferred == 0
+    events = [h.event for h in desk.get_case(case.ref).history]
+    assert events[-2:] == ["transferred", "transfer_cancelled"]
+    # Its number is free again: the next record takes it, as if nothing had been queued.
+    desk.set_triage(case.ref, status="under_review")
+    out = tmp_path / "outbox-1.json"
+    desk.export_outbox(out)
+    records = decode(out.read_bytes(), {desk.coalition: desk.public.signing_key}).records
+    assert [r.seq for r in records if r.type == "status"] == [seq]
+    assert all(r.type != "transfer" for r in records)
+
+    # Exported: the outbox may be delivered at any time, so it is no longer taken back.
+    desk.transfer(case.ref, KG, consent_in_message=True)
+    sent = tmp_path / "outbox-2.json"
+    desk.export_outbox(sent)
+    with pytest.raises(TransferSentError):
+        desk.cancel_transfer(case.ref)
+    # The server refused that outbox (the family added a file the desk had not imported):
+    # nothing of it was applied, so the transfer can be taken back after all.
+    refusal = tmp_path / "outbox-2.receipt.json"
+    refusal.write_bytes(
+        receipt.encode(desk.coalition, sent.read_bytes(), False, {case.ref: seq}, "outbox")
+    )
+    desk.import_receipt(refusal)
+    assert desk.cancel_transfer(case.ref) == KG
+    desk.set_triage(case.ref, status="closed")  # this desk's case again
+
+
+def test_the_cli_takes_a_transfer_back(
+    desk: Desk,
+    kg_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.cli import main
+
+    case, _answers, _photo = imported_case(desk, tmp_path)
+    desk.add_coalition(registry_of(tmp_path, kg_dir), kg_fingerprint(kg_dir))
+    desk.close()
+    monkeypatch.setenv("ARYZ_DESK_PASSPHRASE", PASSPHRASE)
+    folder = str(desk.directory)
+    ref = case.ref[:8]
+    assert main(["desk", "transfer", "--dir", folder, ref, "--to", KG, "--consent-in-message"]) == 0
+    assert main(["desk", "transfer", "--dir", folder, ref, "--cancel", "--to", KG]) == 2
+    assert main(["desk", "transfer", "--dir", folder, ref]) == 2  # neither --to nor --cancel
+    capsys.readouterr()
+    assert main(["desk", "transfer", "--dir", folder, ref, "--cancel"]) == 0
+    assert f"The transfer to {KG} is taken back" in capsys.readouterr().out
+    assert main(["desk", "show", "--dir", folder, ref]) == 0
+    assert f"the transfer to the coalition {KG} was taken back" in capsys.readouterr().out

@@ -62,3 +62,9 @@ def test_a_case_is_passed_on_from_the_page(
     again = client.post(f"/en/case/{ref}/transfer", data={"to": KG, "consent_in_message": "yes"})
     assert again.status_code == 400
     assert desk.get_case(ref).summary.pending == 1
+    # Taken back (aryz desk transfer --cancel) before any export: the form is there again,
+    # and the history says both, in the page's language.
+    assert desk.cancel_transfer(ref) == KG
+    html = client.get(f"/ru/case/{ref}").text
+    assert f'action="/ru/case/{ref}/transfer"' in html
+    assert f"Передача коалиции {KG} отменена" in html

@@ -780,6 +780,14 @@ class Desk:
                 cases.add_entry(self._store, case, "note", text=note_text)
             return seq
 
+    def cancel_transfer(self, ref_prefix: str) -> str:
+        """Take back the case's queued transfer (until exported, or after the server refused
+        its outbox); returns the coalition it was for. The case is this desk's again."""
+        with self._lock, self._changing(ref_prefix) as case:
+            to = transfer.cancel(self._store, case)
+            self._history(case, "transfer_cancelled", to=to)
+            return to
+
     def statistics(self, options: stats.Options | None = None) -> stats.Statistics:
         """Publishable statistics over every case; see :mod:`service.desk.stats.tables`.
 

@@ -19,6 +19,9 @@ A report sent to the wrong country's coalition used to leave the air gap as plai
    (``service.desk.casework.completeness``). Nothing is written outside the encrypted
    store but the outbox, which holds only the sealed envelopes.
 
+``cancel`` (``aryz desk transfer CASE --cancel``) takes a queued transfer back until it is
+exported, or after the server refused its outbox.
+
 Re-sealing at export, not when queued, means an item imported in between goes with the
 case; and if the server refuses the transfer because an item reached it after the last
 import, pulling and importing again and exporting the refused record re-seals that item
@@ -39,10 +42,11 @@ from service.desk.errors import (
     TransferConsentError,
     TransferError,
     TransferredCaseError,
+    TransferSentError,
     TransferTooLargeError,
 )
 from service.desk.store import coalitions
-from service.desk.store.database import Store
+from service.desk.store.database import Store, context
 
 # The answers key of the consent question (istanbul v2, section "consent").
 CONSENT_KEY = "consent.transfer"
@@ -94,6 +98,37 @@ def queue(store: Store, own: str, case: cases.CaseRow, to: str, *, consent_in_me
     case.record.transferred_to = to
     cases.save_case(store, case)
     return seq
+
+
+def cancel(store: Store, case: cases.CaseRow) -> str:
+    """Take back the case's queued transfer (inside the caller's transaction); returns the
+    coalition it was for.
+
+    Only while no outbox that the server could still apply holds it: the record is waiting
+    (never exported) or the server refused its outbox (a receipt said so; nothing of that
+    outbox was applied). It is the case's last record — nothing is queued after a
+    transfer — so removing it frees its number for the next record, as if never queued.
+    """
+    to = case.record.transferred_to
+    if to is None:
+        raise TransferError("This case is not being passed on: nothing to take back.")
+    row = store.connection.execute(
+        "SELECT seq, record, exported FROM outgoing WHERE case_id = ? ORDER BY seq DESC LIMIT 1",
+        (case.id,),
+    ).fetchone()
+    if row is None or row[0] != case.record.last_seq:
+        raise DeskDamagedError()
+    seq, blob, exported = row
+    body = store.unseal(blob, context("outgoing", case.index, seq))
+    if body.get("type") != "transfer":
+        raise DeskDamagedError()
+    if exported not in (0, 3):  # 1: in an outbox not yet answered; 2: applied
+        raise TransferSentError()
+    store.connection.execute("DELETE FROM outgoing WHERE case_id = ? AND seq = ?", (case.id, seq))
+    case.record.last_seq = seq - 1
+    case.record.transferred_to = None
+    cases.save_case(store, case)
+    return str(to)
 
 
 def _payload_size(item: cases.ItemRow) -> int:

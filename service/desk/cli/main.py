@@ -824,6 +824,8 @@ def _describe(event: str, details: dict[str, Any]) -> str:
     if event == "transferred":
         how = " (the person agreed in a message)" if details.get("consent_in_message") else ""
         return f"passed to the coalition {details.get('to')}{how}"
+    if event == "transfer_cancelled":
+        return f"the transfer to the coalition {details.get('to')} was taken back"
     if event == "quarantined":
         told = "acknowledged to the server" if details.get("acknowledged") else "kept on the server"
         return f"item {str(details.get('item'))[:8]}… quarantined ({details.get('reason')}; {told})"

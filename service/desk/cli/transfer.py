@@ -6,6 +6,7 @@ Commands (each takes ``--dir DIR``, the desk folder)::
     coalition add --registry FILE --fingerprint "…"   learn another coalition's keys
     coalition list                                     the coalitions this desk can pass to
     transfer CASE --to ID [--note …] [--consent-in-message]
+    transfer CASE --cancel                             take a queued transfer back
 
 The other coalition's keys come from a file carried on the USB stick (the server's
 ``registry.toml``, or their ``[[coalition]]`` entry with its ``key_statement`` line) and
@@ -48,7 +49,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     dir_option(p)
     p.add_argument("case", help="the case reference, or its first 6 or more characters")
-    p.add_argument("--to", required=True, help="the other coalition's id")
+    p.add_argument("--to", help="the other coalition's id")
+    p.add_argument(
+        "--cancel",
+        action="store_true",
+        help="take back the case's transfer (until exported, or after its outbox was refused)",
+    )
     p.add_argument("--note", help="an internal note on why (never sent)")
     p.add_argument(
         "--consent-in-message",
@@ -84,6 +90,17 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_transfer(args: argparse.Namespace) -> int:
+    from service.desk.errors import TransferError
+
+    if args.cancel:
+        if args.to is not None or args.consent_in_message:
+            raise TransferError("--cancel takes back a transfer: give no --to with it.")
+        with open_for(args) as desk:
+            to = desk.cancel_transfer(args.case)
+        say(f"The transfer to {safe(to)} is taken back: the case is this desk's again.")
+        return 0
+    if args.to is None:
+        raise TransferError("Name the coalition to pass the case to with --to.")
     with open_for(args) as desk:
         seq = desk.transfer(
             args.case, args.to, note=args.note, consent_in_message=args.consent_in_message

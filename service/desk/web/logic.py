@@ -70,6 +70,7 @@ _EVENTS: dict[str, str] = {
     "exported": N_("Written to an outbox: %(types)s"),
     "quarantined": N_("An item was set aside in quarantine"),
     "transferred": N_("Passed to the coalition %(to)s (sent with the next outbox)"),
+    "transfer_cancelled": N_("The transfer to the coalition %(to)s was taken back"),
 }
 _RECORD_TYPES: dict[str, str] = {
     "status": N_("status change"),
@@ -324,8 +325,10 @@ def by_line(name: str | None, week: str | None) -> str:
 
 def transferred_to(history: Iterable[HistoryEntry]) -> str | None:
     """The coalition this desk passed the case to (its history says so), or None."""
-    passed = [e for e in history if e.event == "transferred"]
-    return visible(str(passed[-1].details.get("to", ""))) if passed else None
+    passed = [e for e in history if e.event in ("transferred", "transfer_cancelled")]
+    if not passed or passed[-1].event != "transferred":
+        return None
+    return visible(str(passed[-1].details.get("to", "")))
 
 
 def _describe(entry: HistoryEntry, gettext: Gettext) -> str:
