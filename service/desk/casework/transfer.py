@@ -117,12 +117,13 @@ def cancel(store: Store, case: cases.CaseRow) -> str:
         (case.id,),
     ).fetchone()
     if row is None or row[0] != case.record.last_seq:
-        raise DeskDamagedError()
+        # The numbers moved past it (a resynchronisation learned later ones): it is not
+        # the case's last record any more, so it cannot simply be taken back.
+        raise TransferSentError()
     seq, blob, exported = row
     body = store.unseal(blob, context("outgoing", case.index, seq))
-    if body.get("type") != "transfer":
-        raise DeskDamagedError()
-    if exported not in (0, 3):  # 1: in an outbox not yet answered; 2: applied
+    if body.get("type") != "transfer" or exported not in (0, 3):
+        # 1: in an outbox not yet answered; 2: applied
         raise TransferSentError()
     store.connection.execute("DELETE FROM outgoing WHERE case_id = ? AND seq = ?", (case.id, seq))
     case.record.last_seq = seq - 1
