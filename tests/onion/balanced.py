@@ -141,6 +141,13 @@ class Balanced:
             f"--- backend {b.number} tor\n{b.node.tor.log_tail(6) if b.node.tor else ''}"
             for b in self.backends
         ]
+        # The front's and the user's tors fetch the instances' and the front's descriptors:
+        # when Onionbalance calls every instance offline, their logs say why.
+        for node in self.network.nodes:
+            if node.nick == "front" and node.tor is not None:
+                tails.append(f"--- front tor\n{node.tor.log_tail(8)}")
+        if self.user.client.tor is not None:
+            tails.append(f"--- user tor\n{self.user.client.tor.log_tail(6)}")
         balancer = self.workdir / "onionbalance.stderr"
         ob = balancer.read_text()[-3000:] if balancer.exists() else ""
         return "\n".join([*tails, "--- onionbalance", ob])
