@@ -36,6 +36,8 @@ def test_a_case_is_passed_on_from_the_page(
     refused = client.post(f"/ru/case/{ref}/transfer", data={"to": KG, "note": "Ош"})
     assert refused.status_code == 400
     assert "заявитель не согласился на передачу обращения" in refused.text
+    assert '<textarea id="transfer-note" name="note" rows="2">Ош</textarea>' in refused.text
+    assert f'<option value="{KG}" selected>' in refused.text  # what was typed stays
     assert desk.get_case(ref).summary.pending == 0
     # Its own coalition, or one this desk holds no keys of: refused too.
     for to in (desk.coalition, "tj-coalition"):

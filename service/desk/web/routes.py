@@ -199,6 +199,7 @@ def _case_context(
         ],
         "transferred_to": logic.transferred_to(detail.history),
         "transfer_error": None,
+        "transfer": {"to": "", "note": "", "consent_in_message": False},
         "flash": None,
         **extra,
     }
@@ -279,7 +280,14 @@ async def case_transfer(lang: str, ref: str, request: Request, desk: DeskDep) ->
         await run_in_threadpool(change)
     except (TransferError, TriageError) as error:
         here = f"case/{detail.summary.ref}"
-        context = _case_context(desk, detail, language, here, transfer_error=error.code)
+        typed = {
+            "to": form.get("to", ""),
+            "note": note,
+            "consent_in_message": form.get("consent_in_message") == "yes",
+        }
+        context = _case_context(
+            desk, detail, language, here, transfer_error=error.code, transfer=typed
+        )
         return page("case.html", language, context, status_code=400)
     return _back_to_case(language, detail, "transfer")
 
